@@ -1,0 +1,6 @@
+//! Small building blocks shared by pages.
+
+pub mod empty_state;
+pub mod error_view;
+pub mod loading;
+pub mod status;

@@ -1,0 +1,78 @@
+#![recursion_limit = "256"]
+
+//! Agora's user interface.
+//!
+//! Rendered on the server (`ssr`) and hydrated in the browser (`hydrate`,
+//! through the `agora-frontend` crate). Server functions are declared here;
+//! their bodies run on the server only and call `agora-core`.
+
+pub mod api;
+pub mod components;
+pub mod layout;
+pub mod pages;
+pub mod theme;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use crate::components::error_view::ErrorView;
+use crate::layout::{Footer, Header};
+use crate::pages::{
+    dashboards::DashboardsPage, datasets::DatasetsPage, home::HomePage, login::LoginPage,
+    monitoring::MonitoringPage, not_found::NotFoundPage, search::SearchPage,
+};
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    theme::provide_theme();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/agora.css" />
+        <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
+        <Meta name="description" content="Agora: a self-hosted hub for ML training datasets and dashboards." />
+        <Meta name="color-scheme" content="light dark" />
+        <Title formatter=|page: String| if page.is_empty() { "Agora".to_string() } else { format!("{page} · Agora") } />
+        <theme::ThemeRoot />
+        <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <div class="app">
+                <Header />
+                <main id="main" class="main" tabindex="-1">
+                    <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
+                        <Routes fallback=NotFoundPage>
+                            <Route path=path!("") view=HomePage />
+                            <Route path=path!("datasets") view=DatasetsPage />
+                            <Route path=path!("dashboards") view=DashboardsPage />
+                            <Route path=path!("monitoring") view=MonitoringPage />
+                            <Route path=path!("search") view=SearchPage />
+                            <Route path=path!("login") view=LoginPage />
+                        </Routes>
+                    </ErrorBoundary>
+                </main>
+                <Footer />
+            </div>
+        </Router>
+    }
+}

@@ -1,0 +1,63 @@
+//! The data directory: where the embedded S3 endpoint keeps objects and where
+//! the search index lives. Everything in it but the bucket is rebuildable.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// A data directory that exists and is a directory.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    /// Creates the directory (and parents) if needed. Blocking: call it at
+    /// start-up or from `spawn_blocking`.
+    pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
+        let root = root.into();
+        std::fs::create_dir_all(&root)?;
+        let root = root.canonicalize()?;
+        if !root.is_dir() {
+            return Err(io::Error::new(io::ErrorKind::NotADirectory, format!("{} is not a directory", root.display())));
+        }
+        Ok(Self { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Proves the directory is writable right now: writes, fsyncs and removes
+    /// a small probe file. Blocking.
+    pub fn check_writable(&self) -> io::Result<()> {
+        use std::io::Write;
+        let probe = self.root.join(".agora-write-probe");
+        let mut file = std::fs::File::create(&probe)?;
+        file.write_all(b"ok")?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::remove_file(&probe)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_creates_nested_directories_and_they_are_writable() {
+        let base = std::env::temp_dir().join(format!("agora-datadir-test-{}", std::process::id()));
+        let dir = DataDir::open(base.join("a/b")).unwrap();
+        assert!(dir.root().is_dir());
+        dir.check_writable().unwrap();
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn open_refuses_a_file() {
+        let file = std::env::temp_dir().join(format!("agora-datadir-file-{}", std::process::id()));
+        std::fs::write(&file, b"x").unwrap();
+        assert!(DataDir::open(&file).is_err());
+        std::fs::remove_file(&file).unwrap();
+    }
+}

@@ -1,0 +1,11 @@
+//! Agora's domain: storage, index, auth, datasets, dashboards, monitoring.
+//!
+//! Plain async Rust with no web framework in it. The Leptos server functions
+//! (in `agora-app`, `ssr` feature) and the REST handlers (in `agora-server`)
+//! both call into this crate; neither holds business rules of its own.
+
+pub mod data_dir;
+pub mod readiness;
+pub mod secret;
+
+pub use agora_model::{ApiError, ErrorKind};

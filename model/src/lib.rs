@@ -1,0 +1,15 @@
+//! Agora's shared vocabulary.
+//!
+//! Everything here compiles for both the server and the browser (WASM): the
+//! error kinds and their one mapping to HTTP statuses, the validation rules
+//! that forms check inline and the server enforces, and the plain data types
+//! that cross the wire.
+
+pub mod error;
+pub mod health;
+pub mod theme;
+
+pub use error::{ApiError, ErrorKind};
+
+/// The Agora version, shown in the footer and reported by `/healthz`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

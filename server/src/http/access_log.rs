@@ -1,0 +1,30 @@
+//! One log line per request: method, route template, status, duration.
+//!
+//! The route *template* (`/datasets/{id}`), never the concrete path or query:
+//! paths and queries can carry names and presigned tokens, and templates keep
+//! the log aggregatable.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+
+/// Label for requests no route matched: static files and 404s.
+const FALLBACK_ROUTE: &str = "<fallback>";
+
+pub async fn access_log(request: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    tracing::info!(
+        target: "agora::access",
+        method = %method,
+        route = route.as_deref().unwrap_or(FALLBACK_ROUTE),
+        status = response.status().as_u16(),
+        duration_ms = start.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    response
+}

@@ -1,0 +1,51 @@
+//! The HTTP surface: health routes, Leptos pages and server functions, static
+//! files, and the middleware around all of them.
+
+mod access_log;
+mod health;
+
+use axum::extract::FromRef;
+use axum::routing::get;
+use axum::{middleware, Router};
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::compression::CompressionLayer;
+
+use agora_app::{shell, App};
+use agora_core::readiness::Readiness;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub readiness: Readiness,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    // What server functions and server-rendered pages may `expect_context`.
+    let context = {
+        let state = state.clone();
+        move || provide_context(state.readiness.clone())
+    };
+    let render_shell = {
+        let options = state.leptos_options.clone();
+        move || shell(options.clone())
+    };
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .leptos_routes_with_context(&state, routes, context.clone(), render_shell)
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .layer(middleware::from_fn(access_log::access_log))
+        .layer(CompressionLayer::new())
+        .with_state(state)
+}

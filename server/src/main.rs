@@ -1,0 +1,36 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use agora_server::cli::{Cli, Command};
+use agora_server::{config::Config, telemetry};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            let config = match Config::from_args(args) {
+                Ok(config) => config,
+                Err(err) => {
+                    eprintln!("agora: {err}");
+                    return ExitCode::from(2);
+                }
+            };
+            telemetry::init(config.log_format);
+            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(err) => {
+                    eprintln!("agora: could not start the async runtime: {err}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(agora_server::run(config)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    tracing::error!(error = format!("{err:#}"), "agora stopped with an error");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
