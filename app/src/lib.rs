@@ -13,7 +13,7 @@ pub mod pages;
 pub mod theme;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, Body, Link, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
@@ -48,7 +48,13 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     theme::provide_theme();
 
+    // Effects run only in the browser: this flips once the WASM app has taken
+    // over the server-rendered page. End-to-end tests wait for it.
+    let (hydrated, set_hydrated) = signal(false);
+    Effect::new(move |_| set_hydrated.set(true));
+
     view! {
+        <Body {..} data-hydrated=move || hydrated.get().to_string() />
         <Stylesheet id="leptos" href="/pkg/agora.css" />
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
         <Meta name="description" content="Agora: a self-hosted hub for ML training datasets and dashboards." />

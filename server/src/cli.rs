@@ -11,12 +11,25 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     version,
     about = "Agora: a self-hosted hub for ML training datasets and dashboards",
     long_about = "Agora: a self-hosted hub for ML training datasets and dashboards.\n\n\
+                  Without a command, `agora` serves (like `agora serve`). \
                   Every option can be given as a flag or as the environment variable shown next to it; \
-                  a flag wins over the environment. Logging is filtered with RUST_LOG (default: info)."
+                  a flag wins over the environment. Logging is filtered with RUST_LOG (default: info).",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+
+    /// Options for serving when no command is given.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+impl Cli {
+    /// The command to run: `serve` when none was named.
+    pub fn into_command(self) -> Command {
+        self.command.unwrap_or(Command::Serve(self.serve))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,6 +89,18 @@ mod tests {
     #[test]
     fn the_cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_command_means_serve_with_the_top_level_options() {
+        let cli = Cli::try_parse_from(["agora", "--addr", "127.0.0.1:9"]).unwrap();
+        match cli.into_command() {
+            Command::Serve(args) => assert_eq!(args.addr.as_deref(), Some("127.0.0.1:9")),
+        }
+        let cli = Cli::try_parse_from(["agora", "serve", "--data-dir", "/tmp/x"]).unwrap();
+        match cli.into_command() {
+            Command::Serve(args) => assert_eq!(args.data_dir.as_deref(), Some(std::path::Path::new("/tmp/x"))),
+        }
     }
 
     #[test]

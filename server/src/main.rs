@@ -6,8 +6,7 @@ use agora_server::cli::{Cli, Command};
 use agora_server::{config::Config, telemetry};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
+    match Cli::parse().into_command() {
         Command::Serve(args) => {
             let config = match Config::from_args(args) {
                 Ok(config) => config,

@@ -1,0 +1,45 @@
+import { defineConfig, devices } from "@playwright/test";
+
+// The server is started by `cargo leptos end-to-end` (see the Makefile) at the
+// workspace's site-addr; AGORA_E2E_BASE_URL points the suite elsewhere.
+const baseURL = process.env.AGORA_E2E_BASE_URL ?? "http://127.0.0.1:3000";
+
+// Debian's Chromium (Playwright's own browser download is not available here).
+const chromium = process.env.AGORA_CHROMIUM ?? "/usr/bin/chromium";
+
+export default defineConfig({
+  testDir: "./tests",
+  globalSetup: require.resolve("./global-setup"),
+  outputDir: "./test-results",
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: true,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  reporter: [["list"], ["html", { open: "never", outputFolder: "playwright-report" }]],
+  use: {
+    baseURL,
+    trace: "retain-on-failure",
+    screenshot: "only-on-failure",
+  },
+  projects: [
+    {
+      name: "chromium",
+      use: {
+        ...devices["Desktop Chrome"],
+        launchOptions: {
+          executablePath: chromium,
+          args: [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+          ],
+        },
+      },
+    },
+  ],
+});
