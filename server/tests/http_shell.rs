@@ -7,7 +7,7 @@ mod common;
 use common::TestServer;
 use reqwest::StatusCode;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_answers_with_the_version() {
     let server = TestServer::start().await;
     let resp = server.client.get(server.url("/healthz")).send().await.unwrap();
@@ -18,7 +18,7 @@ async fn healthz_answers_with_the_version() {
     server.stop().await.unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readyz_reports_each_component_and_fails_when_one_breaks() {
     let server = TestServer::start().await;
     let resp = server.client.get(server.url("/readyz")).send().await.unwrap();
@@ -40,7 +40,7 @@ async fn readyz_reports_each_component_and_fails_when_one_breaks() {
     server.stop().await.unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn home_page_is_server_rendered_with_the_shell_and_hydration_scripts() {
     let server = TestServer::start().await;
     let resp = server.client.get(server.url("/")).send().await.unwrap();
@@ -65,7 +65,7 @@ async fn home_page_is_server_rendered_with_the_shell_and_hydration_scripts() {
     server.stop().await.unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_theme_cookie_is_rendered_on_the_first_byte() {
     let server = TestServer::start().await;
     let html = |cookie: Option<&'static str>| {
@@ -83,7 +83,7 @@ async fn the_theme_cookie_is_rendered_on_the_first_byte() {
     server.stop().await.unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_paths_get_a_real_404_page() {
     let server = TestServer::start().await;
     for path in ["/no/such/page", "/datasets/x/y/z", "/pkg/missing.wasm"] {
@@ -95,7 +95,7 @@ async fn unknown_paths_get_a_real_404_page() {
     server.stop().await.unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_nav_target_renders() {
     let server = TestServer::start().await;
     for (path, title) in [
@@ -113,7 +113,7 @@ async fn every_nav_target_renders() {
     server.stop().await.unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_hub_status_server_function_reports_readiness() {
     let server = TestServer::start().await;
     let resp = server
@@ -131,7 +131,7 @@ async fn the_hub_status_server_function_reports_readiness() {
     server.stop().await.unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graceful_shutdown_returns_cleanly() {
     let server = TestServer::start().await;
     let addr = server.addr;

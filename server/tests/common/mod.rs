@@ -1,4 +1,9 @@
 //! Starts a real Agora server on a free port, in a temp data dir.
+//!
+//! Tests use tokio's multi-thread runtime, like `agora` itself: server-side
+//! rendering of a page with a `Suspense` occasionally stalled when the server
+//! and the test's HTTP client shared a single-threaded runtime. Every request
+//! has a deadline so a stall fails the test instead of hanging the run.
 
 use std::net::SocketAddr;
 
@@ -30,7 +35,11 @@ impl TestServer {
         let task = tokio::spawn(agora_server::serve(config, listener, async {
             let _ = stopped.await;
         }));
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(15))
+            .build()
+            .unwrap();
         let server = TestServer { addr, data_dir, client, stop: Some(stop), task: Some(task) };
         server.wait_until_healthy().await;
         server
