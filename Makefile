@@ -13,7 +13,7 @@ LEPTOS_DEV_RUSTFLAGS := --cfg erase_components
 AGORA_DATA_DIR ?= ./data
 export AGORA_DATA_DIR
 
-.PHONY: serve test watch tools test-tools test-rust test-e2e check-wasm-deps lint
+.PHONY: serve test watch tools test-tools bench lint
 
 serve: tools
 	cargo leptos serve --release
@@ -21,7 +21,9 @@ serve: tools
 watch: tools
 	cargo leptos watch
 
-test: tools test-tools test-rust check-wasm-deps test-e2e
+# Rust tests, the WASM dependency check, then Playwright in Chromium.
+test: tools test-tools
+	@scripts/test-all
 
 tools:
 	@scripts/install-tools
@@ -29,16 +31,10 @@ tools:
 test-tools:
 	@scripts/install-test-tools
 
-test-rust:
-	RUSTFLAGS="$(LEPTOS_DEV_RUSTFLAGS)" cargo test --workspace --exclude agora-frontend
-
-check-wasm-deps:
-	@scripts/check-wasm-deps
-
-# The end-to-end suite gets a fresh, empty hub every run.
-test-e2e:
-	@e2e_data="$$(mktemp -d)"; trap 'rm -rf "$$e2e_data"' EXIT; \
-	AGORA_DATA_DIR="$$e2e_data" RUST_LOG="$${RUST_LOG:-warn}" cargo leptos end-to-end
+# Release-build benchmarks; figures go in the README.
+bench: tools
+	cargo leptos build --release
+	target/release/agora bench startup
 
 lint:
 	cargo fmt --all --check

@@ -36,6 +36,8 @@ impl Cli {
 pub enum Command {
     /// Serve the web UI and API (with the embedded defaults unless configured otherwise).
     Serve(ServeArgs),
+    /// Run a benchmark and print its figures with a comparison from the same run.
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
@@ -96,10 +98,12 @@ mod tests {
         let cli = Cli::try_parse_from(["agora", "--addr", "127.0.0.1:9"]).unwrap();
         match cli.into_command() {
             Command::Serve(args) => assert_eq!(args.addr.as_deref(), Some("127.0.0.1:9")),
+            other => panic!("expected serve, got {other:?}"),
         }
         let cli = Cli::try_parse_from(["agora", "serve", "--data-dir", "/tmp/x"]).unwrap();
         match cli.into_command() {
             Command::Serve(args) => assert_eq!(args.data_dir.as_deref(), Some(std::path::Path::new("/tmp/x"))),
+            other => panic!("expected serve, got {other:?}"),
         }
     }
 

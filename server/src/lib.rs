@@ -3,6 +3,7 @@
 //! The `agora` server: configuration, HTTP router, Leptos SSR and the
 //! start/stop lifecycle. Business rules live in `agora-core`.
 
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod http;

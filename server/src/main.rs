@@ -31,5 +31,12 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Bench(args) => match agora_server::bench::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("agora bench: {err:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }

@@ -1,0 +1,57 @@
+//! `agora bench …`: measurements that print their figures together with a
+//! comparison taken in the same run, and the machine's core count.
+
+mod startup;
+
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub which: Bench,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Bench {
+    /// Time from starting `agora serve` to the first successful /readyz,
+    /// compared with the time until the port accepts connections.
+    Startup(startup::StartupArgs),
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.which {
+        Bench::Startup(args) => startup::run(args),
+    }
+}
+
+/// The header line every benchmark prints.
+pub fn machine_line() -> String {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    format!("agora {} · {} cores · {}", agora_model::VERSION, cores, std::env::consts::ARCH)
+}
+
+/// Median and maximum of a set of samples (milliseconds).
+pub fn summarize(samples: &mut [f64]) -> (f64, f64) {
+    samples.sort_by(|a, b| a.total_cmp(b));
+    let n = samples.len();
+    let median = if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        samples[n / 2]
+    } else {
+        (samples[n / 2 - 1] + samples[n / 2]) / 2.0
+    };
+    (median, samples.last().copied().unwrap_or(f64::NAN))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::summarize;
+
+    #[test]
+    fn median_of_odd_and_even_sets() {
+        assert_eq!(summarize(&mut [3.0, 1.0, 2.0]), (2.0, 3.0));
+        assert_eq!(summarize(&mut [4.0, 1.0, 3.0, 2.0]), (2.5, 4.0));
+        assert!(summarize(&mut []).0.is_nan());
+    }
+}
