@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod health;
+pub mod tags;
 pub mod theme;
 
 pub use error::{ApiError, ErrorKind};

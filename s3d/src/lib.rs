@@ -1,0 +1,8 @@
+//! Agora's embedded S3-compatible endpoint.
+//!
+//! Started in-process when no external S3 is configured. The protocol (SigV4
+//! header and presigned-query auth, XML, routing) is the `s3s` crate's; the
+//! object store behind it ([`store::Store`]) is Agora's own: crash-safe,
+//! streaming, with tags, conditional writes and multipart uploads.
+
+pub mod store;

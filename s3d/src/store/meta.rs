@@ -1,0 +1,73 @@
+//! What the store keeps about an object, next to its bytes.
+
+use std::collections::BTreeMap;
+
+use agora_model::tags::Tag;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// One immutable data file. An object's bytes are its blobs in order: one for
+/// a single PUT, one per part for a multipart upload (completing an upload
+/// moves the part files instead of copying them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobRef {
+    pub id: String,
+    pub size: u64,
+}
+
+/// Headers stored with an object and returned on GET/HEAD.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectHeaders {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_disposition: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_encoding: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<String>,
+    /// `x-amz-meta-*` user metadata, keys lower-cased.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub user_metadata: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectMeta {
+    pub key: String,
+    pub size: u64,
+    /// The ETag without quotes: hex MD5, or `md5-of-part-md5s-N` for multipart.
+    pub etag: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_modified: OffsetDateTime,
+    #[serde(default)]
+    pub headers: ObjectHeaders,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Tag>,
+    pub blobs: Vec<BlobRef>,
+}
+
+/// What a multipart upload remembers between its parts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadMeta {
+    pub upload_id: String,
+    pub key: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub initiated: OffsetDateTime,
+    #[serde(default)]
+    pub headers: ObjectHeaders,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Tag>,
+}
+
+/// One uploaded part.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartMeta {
+    pub part_number: i32,
+    pub size: u64,
+    /// Hex MD5 of the part, without quotes.
+    pub etag: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_modified: OffsetDateTime,
+}

@@ -1,0 +1,303 @@
+//! A crash-safe object store on the local filesystem.
+//!
+//! Layout under the store's root:
+//!
+//! ```text
+//! tmp/                                  temp files (same filesystem; emptied at open)
+//! buckets/{bucket}/bucket.json          creation time
+//! buckets/{bucket}/meta/{h2}/{h}.json   one object's ObjectMeta; h = sha256(key)
+//! buckets/{bucket}/blobs/{id}           immutable data files
+//! buckets/{bucket}/uploads/{id}/        a multipart upload: upload.json, part-NNNNN(.json)
+//! ```
+//!
+//! Object keys never become paths (only their SHA-256 does), so no key —
+//! `..`, absolute, NUL-laden or 1 KiB long — can reach outside the root.
+//! Bytes are streamed to a temp file and fsynced before an object's metadata
+//! is swapped in with one atomic rename; a crash leaves the old or the new
+//! object, and orphaned blobs and temp files are swept at the next open.
+//! Writes to one bucket commit under one lock, which makes conditional
+//! writes (`If-None-Match: *`, `If-Match`) exact under concurrency.
+
+mod error;
+pub mod fsutil;
+mod list;
+pub mod meta;
+mod multipart;
+mod objects;
+#[cfg(test)]
+mod store_tests;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+pub use error::{StoreError, StoreResult};
+pub use list::{ListPage, ListRequest};
+pub use meta::{BlobRef, ObjectHeaders, ObjectMeta, PartMeta, UploadMeta};
+pub use multipart::CompletedPartRef;
+pub use objects::{Condition, ObjectBody, PutRequest};
+
+/// Longest object key S3 accepts, in bytes.
+pub const MAX_KEY_BYTES: usize = 1024;
+
+pub struct Store {
+    root: PathBuf,
+    tmp: PathBuf,
+    buckets: RwLock<HashMap<String, Arc<Bucket>>>,
+}
+
+pub(crate) struct Bucket {
+    pub(crate) name: String,
+    pub(crate) dir: PathBuf,
+    pub(crate) created: OffsetDateTime,
+    /// Every object's metadata, sorted by key: listings and lookups.
+    pub(crate) index: RwLock<BTreeMap<String, Arc<ObjectMeta>>>,
+    /// Held while a write decides and commits.
+    pub(crate) commit: tokio::sync::Mutex<()>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct BucketFile {
+    #[serde(with = "time::serde::rfc3339")]
+    created: OffsetDateTime,
+}
+
+impl Bucket {
+    pub(crate) fn meta_path(&self, key: &str) -> PathBuf {
+        let hash = hex::encode(Sha256::digest(key.as_bytes()));
+        self.dir.join("meta").join(&hash[..2]).join(format!("{hash}.json"))
+    }
+
+    pub(crate) fn blob_path(&self, id: &str) -> PathBuf {
+        self.dir.join("blobs").join(id)
+    }
+
+    pub(crate) fn uploads_dir(&self) -> PathBuf {
+        self.dir.join("uploads")
+    }
+
+    pub(crate) fn get(&self, key: &str) -> Option<Arc<ObjectMeta>> {
+        self.index.read().unwrap_or_else(|e| e.into_inner()).get(key).cloned()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) a store at `root`: loads every bucket's
+    /// metadata, empties `tmp/` and removes blobs no object refers to.
+    /// Blocking; call it at start-up or from `spawn_blocking`.
+    pub fn open(root: impl Into<PathBuf>) -> StoreResult<Store> {
+        let root = root.into();
+        let tmp = root.join("tmp");
+        let buckets_dir = root.join("buckets");
+        fs::create_dir_all(&buckets_dir).map_err(|e| StoreError::io("creating the store", e))?;
+        if tmp.exists() {
+            fs::remove_dir_all(&tmp).map_err(|e| StoreError::io("emptying tmp/", e))?;
+        }
+        fs::create_dir_all(&tmp).map_err(|e| StoreError::io("creating tmp/", e))?;
+
+        let mut buckets = HashMap::new();
+        for entry in fs::read_dir(&buckets_dir).map_err(|e| StoreError::io("listing buckets", e))? {
+            let entry = entry?;
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else { continue };
+            if validate_bucket_name(&name).is_err() {
+                tracing::warn!(dir = %entry.path().display(), "skipping a directory that is not a valid bucket name");
+                continue;
+            }
+            let bucket = load_bucket(name.clone(), entry.path())?;
+            buckets.insert(name, Arc::new(bucket));
+        }
+        Ok(Store { root, tmp, buckets: RwLock::new(buckets) })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub(crate) fn tmp_dir(&self) -> &Path {
+        &self.tmp
+    }
+
+    pub(crate) fn bucket(&self, name: &str) -> StoreResult<Arc<Bucket>> {
+        self.buckets.read().unwrap_or_else(|e| e.into_inner()).get(name).cloned().ok_or(StoreError::NoSuchBucket)
+    }
+
+    /// Creates a bucket; `BucketAlreadyExists` if it is there.
+    pub fn create_bucket(&self, name: &str) -> StoreResult<()> {
+        validate_bucket_name(name)?;
+        let mut buckets = self.buckets.write().unwrap_or_else(|e| e.into_inner());
+        if buckets.contains_key(name) {
+            return Err(StoreError::BucketAlreadyExists);
+        }
+        let dir = self.root.join("buckets").join(name);
+        let created = OffsetDateTime::now_utc();
+        for sub in ["meta", "blobs", "uploads"] {
+            fs::create_dir_all(dir.join(sub))?;
+        }
+        let file = serde_json::to_vec(&BucketFile { created }).map_err(std::io::Error::other)?;
+        fsutil::atomic_write(&self.tmp, &dir.join("bucket.json"), &file)?;
+        let bucket = Bucket {
+            name: name.to_owned(),
+            dir,
+            created,
+            index: RwLock::default(),
+            commit: tokio::sync::Mutex::new(()),
+        };
+        buckets.insert(name.to_owned(), Arc::new(bucket));
+        Ok(())
+    }
+
+    /// Deletes an empty bucket.
+    pub fn delete_bucket(&self, name: &str) -> StoreResult<()> {
+        let mut buckets = self.buckets.write().unwrap_or_else(|e| e.into_inner());
+        let bucket = buckets.get(name).ok_or(StoreError::NoSuchBucket)?;
+        if !bucket.index.read().unwrap_or_else(|e| e.into_inner()).is_empty() {
+            return Err(StoreError::BucketNotEmpty);
+        }
+        let dir = bucket.dir.clone();
+        buckets.remove(name);
+        let graveyard = self.tmp.join(fsutil::random_id());
+        fs::rename(&dir, &graveyard)?;
+        fs::remove_dir_all(&graveyard)?;
+        Ok(())
+    }
+
+    /// Bucket names and creation times, sorted by name.
+    pub fn list_buckets(&self) -> Vec<(String, OffsetDateTime)> {
+        let buckets = self.buckets.read().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<_> = buckets.values().map(|b| (b.name.clone(), b.created)).collect();
+        out.sort();
+        out
+    }
+
+    pub fn bucket_exists(&self, name: &str) -> bool {
+        self.bucket(name).is_ok()
+    }
+
+    /// Metadata of one object.
+    pub fn head(&self, bucket: &str, key: &str) -> StoreResult<Arc<ObjectMeta>> {
+        self.bucket(bucket)?.get(key).ok_or(StoreError::NoSuchKey)
+    }
+}
+
+/// S3 bucket naming rules: 3–63 characters of `a-z 0-9 . -`, starting and
+/// ending with a letter or digit, no `..`, not an IP address.
+pub fn validate_bucket_name(name: &str) -> StoreResult<()> {
+    let bad = |why: &str| Err(StoreError::InvalidBucketName(format!("{name:?}: {why}")));
+    if !(3..=63).contains(&name.len()) {
+        return bad("must be 3 to 63 characters long");
+    }
+    if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-') {
+        return bad("may contain only lowercase letters, digits, '.' and '-'");
+    }
+    let first_last = [name.as_bytes()[0], name.as_bytes()[name.len() - 1]];
+    if !first_last.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+        return bad("must start and end with a letter or digit");
+    }
+    if name.contains("..") {
+        return bad("must not contain '..'");
+    }
+    if name.parse::<std::net::Ipv4Addr>().is_ok() {
+        return bad("must not look like an IP address");
+    }
+    Ok(())
+}
+
+/// Object key rules: 1 to 1024 bytes of UTF-8 that XML 1.0 can carry (so
+/// every key can be listed): no control characters but tab, CR and LF.
+pub fn validate_key(key: &str) -> StoreResult<()> {
+    if key.is_empty() {
+        return Err(StoreError::InvalidKey("the object key must not be empty".into()));
+    }
+    if key.len() > MAX_KEY_BYTES {
+        return Err(StoreError::KeyTooLong(key.len()));
+    }
+    if let Some(c) = key.chars().find(|c| (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')) {
+        return Err(StoreError::InvalidKey(format!("the object key contains the control character {c:?}")));
+    }
+    Ok(())
+}
+
+fn load_bucket(name: String, dir: PathBuf) -> StoreResult<Bucket> {
+    let created = fs::read(dir.join("bucket.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<BucketFile>(&b).ok())
+        .map(|f| f.created)
+        .unwrap_or_else(OffsetDateTime::now_utc);
+    for sub in ["meta", "blobs", "uploads"] {
+        fs::create_dir_all(dir.join(sub))?;
+    }
+
+    let mut index = BTreeMap::new();
+    for shard in fs::read_dir(dir.join("meta"))? {
+        let shard = shard?.path();
+        if !shard.is_dir() {
+            continue;
+        }
+        for file in fs::read_dir(&shard)? {
+            let path = file?.path();
+            match fs::read(&path).map_err(|e| e.to_string()).and_then(|b| serde_json::from_slice::<ObjectMeta>(&b).map_err(|e| e.to_string())) {
+                Ok(meta) => {
+                    index.insert(meta.key.clone(), Arc::new(meta));
+                }
+                Err(err) => tracing::error!(file = %path.display(), error = %err, "unreadable object metadata; the object is skipped"),
+            }
+        }
+    }
+
+    // Blobs no object refers to were left by a crash between writing the
+    // bytes and committing the metadata, or between a replace and its cleanup.
+    let referenced: std::collections::HashSet<&str> =
+        index.values().flat_map(|m: &Arc<ObjectMeta>| m.blobs.iter().map(|b| b.id.as_str())).collect();
+    let mut swept = 0usize;
+    for blob in fs::read_dir(dir.join("blobs"))? {
+        let blob = blob?;
+        let id = blob.file_name();
+        if !id.to_str().is_some_and(|id| referenced.contains(id)) {
+            fs::remove_file(blob.path())?;
+            swept += 1;
+        }
+    }
+    if swept > 0 {
+        tracing::info!(bucket = %name, swept, "removed blobs left behind by an interrupted write");
+    }
+    tracing::debug!(bucket = %name, objects = index.len(), "bucket loaded");
+    Ok(Bucket { name, dir, created, index: RwLock::new(index), commit: tokio::sync::Mutex::new(()) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_names_follow_s3_rules() {
+        for ok in ["agora", "my-bucket.1", "abc"] {
+            validate_bucket_name(ok).unwrap();
+        }
+        for bad in ["ab", "Agora", "-agora", "agora-", "a..b", "192.168.1.1", "a_b", &"a".repeat(64)] {
+            assert!(validate_bucket_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn keys_follow_s3_rules_and_never_become_paths() {
+        for ok in ["a", "../../etc/passwd", "/abs/path", "dir/", "ünï cødé.txt", &"k".repeat(1024)] {
+            validate_key(ok).unwrap();
+        }
+        assert!(matches!(validate_key(""), Err(StoreError::InvalidKey(_))));
+        assert!(matches!(validate_key("nul\0byte"), Err(StoreError::InvalidKey(_))));
+        assert!(matches!(validate_key(&"k".repeat(1025)), Err(StoreError::KeyTooLong(1025))));
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.create_bucket("bkt").unwrap();
+        let bucket = store.bucket("bkt").unwrap();
+        for key in ["../../etc/passwd", "/abs", "a/../../b"] {
+            let path = bucket.meta_path(key);
+            assert!(path.starts_with(dir.path().join("buckets/bkt/meta")), "{key} -> {}", path.display());
+        }
+    }
+}

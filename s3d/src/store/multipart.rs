@@ -1,0 +1,262 @@
+//! Multipart uploads: parts are streamed to their own files; completing an
+//! upload moves those files under the object (no copy), so a 1 GiB upload
+//! costs one write of 1 GiB.
+
+use std::sync::Arc;
+
+use agora_model::tags::{validate_tag_set, Tag};
+use bytes::Bytes;
+use futures::Stream;
+use md5::{Digest, Md5};
+use time::OffsetDateTime;
+
+use super::fsutil::{self, random_id, TempFile};
+use super::objects::Condition;
+use super::{validate_key, BlobRef, Bucket, ObjectHeaders, ObjectMeta, PartMeta, Store, StoreError, StoreResult, UploadMeta};
+
+/// S3's part numbers run from 1 to 10,000.
+pub const MAX_PART_NUMBER: i32 = 10_000;
+/// Every part but the last must be at least 5 MiB (S3's rule).
+pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+
+/// A part as the client lists it when completing.
+#[derive(Debug, Clone)]
+pub struct CompletedPartRef {
+    pub part_number: i32,
+    /// The part's ETag, quotes removed.
+    pub etag: String,
+}
+
+fn upload_id_is_well_formed(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn part_file(part_number: i32) -> String {
+    format!("part-{part_number:05}")
+}
+
+impl Bucket {
+    fn upload_dir(&self, upload_id: &str) -> StoreResult<std::path::PathBuf> {
+        // The id becomes a directory name: only ids this store issued pass.
+        if !upload_id_is_well_formed(upload_id) {
+            return Err(StoreError::NoSuchUpload);
+        }
+        Ok(self.uploads_dir().join(upload_id))
+    }
+}
+
+impl Store {
+    pub async fn create_upload(&self, bucket: &str, key: String, headers: ObjectHeaders, tags: Vec<Tag>) -> StoreResult<UploadMeta> {
+        validate_key(&key)?;
+        validate_tag_set(&tags).map_err(|e| StoreError::InvalidTag(e.message))?;
+        let bucket = self.bucket(bucket)?;
+        let upload = UploadMeta { upload_id: random_id(), key, initiated: OffsetDateTime::now_utc(), headers, tags };
+        let json = serde_json::to_vec(&upload).map_err(std::io::Error::other)?;
+        let (dir, tmp) = (bucket.upload_dir(&upload.upload_id)?, self.tmp_dir().to_path_buf());
+        tokio::task::spawn_blocking(move || fsutil::atomic_write(&tmp, &dir.join("upload.json"), &json))
+            .await
+            .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+        Ok(upload)
+    }
+
+    async fn load_upload(&self, bucket: &Bucket, key: &str, upload_id: &str) -> StoreResult<UploadMeta> {
+        let path = bucket.upload_dir(upload_id)?.join("upload.json");
+        let bytes = match tokio::fs::read(&path).await {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(StoreError::NoSuchUpload),
+            Err(e) => return Err(StoreError::io("reading an upload", e)),
+        };
+        let upload: UploadMeta = serde_json::from_slice(&bytes).map_err(std::io::Error::other)?;
+        if upload.key != key {
+            return Err(StoreError::NoSuchUpload);
+        }
+        Ok(upload)
+    }
+
+    pub async fn upload_part<S, E>(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: i32,
+        content_length: Option<u64>,
+        body: S,
+    ) -> StoreResult<PartMeta>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send,
+        E: std::fmt::Display,
+    {
+        if !(1..=MAX_PART_NUMBER).contains(&part_number) {
+            return Err(StoreError::InvalidArgument(format!("part numbers run from 1 to {MAX_PART_NUMBER}; got {part_number}")));
+        }
+        let bucket = self.bucket(bucket)?;
+        self.load_upload(&bucket, key, upload_id).await?;
+        let blob = self.write_temp(body, content_length).await?;
+        let part = PartMeta {
+            part_number,
+            size: blob.size,
+            etag: hex::encode(blob.md5),
+            last_modified: OffsetDateTime::now_utc(),
+        };
+        let json = serde_json::to_vec(&part).map_err(std::io::Error::other)?;
+        let (dir, tmp) = (bucket.upload_dir(upload_id)?, self.tmp_dir().to_path_buf());
+        tokio::task::spawn_blocking(move || -> StoreResult<()> {
+            if !dir.join("upload.json").exists() {
+                return Err(StoreError::NoSuchUpload);
+            }
+            let name = part_file(part_number);
+            // Bytes first, then the record that vouches for them.
+            fsutil::durable_rename(blob.file.path(), &dir.join(&name))?;
+            blob.file.keep();
+            fsutil::atomic_write(&tmp, &dir.join(format!("{name}.json")), &json)?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+        Ok(part)
+    }
+
+    /// The parts uploaded so far, in part-number order.
+    pub async fn list_parts(&self, bucket: &str, key: &str, upload_id: &str) -> StoreResult<(UploadMeta, Vec<PartMeta>)> {
+        let bucket = self.bucket(bucket)?;
+        let upload = self.load_upload(&bucket, key, upload_id).await?;
+        let dir = bucket.upload_dir(upload_id)?;
+        let parts = tokio::task::spawn_blocking(move || read_parts(&dir))
+            .await
+            .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+        Ok((upload, parts))
+    }
+
+    pub async fn abort_upload(&self, bucket: &str, key: &str, upload_id: &str) -> StoreResult<()> {
+        let bucket = self.bucket(bucket)?;
+        self.load_upload(&bucket, key, upload_id).await?;
+        let dir = bucket.upload_dir(upload_id)?;
+        let graveyard = self.tmp_dir().join(random_id());
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            std::fs::rename(&dir, &graveyard)?;
+            std::fs::remove_dir_all(&graveyard)
+        })
+        .await
+        .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+        Ok(())
+    }
+
+    /// Uploads in progress: (key, upload id, initiated), sorted by key then id.
+    pub async fn list_uploads(&self, bucket: &str) -> StoreResult<Vec<UploadMeta>> {
+        let bucket = self.bucket(bucket)?;
+        let dir = bucket.uploads_dir();
+        tokio::task::spawn_blocking(move || -> StoreResult<Vec<UploadMeta>> {
+            let mut uploads = Vec::new();
+            for entry in std::fs::read_dir(&dir)? {
+                let path = entry?.path().join("upload.json");
+                if let Ok(upload) = std::fs::read(&path).map_err(|_| ()).and_then(|b| serde_json::from_slice::<UploadMeta>(&b).map_err(|_| ())) {
+                    uploads.push(upload);
+                }
+            }
+            uploads.sort_by(|a, b| (&a.key, &a.upload_id).cmp(&(&b.key, &b.upload_id)));
+            Ok(uploads)
+        })
+        .await
+        .map_err(|e| StoreError::Io(std::io::Error::other(e)))?
+    }
+
+    /// Aborts every upload in every bucket started before `cutoff`.
+    pub async fn sweep_uploads(&self, cutoff: OffsetDateTime) -> StoreResult<usize> {
+        let mut swept = 0;
+        for (name, _) in self.list_buckets() {
+            for upload in self.list_uploads(&name).await? {
+                if upload.initiated < cutoff {
+                    match self.abort_upload(&name, &upload.key, &upload.upload_id).await {
+                        Ok(()) | Err(StoreError::NoSuchUpload) => swept += 1,
+                        Err(err) => return Err(err),
+                    }
+                }
+            }
+        }
+        Ok(swept)
+    }
+
+    /// Completes an upload: checks the listed parts, then commits the object
+    /// with the part files as its blobs.
+    pub async fn complete_upload(
+        &self,
+        bucket_name: &str,
+        key: &str,
+        upload_id: &str,
+        listed: &[CompletedPartRef],
+        conditions: &[Condition],
+    ) -> StoreResult<Arc<ObjectMeta>> {
+        if listed.is_empty() {
+            return Err(StoreError::InvalidPart("a multipart upload must list at least one part".into()));
+        }
+        if listed.windows(2).any(|w| w[0].part_number >= w[1].part_number) {
+            return Err(StoreError::InvalidPartOrder);
+        }
+        let bucket = self.bucket(bucket_name)?;
+        let (upload, stored) = self.list_parts(bucket_name, key, upload_id).await?;
+        let dir = bucket.upload_dir(upload_id)?;
+
+        let mut md5_of_md5s = Md5::new();
+        let mut blobs = Vec::with_capacity(listed.len());
+        let mut files = Vec::with_capacity(listed.len());
+        let mut size = 0u64;
+        for (i, wanted) in listed.iter().enumerate() {
+            let part = stored
+                .iter()
+                .find(|p| p.part_number == wanted.part_number)
+                .ok_or_else(|| StoreError::InvalidPart(format!("part {} was never uploaded", wanted.part_number)))?;
+            if part.etag != wanted.etag {
+                return Err(StoreError::InvalidPart(format!("part {}'s ETag does not match the uploaded part", wanted.part_number)));
+            }
+            let is_last = i + 1 == listed.len();
+            if !is_last && part.size < MIN_PART_SIZE {
+                return Err(StoreError::EntityTooSmall { part: part.part_number, size: part.size, min: MIN_PART_SIZE });
+            }
+            md5_of_md5s.update(hex::decode(&part.etag).map_err(std::io::Error::other)?);
+            size += part.size;
+            let id = random_id();
+            // Move the part file to tmp/ first: the commit then moves it into blobs/.
+            let staged = TempFile::new(self.tmp_dir().join(random_id()));
+            let (from, to) = (dir.join(part_file(part.part_number)), staged.path().to_path_buf());
+            tokio::task::spawn_blocking(move || std::fs::hard_link(from, to))
+                .await
+                .map_err(|e| StoreError::Io(std::io::Error::other(e)))?
+                .map_err(|e| StoreError::io("staging a part", e))?;
+            blobs.push(BlobRef { id: id.clone(), size: part.size });
+            files.push((staged, id));
+        }
+        let meta = ObjectMeta {
+            key: key.to_owned(),
+            size,
+            etag: format!("{}-{}", hex::encode(md5_of_md5s.finalize()), listed.len()),
+            last_modified: OffsetDateTime::now_utc(),
+            headers: upload.headers,
+            tags: upload.tags,
+            blobs,
+        };
+        let committed = self.commit(&bucket, meta, files, conditions).await?;
+        // The upload is done: its directory (and any unlisted parts) go.
+        let graveyard = self.tmp_dir().join(random_id());
+        let _ = tokio::task::spawn_blocking(move || {
+            if std::fs::rename(&dir, &graveyard).is_ok() {
+                let _ = std::fs::remove_dir_all(&graveyard);
+            }
+        })
+        .await;
+        Ok(committed)
+    }
+}
+
+fn read_parts(dir: &std::path::Path) -> StoreResult<Vec<PartMeta>> {
+    let mut parts = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let is_part_record = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("part-") && n.ends_with(".json"));
+        if is_part_record {
+            let part: PartMeta = serde_json::from_slice(&std::fs::read(&path)?).map_err(std::io::Error::other)?;
+            parts.push(part);
+        }
+    }
+    parts.sort_by_key(|p| p.part_number);
+    Ok(parts)
+}

@@ -1,0 +1,310 @@
+//! Single objects: put (streamed, conditional), read (ranged, streamed),
+//! delete, copy, tags.
+
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use agora_model::tags::{validate_tag_set, Tag};
+use bytes::Bytes;
+use futures::{Stream, StreamExt, TryStreamExt};
+use md5::{Digest, Md5};
+use time::OffsetDateTime;
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+
+use super::fsutil::{self, random_id, TempFile};
+use super::{validate_key, BlobRef, Bucket, ObjectHeaders, ObjectMeta, Store, StoreError, StoreResult};
+
+/// Size of the write buffer between the network and the disk.
+const WRITE_BUFFER: usize = 1 << 20;
+/// Size of the chunks a read streams.
+const READ_CHUNK: usize = 256 * 1024;
+
+/// A precondition on the object currently stored under a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// `If-None-Match: *` — only if nothing is stored under the key.
+    NoneExists,
+    /// `If-Match: *` — only if something is.
+    Exists,
+    /// `If-Match: "etag"` — only if the stored ETag is this one.
+    ETagIs(String),
+    /// `If-None-Match: "etag"` — only if the stored ETag is not this one.
+    ETagIsNot(String),
+}
+
+impl Condition {
+    pub(crate) fn check(&self, current: Option<&ObjectMeta>) -> StoreResult<()> {
+        let ok = match (self, current) {
+            (Condition::NoneExists, current) => current.is_none(),
+            (Condition::Exists, current) => current.is_some(),
+            (Condition::ETagIs(_), None) => return Err(StoreError::NoSuchKey),
+            (Condition::ETagIs(etag), Some(meta)) => meta.etag == *etag,
+            (Condition::ETagIsNot(_), None) => true,
+            (Condition::ETagIsNot(etag), Some(meta)) => meta.etag != *etag,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(StoreError::PreconditionFailed)
+        }
+    }
+}
+
+/// Everything a PUT carries besides its bytes.
+#[derive(Debug, Clone, Default)]
+pub struct PutRequest {
+    pub key: String,
+    pub headers: ObjectHeaders,
+    pub tags: Vec<Tag>,
+    /// `Content-Length`, when the client declared it.
+    pub content_length: Option<u64>,
+    pub conditions: Vec<Condition>,
+}
+
+/// A ranged read of an object: its metadata and a stream of its bytes.
+pub struct ObjectBody {
+    pub meta: Arc<ObjectMeta>,
+    pub range: Range<u64>,
+    pub stream: std::pin::Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>,
+}
+
+/// A blob written to `tmp/` and fsynced, not yet part of any object.
+pub(crate) struct TempBlob {
+    pub(crate) file: TempFile,
+    pub(crate) size: u64,
+    pub(crate) md5: [u8; 16],
+}
+
+impl Store {
+    /// Streams `body` to a fsynced temp file, hashing it on the way; fails if
+    /// it does not match the declared length. Memory stays bounded by the
+    /// write buffer whatever the size.
+    pub(crate) async fn write_temp<S, E>(&self, body: S, declared: Option<u64>) -> StoreResult<TempBlob>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send,
+        E: std::fmt::Display,
+    {
+        let file = TempFile::new(self.tmp_dir().join(random_id()));
+        let handle = tokio::fs::File::create(file.path()).await.map_err(|e| StoreError::io("creating a temp file", e))?;
+        let mut writer = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, handle);
+        let mut md5 = Md5::new();
+        let mut size = 0u64;
+        let mut body = std::pin::pin!(body);
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| StoreError::IncompleteBody(e.to_string()))?;
+            size += chunk.len() as u64;
+            if declared.is_some_and(|declared| size > declared) {
+                return Err(StoreError::InvalidArgument("the body is longer than its Content-Length".into()));
+            }
+            md5.update(&chunk);
+            writer.write_all(&chunk).await?;
+        }
+        if let Some(declared) = declared.filter(|d| *d != size) {
+            return Err(StoreError::IncompleteBody(format!("{size} of {declared} bytes arrived")));
+        }
+        writer.flush().await?;
+        writer.into_inner().sync_all().await?;
+        Ok(TempBlob { file, size, md5: md5.finalize().into() })
+    }
+
+    /// Stores an object: bytes first, then one atomic metadata swap.
+    pub async fn put<S, E>(&self, bucket: &str, request: PutRequest, body: S) -> StoreResult<Arc<ObjectMeta>>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send,
+        E: std::fmt::Display,
+    {
+        validate_key(&request.key)?;
+        validate_tag_set(&request.tags).map_err(|e| StoreError::InvalidTag(e.message))?;
+        let bucket = self.bucket(bucket)?;
+        // Fail fast, before reading a large body, when the answer is already known.
+        check_all(&request.conditions, bucket.get(&request.key).as_deref())?;
+        let blob = self.write_temp(body, request.content_length).await?;
+        let id = random_id();
+        let meta = ObjectMeta {
+            key: request.key,
+            size: blob.size,
+            etag: hex::encode(blob.md5),
+            last_modified: OffsetDateTime::now_utc(),
+            headers: request.headers,
+            tags: request.tags,
+            blobs: vec![BlobRef { id: id.clone(), size: blob.size }],
+        };
+        self.commit(&bucket, meta, vec![(blob.file, id)], &request.conditions).await
+    }
+
+    /// Makes `meta` the object under its key: checks `conditions` under the
+    /// bucket's commit lock, moves `blobs` into place, swaps the metadata in
+    /// atomically, then removes the blobs of the object it replaced.
+    pub(crate) async fn commit(
+        &self,
+        bucket: &Arc<Bucket>,
+        meta: ObjectMeta,
+        blobs: Vec<(TempFile, String)>,
+        conditions: &[Condition],
+    ) -> StoreResult<Arc<ObjectMeta>> {
+        let _commit = bucket.commit.lock().await;
+        let previous = bucket.get(&meta.key);
+        check_all(conditions, previous.as_deref())?;
+
+        let meta = Arc::new(meta);
+        let json = serde_json::to_vec(&*meta).map_err(std::io::Error::other)?;
+        let (b, m, tmp) = (Arc::clone(bucket), Arc::clone(&meta), self.tmp_dir().to_path_buf());
+        tokio::task::spawn_blocking(move || -> StoreResult<()> {
+            for (file, id) in blobs {
+                fsutil::durable_rename(file.path(), &b.blob_path(&id))?;
+                file.keep();
+            }
+            fsutil::atomic_write(&tmp, &b.meta_path(&m.key), &json)?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+
+        bucket.index.write().unwrap_or_else(|e| e.into_inner()).insert(meta.key.clone(), Arc::clone(&meta));
+        drop(_commit);
+        if let Some(previous) = previous {
+            remove_blobs(bucket, &previous.blobs, &meta.blobs).await;
+        }
+        Ok(meta)
+    }
+
+    /// Deletes an object. Deleting a missing key succeeds, as in S3.
+    pub async fn delete(&self, bucket: &str, key: &str) -> StoreResult<()> {
+        let bucket = self.bucket(bucket)?;
+        let _commit = bucket.commit.lock().await;
+        let Some(previous) = bucket.get(key) else { return Ok(()) };
+        let path = bucket.meta_path(key);
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            std::fs::remove_file(&path)?;
+            fsutil::sync_parent(&path)
+        })
+        .await
+        .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+        bucket.index.write().unwrap_or_else(|e| e.into_inner()).remove(key);
+        drop(_commit);
+        remove_blobs(&bucket, &previous.blobs, &[]).await;
+        Ok(())
+    }
+
+    /// Replaces an object's tags.
+    pub async fn put_tags(&self, bucket: &str, key: &str, tags: Vec<Tag>) -> StoreResult<Arc<ObjectMeta>> {
+        validate_tag_set(&tags).map_err(|e| StoreError::InvalidTag(e.message))?;
+        self.rewrite_meta(bucket, key, |meta| meta.tags = tags).await
+    }
+
+    /// Rewrites an object's metadata in place (same bytes), atomically.
+    async fn rewrite_meta(&self, bucket: &str, key: &str, change: impl FnOnce(&mut ObjectMeta)) -> StoreResult<Arc<ObjectMeta>> {
+        let bucket = self.bucket(bucket)?;
+        let _commit = bucket.commit.lock().await;
+        let mut meta = (*bucket.get(key).ok_or(StoreError::NoSuchKey)?).clone();
+        change(&mut meta);
+        let meta = Arc::new(meta);
+        let json = serde_json::to_vec(&*meta).map_err(std::io::Error::other)?;
+        let (path, tmp) = (bucket.meta_path(key), self.tmp_dir().to_path_buf());
+        tokio::task::spawn_blocking(move || fsutil::atomic_write(&tmp, &path, &json))
+            .await
+            .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+        bucket.index.write().unwrap_or_else(|e| e.into_inner()).insert(key.to_owned(), Arc::clone(&meta));
+        Ok(meta)
+    }
+
+    /// Copies an object. The blobs are hard-linked, not copied: O(1) in size.
+    pub async fn copy(
+        &self,
+        (src_bucket, src_key): (&str, &str),
+        dst_bucket: &str,
+        dst: PutRequest,
+        replace_headers: bool,
+        replace_tags: bool,
+        source_conditions: &[Condition],
+    ) -> StoreResult<Arc<ObjectMeta>> {
+        validate_key(&dst.key)?;
+        let source = self.head(src_bucket, src_key)?;
+        check_all(source_conditions, Some(&source))?;
+        let target = self.bucket(dst_bucket)?;
+        let src = self.bucket(src_bucket)?;
+        let mut links = Vec::with_capacity(source.blobs.len());
+        let mut blobs = Vec::with_capacity(source.blobs.len());
+        for blob in &source.blobs {
+            let file = TempFile::new(self.tmp_dir().join(random_id()));
+            let from = src.blob_path(&blob.id);
+            let to = file.path().to_path_buf();
+            tokio::task::spawn_blocking(move || std::fs::hard_link(from, to))
+                .await
+                .map_err(|e| StoreError::Io(std::io::Error::other(e)))?
+                .map_err(|e| StoreError::io("linking a blob for a copy", e))?;
+            let id = random_id();
+            blobs.push(BlobRef { id: id.clone(), size: blob.size });
+            links.push((file, id));
+        }
+        let tags = if replace_tags { dst.tags } else { source.tags.clone() };
+        validate_tag_set(&tags).map_err(|e| StoreError::InvalidTag(e.message))?;
+        let meta = ObjectMeta {
+            key: dst.key,
+            size: source.size,
+            etag: source.etag.clone(),
+            last_modified: OffsetDateTime::now_utc(),
+            headers: if replace_headers { dst.headers } else { source.headers.clone() },
+            tags,
+            blobs,
+        };
+        self.commit(&target, meta, links, &dst.conditions).await
+    }
+
+    /// Opens an object for reading `range` (the whole object when `None`).
+    /// The first blob is opened before returning, so a single-blob object
+    /// reads consistently even if it is replaced meanwhile.
+    pub async fn read(&self, bucket: &str, key: &str, range: Option<Range<u64>>) -> StoreResult<ObjectBody> {
+        let bucket = self.bucket(bucket)?;
+        let meta = bucket.get(key).ok_or(StoreError::NoSuchKey)?;
+        let range = range.unwrap_or(0..meta.size);
+        let mut segments: Vec<(PathBuf, u64, u64)> = Vec::new();
+        let mut offset = 0u64;
+        for blob in &meta.blobs {
+            let (start, end) = (offset, offset + blob.size);
+            offset = end;
+            let (from, to) = (range.start.max(start), range.end.min(end));
+            if from < to {
+                segments.push((bucket.blob_path(&blob.id), from - start, to - from));
+            }
+        }
+        let mut segments = segments.into_iter();
+        let first = match segments.next() {
+            Some((path, skip, len)) => Some(open_segment(path, skip, len).await?),
+            None => None,
+        };
+        let rest = futures::stream::iter(segments)
+            .then(|(path, skip, len)| open_segment(path, skip, len))
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .try_flatten();
+        let stream = futures::stream::iter(first).flatten().chain(rest);
+        Ok(ObjectBody { meta, range, stream: Box::pin(stream) })
+    }
+}
+
+fn check_all(conditions: &[Condition], current: Option<&ObjectMeta>) -> StoreResult<()> {
+    conditions.iter().try_for_each(|c| c.check(current))
+}
+
+async fn open_segment(path: PathBuf, skip: u64, len: u64) -> StoreResult<tokio_util::io::ReaderStream<tokio::io::Take<tokio::fs::File>>> {
+    let mut file = tokio::fs::File::open(&path).await.map_err(|e| StoreError::io("opening a blob", e))?;
+    if skip > 0 {
+        file.seek(std::io::SeekFrom::Start(skip)).await?;
+    }
+    Ok(tokio_util::io::ReaderStream::with_capacity(file.take(len), READ_CHUNK))
+}
+
+/// Removes the blobs of a replaced or deleted object, except those still in
+/// use. Failures only leave garbage that the next open sweeps.
+async fn remove_blobs(bucket: &Arc<Bucket>, old: &[BlobRef], keep: &[BlobRef]) {
+    let paths: Vec<_> = old.iter().filter(|b| !keep.contains(b)).map(|b| bucket.blob_path(&b.id)).collect();
+    let _ = tokio::task::spawn_blocking(move || {
+        for path in paths {
+            if let Err(err) = std::fs::remove_file(&path) {
+                tracing::warn!(blob = %path.display(), error = %err, "could not remove a replaced blob; it will be swept at the next start");
+            }
+        }
+    })
+    .await;
+}
