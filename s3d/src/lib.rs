@@ -5,4 +5,10 @@
 //! object store behind it ([`store::Store`]) is Agora's own: crash-safe,
 //! streaming, with tags, conditional writes and multipart uploads.
 
+pub mod credentials;
+pub mod service;
 pub mod store;
+
+mod s3_api;
+
+pub use s3_api::S3Api;

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use super::{ObjectMeta, Store, StoreError, StoreResult};
 
+/// The most keys one page returns, and the default when none is asked for.
 pub const MAX_KEYS: usize = 1000;
+pub const MAX_KEYS_DEFAULT: usize = MAX_KEYS;
 
 #[derive(Debug, Clone, Default)]
 pub struct ListRequest {

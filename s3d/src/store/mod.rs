@@ -36,7 +36,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 pub use error::{StoreError, StoreResult};
-pub use list::{ListPage, ListRequest};
+pub use list::{ListPage, ListRequest, MAX_KEYS, MAX_KEYS_DEFAULT};
 pub use meta::{BlobRef, ObjectHeaders, ObjectMeta, PartMeta, UploadMeta};
 pub use multipart::CompletedPartRef;
 pub use objects::{Condition, ObjectBody, PutRequest};

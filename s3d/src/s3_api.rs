@@ -1,0 +1,536 @@
+//! The S3 protocol over [`Store`]: each `s3s::S3` operation translates its
+//! input, calls the store, and translates the result. No storage logic here.
+
+use std::sync::Arc;
+
+use agora_model::tags::{parse_tagging_header, Tag};
+use s3s::dto::*;
+use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, S3};
+
+use crate::store::{self, CompletedPartRef, Condition, ListRequest, ObjectHeaders, PutRequest, Store, StoreError};
+
+/// The `s3s::S3` implementation of the embedded endpoint.
+#[derive(Clone)]
+pub struct S3Api {
+    store: Arc<Store>,
+}
+
+impl S3Api {
+    pub fn new(store: Arc<Store>) -> Self {
+        Self { store }
+    }
+}
+
+fn s3_err(err: StoreError) -> S3Error {
+    use S3ErrorCode as C;
+    let (code, message) = match &err {
+        StoreError::NoSuchBucket => (C::NoSuchBucket, None),
+        StoreError::BucketAlreadyExists => (C::BucketAlreadyOwnedByYou, None),
+        StoreError::BucketNotEmpty => (C::BucketNotEmpty, None),
+        StoreError::InvalidBucketName(_) => (C::InvalidBucketName, Some(err.to_string())),
+        StoreError::NoSuchKey => (C::NoSuchKey, None),
+        StoreError::NoSuchUpload => (C::NoSuchUpload, None),
+        StoreError::PreconditionFailed => (C::PreconditionFailed, None),
+        StoreError::InvalidTag(_) => (C::InvalidTag, Some(err.to_string())),
+        StoreError::KeyTooLong(_) => (C::KeyTooLongError, Some(err.to_string())),
+        StoreError::InvalidKey(_) | StoreError::InvalidArgument(_) => (C::InvalidArgument, Some(err.to_string())),
+        StoreError::InvalidPart(_) => (C::InvalidPart, Some(err.to_string())),
+        StoreError::InvalidPartOrder => (C::InvalidPartOrder, None),
+        StoreError::EntityTooSmall { .. } => (C::EntityTooSmall, Some(err.to_string())),
+        StoreError::IncompleteBody(_) => (C::IncompleteBody, Some(err.to_string())),
+        StoreError::Io(io) => {
+            tracing::error!(error = %io, "embedded S3 storage failure");
+            (C::InternalError, None)
+        }
+    };
+    match message {
+        Some(message) => S3Error::with_message(code, message),
+        None => S3Error::new(code),
+    }
+}
+
+fn conditions(if_match: Option<&ETagCondition>, if_none_match: Option<&ETagCondition>) -> Vec<Condition> {
+    let mut out = Vec::new();
+    match if_match {
+        Some(ETagCondition::Any) => out.push(Condition::Exists),
+        Some(ETagCondition::ETag(etag)) => out.push(Condition::ETagIs(etag.value().to_owned())),
+        None => {}
+    }
+    match if_none_match {
+        Some(ETagCondition::Any) => out.push(Condition::NoneExists),
+        Some(ETagCondition::ETag(etag)) => out.push(Condition::ETagIsNot(etag.value().to_owned())),
+        None => {}
+    }
+    out
+}
+
+fn tags_from_header(header: Option<&str>) -> S3Result<Vec<Tag>> {
+    header.map(parse_tagging_header).transpose().map(Option::unwrap_or_default).map_err(|e| S3Error::with_message(S3ErrorCode::InvalidTag, e.message))
+}
+
+fn tags_to_dto(tags: &[Tag]) -> TagSet {
+    tags.iter().map(|t| s3s::dto::Tag { key: Some(t.key.clone()), value: Some(t.value.clone()) }).collect()
+}
+
+fn tags_from_dto(set: TagSet) -> Vec<Tag> {
+    set.into_iter().map(|t| Tag::new(t.key.unwrap_or_default(), t.value.unwrap_or_default())).collect()
+}
+
+fn headers_from(
+    content_type: Option<String>,
+    content_disposition: Option<String>,
+    content_encoding: Option<String>,
+    content_language: Option<String>,
+    cache_control: Option<String>,
+    metadata: Option<Metadata>,
+) -> ObjectHeaders {
+    ObjectHeaders {
+        content_type,
+        content_disposition,
+        content_encoding,
+        content_language,
+        cache_control,
+        user_metadata: metadata.unwrap_or_default().into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect(),
+    }
+}
+
+fn non_negative(value: Option<i64>, what: &str) -> S3Result<Option<u64>> {
+    value.map(|v| u64::try_from(v).map_err(|_| s3_error!(InvalidArgument, "{what} must not be negative"))).transpose()
+}
+
+fn strip_quotes(etag: &str) -> String {
+    etag.trim_start_matches("W/").trim_matches('"').to_owned()
+}
+
+#[async_trait::async_trait]
+impl S3 for S3Api {
+    async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
+        self.store.create_bucket(&req.input.bucket).map_err(s3_err)?;
+        Ok(S3Response::new(CreateBucketOutput { location: Some(format!("/{}", req.input.bucket)), ..Default::default() }))
+    }
+
+    async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
+        self.store.delete_bucket(&req.input.bucket).map_err(s3_err)?;
+        Ok(S3Response::new(DeleteBucketOutput {}))
+    }
+
+    async fn head_bucket(&self, req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
+        if !self.store.bucket_exists(&req.input.bucket) {
+            return Err(s3_error!(NoSuchBucket));
+        }
+        Ok(S3Response::new(HeadBucketOutput::default()))
+    }
+
+    async fn get_bucket_location(&self, req: S3Request<GetBucketLocationInput>) -> S3Result<S3Response<GetBucketLocationOutput>> {
+        if !self.store.bucket_exists(&req.input.bucket) {
+            return Err(s3_error!(NoSuchBucket));
+        }
+        Ok(S3Response::new(GetBucketLocationOutput::default()))
+    }
+
+    async fn list_buckets(&self, _req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
+        let buckets = self
+            .store
+            .list_buckets()
+            .into_iter()
+            .map(|(name, created)| Bucket { name: Some(name), creation_date: Some(created.into()), ..Default::default() })
+            .collect();
+        Ok(S3Response::new(ListBucketsOutput { buckets: Some(buckets), ..Default::default() }))
+    }
+
+    async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+        let input = req.input;
+        let request = PutRequest {
+            tags: tags_from_header(input.tagging.as_deref())?,
+            conditions: conditions(input.if_match.as_ref(), input.if_none_match.as_ref()),
+            content_length: non_negative(input.content_length, "Content-Length")?,
+            headers: headers_from(
+                input.content_type,
+                input.content_disposition,
+                input.content_encoding,
+                input.content_language,
+                input.cache_control,
+                input.metadata,
+            ),
+            key: input.key,
+        };
+        let body = input.body.ok_or_else(|| s3_error!(IncompleteBody, "the request has no body"))?;
+        let meta = self.store.put(&input.bucket, request, body).await.map_err(s3_err)?;
+        Ok(S3Response::new(PutObjectOutput { e_tag: Some(ETag::Strong(meta.etag.clone())), ..Default::default() }))
+    }
+
+    async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+        let input = req.input;
+        let meta = self.store.head(&input.bucket, &input.key).map_err(s3_err)?;
+        check_read_conditions(&meta, input.if_match.as_ref(), input.if_none_match.as_ref())?;
+        let range = match &input.range {
+            Some(range) => Some(range.check(meta.size).map_err(|_| s3_error!(InvalidRange, "the range is outside the object's {} bytes", meta.size))?),
+            None => None,
+        };
+        let object = self.store.read(&input.bucket, &input.key, range.clone()).await.map_err(s3_err)?;
+        let meta = object.meta;
+        let length = object.range.end - object.range.start;
+        let headers = &meta.headers;
+        let output = GetObjectOutput {
+            body: Some(StreamingBlob::wrap(SyncStream::new(object.stream))),
+            content_length: Some(length as i64),
+            content_range: range.map(|r| format!("bytes {}-{}/{}", r.start, r.end.saturating_sub(1), meta.size)),
+            accept_ranges: Some("bytes".into()),
+            e_tag: Some(ETag::Strong(meta.etag.clone())),
+            last_modified: Some(meta.last_modified.into()),
+            content_type: input.response_content_type.or_else(|| headers.content_type.clone()),
+            content_disposition: input.response_content_disposition.or_else(|| headers.content_disposition.clone()),
+            content_encoding: input.response_content_encoding.or_else(|| headers.content_encoding.clone()),
+            content_language: input.response_content_language.or_else(|| headers.content_language.clone()),
+            cache_control: input.response_cache_control.or_else(|| headers.cache_control.clone()),
+            metadata: Some(headers.user_metadata.clone().into_iter().collect()),
+            tag_count: Some(meta.tags.len() as i32),
+            ..Default::default()
+        };
+        Ok(S3Response::new(output))
+    }
+
+    async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
+        let input = req.input;
+        let meta = self.store.head(&input.bucket, &input.key).map_err(s3_err)?;
+        check_read_conditions(&meta, input.if_match.as_ref(), input.if_none_match.as_ref())?;
+        let headers = &meta.headers;
+        Ok(S3Response::new(HeadObjectOutput {
+            content_length: Some(meta.size as i64),
+            accept_ranges: Some("bytes".into()),
+            e_tag: Some(ETag::Strong(meta.etag.clone())),
+            last_modified: Some(meta.last_modified.into()),
+            content_type: headers.content_type.clone(),
+            content_disposition: headers.content_disposition.clone(),
+            content_encoding: headers.content_encoding.clone(),
+            content_language: headers.content_language.clone(),
+            cache_control: headers.cache_control.clone(),
+            metadata: Some(headers.user_metadata.clone().into_iter().collect()),
+            parts_count: (meta.blobs.len() > 1 || meta.etag.contains('-')).then_some(meta.blobs.len() as i32),
+            ..Default::default()
+        }))
+    }
+
+    async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
+        self.store.delete(&req.input.bucket, &req.input.key).await.map_err(s3_err)?;
+        Ok(S3Response::new(DeleteObjectOutput::default()))
+    }
+
+    async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        let input = req.input;
+        if input.delete.objects.len() > 1000 {
+            return Err(s3_error!(MalformedXML, "at most 1000 keys can be deleted in one request"));
+        }
+        let quiet = input.delete.quiet.unwrap_or(false);
+        let mut deleted = Vec::new();
+        let mut errors = Vec::new();
+        for object in input.delete.objects {
+            match self.store.delete(&input.bucket, &object.key).await {
+                Ok(()) => {
+                    if !quiet {
+                        deleted.push(DeletedObject { key: Some(object.key), ..Default::default() });
+                    }
+                }
+                Err(StoreError::NoSuchBucket) => return Err(s3_error!(NoSuchBucket)),
+                Err(err) => {
+                    let err = s3_err(err);
+                    errors.push(s3s::dto::Error {
+                        key: Some(object.key),
+                        code: Some(err.code().as_str().to_owned()),
+                        message: err.message().map(str::to_owned),
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+        Ok(S3Response::new(DeleteObjectsOutput { deleted: Some(deleted), errors: Some(errors), ..Default::default() }))
+    }
+
+    async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
+        let input = req.input;
+        let (src_bucket, src_key) = match &input.copy_source {
+            CopySource::Bucket { bucket, key, .. } => (bucket.to_string(), key.to_string()),
+            _ => return Err(s3_error!(NotImplemented, "only bucket/key copy sources are supported")),
+        };
+        let replace_headers = input.metadata_directive.as_ref().is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
+        let replace_tags = input.tagging_directive.as_ref().is_some_and(|d| d.as_str() == TaggingDirective::REPLACE);
+        let source_conditions = conditions(input.copy_source_if_match.as_ref(), input.copy_source_if_none_match.as_ref());
+        let dst = PutRequest {
+            tags: tags_from_header(input.tagging.as_deref())?,
+            conditions: Vec::new(),
+            content_length: None,
+            headers: headers_from(
+                input.content_type,
+                input.content_disposition,
+                input.content_encoding,
+                input.content_language,
+                input.cache_control,
+                input.metadata,
+            ),
+            key: input.key,
+        };
+        let meta = self
+            .store
+            .copy((&src_bucket, &src_key), &input.bucket, dst, replace_headers, replace_tags, &source_conditions)
+            .await
+            .map_err(s3_err)?;
+        let result = CopyObjectResult {
+            e_tag: Some(ETag::Strong(meta.etag.clone())),
+            last_modified: Some(meta.last_modified.into()),
+            ..Default::default()
+        };
+        Ok(S3Response::new(CopyObjectOutput { copy_object_result: Some(result), ..Default::default() }))
+    }
+
+    async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
+        let input = req.input;
+        let max_keys = match input.max_keys {
+            Some(n) if n < 0 => return Err(s3_error!(InvalidArgument, "max-keys must not be negative")),
+            Some(n) => n as usize,
+            None => store::MAX_KEYS_DEFAULT,
+        };
+        let request = ListRequest {
+            prefix: input.prefix.clone().unwrap_or_default(),
+            delimiter: input.delimiter.clone(),
+            start_after: input.start_after.clone(),
+            continuation_token: input.continuation_token.clone(),
+            max_keys,
+        };
+        let page = self.store.list(&input.bucket, &request).map_err(s3_err)?;
+        let contents: Vec<Object> = page
+            .objects
+            .iter()
+            .map(|o| Object {
+                key: Some(o.key.clone()),
+                size: Some(o.size as i64),
+                e_tag: Some(ETag::Strong(o.etag.clone())),
+                last_modified: Some(o.last_modified.into()),
+                storage_class: Some(ObjectStorageClass::from_static(ObjectStorageClass::STANDARD)),
+                ..Default::default()
+            })
+            .collect();
+        let common: Vec<CommonPrefix> = page.common_prefixes.iter().map(|p| CommonPrefix { prefix: Some(p.clone()) }).collect();
+        Ok(S3Response::new(ListObjectsV2Output {
+            name: Some(input.bucket),
+            prefix: input.prefix,
+            delimiter: input.delimiter,
+            start_after: input.start_after,
+            continuation_token: input.continuation_token,
+            max_keys: Some(max_keys.min(store::MAX_KEYS) as i32),
+            key_count: Some((contents.len() + common.len()) as i32),
+            is_truncated: Some(page.is_truncated()),
+            next_continuation_token: page.next_continuation_token,
+            contents: Some(contents),
+            common_prefixes: Some(common),
+            encoding_type: input.encoding_type,
+            ..Default::default()
+        }))
+    }
+
+    async fn get_object_tagging(&self, req: S3Request<GetObjectTaggingInput>) -> S3Result<S3Response<GetObjectTaggingOutput>> {
+        let meta = self.store.head(&req.input.bucket, &req.input.key).map_err(s3_err)?;
+        Ok(S3Response::new(GetObjectTaggingOutput { tag_set: tags_to_dto(&meta.tags), version_id: None }))
+    }
+
+    async fn put_object_tagging(&self, req: S3Request<PutObjectTaggingInput>) -> S3Result<S3Response<PutObjectTaggingOutput>> {
+        let input = req.input;
+        let tags = tags_from_dto(input.tagging.tag_set);
+        self.store.put_tags(&input.bucket, &input.key, tags).await.map_err(s3_err)?;
+        Ok(S3Response::new(PutObjectTaggingOutput::default()))
+    }
+
+    async fn delete_object_tagging(&self, req: S3Request<DeleteObjectTaggingInput>) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
+        self.store.put_tags(&req.input.bucket, &req.input.key, Vec::new()).await.map_err(s3_err)?;
+        Ok(S3Response::new(DeleteObjectTaggingOutput::default()))
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        let input = req.input;
+        let tags = tags_from_header(input.tagging.as_deref())?;
+        let headers = headers_from(
+            input.content_type,
+            input.content_disposition,
+            input.content_encoding,
+            input.content_language,
+            input.cache_control,
+            input.metadata,
+        );
+        let upload = self.store.create_upload(&input.bucket, input.key, headers, tags).await.map_err(s3_err)?;
+        Ok(S3Response::new(CreateMultipartUploadOutput {
+            bucket: Some(input.bucket),
+            key: Some(upload.key),
+            upload_id: Some(upload.upload_id),
+            ..Default::default()
+        }))
+    }
+
+    async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+        let input = req.input;
+        let body = input.body.ok_or_else(|| s3_error!(IncompleteBody, "the request has no body"))?;
+        let length = non_negative(input.content_length, "Content-Length")?;
+        let part = self
+            .store
+            .upload_part(&input.bucket, &input.key, &input.upload_id, input.part_number, length, body)
+            .await
+            .map_err(s3_err)?;
+        Ok(S3Response::new(UploadPartOutput { e_tag: Some(ETag::Strong(part.etag)), ..Default::default() }))
+    }
+
+    async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+        let input = req.input;
+        let (upload, parts) = self.store.list_parts(&input.bucket, &input.key, &input.upload_id).await.map_err(s3_err)?;
+        let marker = input.part_number_marker.unwrap_or(0);
+        let max = input.max_parts.unwrap_or(1000).clamp(0, 1000) as usize;
+        let after: Vec<_> = parts.into_iter().filter(|p| p.part_number > marker).collect();
+        let truncated = after.len() > max;
+        let page: Vec<Part> = after
+            .into_iter()
+            .take(max)
+            .map(|p| Part {
+                part_number: Some(p.part_number),
+                size: Some(p.size as i64),
+                e_tag: Some(ETag::Strong(p.etag)),
+                last_modified: Some(p.last_modified.into()),
+                ..Default::default()
+            })
+            .collect();
+        let next = page.last().and_then(|p| p.part_number);
+        Ok(S3Response::new(ListPartsOutput {
+            bucket: Some(input.bucket),
+            key: Some(upload.key),
+            upload_id: Some(upload.upload_id),
+            part_number_marker: input.part_number_marker,
+            next_part_number_marker: if truncated { next } else { None },
+            max_parts: Some(max as i32),
+            is_truncated: Some(truncated),
+            parts: Some(page),
+            ..Default::default()
+        }))
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        let input = req.input;
+        let listed: Vec<CompletedPartRef> = input
+            .multipart_upload
+            .and_then(|m| m.parts)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| {
+                let part_number = p.part_number.ok_or_else(|| s3_error!(InvalidPart, "a listed part has no PartNumber"))?;
+                let etag = p.e_tag.ok_or_else(|| s3_error!(InvalidPart, "part {part_number} has no ETag"))?;
+                Ok(CompletedPartRef { part_number, etag: strip_quotes(etag.value()) })
+            })
+            .collect::<S3Result<_>>()?;
+        let conditions = conditions(input.if_match.as_ref(), input.if_none_match.as_ref());
+        let meta = self
+            .store
+            .complete_upload(&input.bucket, &input.key, &input.upload_id, &listed, &conditions)
+            .await
+            .map_err(s3_err)?;
+        Ok(S3Response::new(CompleteMultipartUploadOutput {
+            bucket: Some(input.bucket),
+            key: Some(meta.key.clone()),
+            e_tag: Some(ETag::Strong(meta.etag.clone())),
+            ..Default::default()
+        }))
+    }
+
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        let input = req.input;
+        self.store.abort_upload(&input.bucket, &input.key, &input.upload_id).await.map_err(s3_err)?;
+        Ok(S3Response::new(AbortMultipartUploadOutput::default()))
+    }
+
+    async fn list_multipart_uploads(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        let input = req.input;
+        let prefix = input.prefix.clone().unwrap_or_default();
+        let max = input.max_uploads.unwrap_or(1000).clamp(0, 1000) as usize;
+        let key_marker = input.key_marker.clone().unwrap_or_default();
+        let id_marker = input.upload_id_marker.clone().unwrap_or_default();
+        let uploads: Vec<_> = self
+            .store
+            .list_uploads(&input.bucket)
+            .await
+            .map_err(s3_err)?
+            .into_iter()
+            .filter(|u| u.key.starts_with(&prefix))
+            .filter(|u| (u.key.as_str(), u.upload_id.as_str()) > (key_marker.as_str(), id_marker.as_str()) || key_marker.is_empty())
+            .collect();
+        let truncated = uploads.len() > max;
+        let page: Vec<_> = uploads.into_iter().take(max).collect();
+        let (next_key, next_id) = match (truncated, page.last()) {
+            (true, Some(last)) => (Some(last.key.clone()), Some(last.upload_id.clone())),
+            _ => (None, None),
+        };
+        let list = page
+            .into_iter()
+            .map(|u| MultipartUpload {
+                key: Some(u.key),
+                upload_id: Some(u.upload_id),
+                initiated: Some(u.initiated.into()),
+                ..Default::default()
+            })
+            .collect();
+        Ok(S3Response::new(ListMultipartUploadsOutput {
+            bucket: Some(input.bucket),
+            prefix: input.prefix,
+            key_marker: input.key_marker,
+            upload_id_marker: input.upload_id_marker,
+            next_key_marker: next_key,
+            next_upload_id_marker: next_id,
+            max_uploads: Some(max as i32),
+            is_truncated: Some(truncated),
+            uploads: Some(list),
+            ..Default::default()
+        }))
+    }
+}
+
+/// Makes a `Send` stream `Sync` (s3s requires it) without locking: the only
+/// access is through `&mut self`, so no two threads can ever share it.
+struct SyncStream<S>(std::sync::Mutex<S>);
+
+impl<S> SyncStream<S> {
+    fn new(stream: S) -> Self {
+        Self(std::sync::Mutex::new(stream))
+    }
+}
+
+impl<S: futures::Stream + Unpin> futures::Stream for SyncStream<S> {
+    type Item = S::Item;
+
+    fn poll_next(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<S::Item>> {
+        let inner = self.get_mut().0.get_mut().unwrap_or_else(|e| e.into_inner());
+        std::pin::Pin::new(inner).poll_next(cx)
+    }
+}
+
+/// `If-Match` / `If-None-Match` on GET and HEAD: 412 or 304 as RFC 9110 says.
+fn check_read_conditions(meta: &store::ObjectMeta, if_match: Option<&ETagCondition>, if_none_match: Option<&ETagCondition>) -> S3Result<()> {
+    if let Some(ETagCondition::ETag(etag)) = if_match {
+        if strip_quotes(etag.value()) != meta.etag {
+            return Err(s3_error!(PreconditionFailed));
+        }
+    }
+    let not_modified = match if_none_match {
+        Some(ETagCondition::Any) => true,
+        Some(ETagCondition::ETag(etag)) => strip_quotes(etag.value()) == meta.etag,
+        None => false,
+    };
+    if not_modified {
+        return Err(s3_error!(NotModified));
+    }
+    Ok(())
+}

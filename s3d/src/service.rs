@@ -1,0 +1,90 @@
+//! The HTTP service of the embedded endpoint: s3s (SigV4, routing, XML)
+//! behind a SigV2 refusal and CORS.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use s3s::auth::SimpleAuth;
+use s3s::config::{S3Config, StaticConfigProvider};
+use s3s::service::S3ServiceBuilder;
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
+
+use crate::credentials::Credentials;
+use crate::store::Store;
+use crate::S3Api;
+
+/// Largest XML request body (DeleteObjects of 1000 keys of 1 KiB fits).
+const XML_MAX_BODY: usize = 4 * 1024 * 1024;
+/// How far a signed request's time may be from ours.
+const MAX_CLOCK_SKEW_SECS: u32 = 15 * 60;
+
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// Origins whose browsers may call the endpoint (exact `scheme://host:port`).
+    pub allowed_origins: Vec<String>,
+}
+
+/// The embedded endpoint as an axum router.
+pub fn router(store: Arc<Store>, credentials: &Credentials, config: &ServiceConfig) -> axum::Router {
+    let s3 = {
+        let mut builder = S3ServiceBuilder::new(S3Api::new(store));
+        builder.set_auth(SimpleAuth::from_single(credentials.access_key_id.clone(), credentials.secret_access_key.clone()));
+        let mut s3_config = S3Config::default();
+        s3_config.xml_max_body_size = XML_MAX_BODY;
+        s3_config.presigned_url_max_skew_time_secs = MAX_CLOCK_SKEW_SECS;
+        builder.set_config(Arc::new(StaticConfigProvider::new(Arc::new(s3_config))));
+        builder.build()
+    };
+    let s3 = axum::error_handling::HandleError::new(s3, |err: s3s::HttpError| async move {
+        tracing::error!(error = ?err, "the embedded S3 endpoint failed to answer");
+        s3_error_response(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "We encountered an internal error. Please try again.")
+    });
+    axum::Router::new()
+        .fallback_service(s3)
+        .layer(middleware::from_fn(refuse_sigv2))
+        .layer(cors(config))
+}
+
+/// Browsers upload straight to this endpoint: preflights are answered for
+/// the allowed origins, and `ETag` is exposed so they can complete multipart
+/// uploads.
+fn cors(config: &ServiceConfig) -> CorsLayer {
+    let origins: Vec<HeaderValue> = config.allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::HEAD, Method::PUT, Method::POST, Method::DELETE])
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers([
+            header::ETAG,
+            header::CONTENT_LENGTH,
+            header::CONTENT_RANGE,
+            header::HeaderName::from_static("x-amz-request-id"),
+            header::HeaderName::from_static("x-amz-version-id"),
+        ])
+        .max_age(Duration::from_secs(3600))
+}
+
+/// SigV2 is off: requests signed with it get S3's AccessDenied, not a check.
+async fn refuse_sigv2(request: Request, next: Next) -> Response {
+    let v2_header = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("AWS "));
+    let v2_query = request.uri().query().is_some_and(|q| {
+        q.split('&').any(|pair| pair.starts_with("AWSAccessKeyId=")) && !q.split('&').any(|pair| pair.starts_with("X-Amz-Algorithm="))
+    });
+    if v2_header || v2_query {
+        return s3_error_response(StatusCode::FORBIDDEN, "AccessDenied", "Signature Version 2 is not supported; sign requests with Signature Version 4");
+    }
+    next.run(request).await
+}
+
+fn s3_error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>");
+    (status, [(header::CONTENT_TYPE, "application/xml")], body).into_response()
+}
