@@ -28,3 +28,7 @@ npm_install_once() {
   (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
   echo "$lock" > "$stamp"
 }
+
+# Version of moto's S3 server used as the second S3 implementation in tests.
+# 5.2.x answers ListParts with a root element the Rust SDK rejects (docs/storage.md).
+MOTO_VERSION="5.1.22"

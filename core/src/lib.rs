@@ -7,5 +7,6 @@
 pub mod data_dir;
 pub mod readiness;
 pub mod secret;
+pub mod storage;
 
 pub use agora_model::{ApiError, ErrorKind};

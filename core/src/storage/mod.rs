@@ -1,0 +1,445 @@
+//! Agora's only system of record: one S3 bucket, through `aws-sdk-s3`.
+//!
+//! The same code talks to the embedded endpoint and to AWS S3, MinIO or Ceph.
+//! Everything Agora needs from S3 is here: objects (ranged reads, user
+//! metadata, content types), conditional writes, listings, tags, multipart
+//! uploads, and presigned URLs for browsers and scripts.
+
+mod error;
+mod presign;
+
+use std::time::Duration;
+
+use agora_model::tags::{format_tagging_header, validate_tag_set, Tag};
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier, Tagging};
+use aws_sdk_s3::Client;
+use bytes::Bytes;
+
+use crate::secret::Secret;
+pub use error::{StorageError, StorageResult};
+pub use presign::{PresignedRequest, PresignExpiry, MAX_PRESIGN_EXPIRY, DEFAULT_PRESIGN_EXPIRY};
+
+/// Where the bucket is and how to reach it.
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    /// The endpoint Agora's server talks to.
+    pub endpoint: Option<String>,
+    /// The endpoint browsers and scripts reach (presigned URLs); defaults to `endpoint`.
+    pub public_endpoint: Option<String>,
+    pub region: String,
+    pub bucket: String,
+    /// Static keys (the embedded endpoint's); `None` uses the standard AWS chain.
+    pub credentials: Option<(String, Secret<String>)>,
+    /// Path-style addressing (`endpoint/bucket/key`), needed by most non-AWS stores.
+    pub path_style: bool,
+}
+
+/// Conditions for a write, mapped to `If-None-Match` / `If-Match`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteCondition {
+    /// Create only: fails with `PreconditionFailed` if the key exists.
+    Create,
+    /// Replace only this version: fails if the stored ETag differs.
+    Match(String),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PutOptions {
+    pub content_type: Option<String>,
+    pub metadata: Vec<(String, String)>,
+    pub tags: Vec<Tag>,
+    pub condition: Option<WriteCondition>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectInfo {
+    pub size: u64,
+    /// Without quotes.
+    pub etag: String,
+    pub content_type: Option<String>,
+    pub metadata: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Object {
+    pub info: ObjectInfo,
+    pub body: Bytes,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListOptions {
+    pub prefix: String,
+    pub delimiter: Option<String>,
+    pub continuation_token: Option<String>,
+    pub start_after: Option<String>,
+    pub max_keys: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedObject {
+    pub key: String,
+    pub size: u64,
+    pub etag: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListPage {
+    pub objects: Vec<ListedObject>,
+    pub common_prefixes: Vec<String>,
+    pub next_continuation_token: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartInfo {
+    pub part_number: i32,
+    pub size: u64,
+    pub etag: String,
+}
+
+#[derive(Clone)]
+pub struct Storage {
+    client: Client,
+    presigner: Client,
+    bucket: String,
+}
+
+/// Tag rules are checked here, before any request: not every S3 enforces
+/// them (moto does not), and a refused tag set must change nothing anywhere.
+pub(crate) fn check_tags(tags: &[Tag]) -> StorageResult<()> {
+    validate_tag_set(tags).map_err(|e| StorageError::InvalidTag(e.message))
+}
+
+fn unquote(etag: Option<&str>) -> String {
+    etag.unwrap_or_default().trim_matches('"').to_owned()
+}
+
+/// `bucket/key` for CopySource, with the key URL-encoded (slashes kept).
+fn copy_source(bucket: &str, key: &str) -> String {
+    const KEEP: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'/').remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+    format!("{bucket}/{}", percent_encoding::utf8_percent_encode(key, KEEP))
+}
+
+impl Storage {
+    /// Builds the clients. Nothing is contacted yet; see [`Storage::check_bucket`].
+    pub async fn connect(config: &StorageConfig) -> Storage {
+        let base = match &config.credentials {
+            Some((access_key, secret)) => aws_config::defaults(BehaviorVersion::latest())
+                .region(Region::new(config.region.clone()))
+                .credentials_provider(Credentials::new(access_key, secret.expose(), None, None, "agora"))
+                .load()
+                .await,
+            None => aws_config::defaults(BehaviorVersion::latest()).region(Region::new(config.region.clone())).load().await,
+        };
+        let build = |endpoint: Option<&String>| {
+            let mut builder = aws_sdk_s3::config::Builder::from(&base)
+                .force_path_style(config.path_style)
+                // Checksums only where S3 requires them: presigned URLs must not
+                // demand checksum headers from browsers, and stores differ in
+                // their support for the newer ones.
+                .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+                .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
+            if let Some(endpoint) = endpoint {
+                builder = builder.endpoint_url(endpoint);
+            }
+            Client::from_conf(builder.build())
+        };
+        let client = build(config.endpoint.as_ref());
+        let presigner = build(config.public_endpoint.as_ref().or(config.endpoint.as_ref()));
+        Storage { client, presigner, bucket: config.bucket.clone() }
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// Ok when the bucket exists and our credentials reach it.
+    pub async fn check_bucket(&self) -> StorageResult<()> {
+        self.client.head_bucket().bucket(&self.bucket).send().await.map_err(StorageError::from_sdk)?;
+        Ok(())
+    }
+
+    /// Creates the bucket if it is missing (embedded mode and tests).
+    pub async fn ensure_bucket(&self) -> StorageResult<()> {
+        match self.check_bucket().await {
+            Ok(()) => Ok(()),
+            Err(StorageError::NotFound) => match self.client.create_bucket().bucket(&self.bucket).send().await {
+                Ok(_) => Ok(()),
+                Err(err) => match StorageError::from_sdk(err) {
+                    // Created concurrently by another node: fine.
+                    StorageError::Invalid(msg) if msg.starts_with("BucketAlreadyOwnedByYou") => Ok(()),
+                    other => Err(other),
+                },
+            },
+            Err(other) => Err(other),
+        }
+    }
+
+    pub async fn put(&self, key: &str, body: Bytes, options: PutOptions) -> StorageResult<String> {
+        check_tags(&options.tags)?;
+        let mut request = self.client.put_object().bucket(&self.bucket).key(key).body(ByteStream::from(body));
+        if let Some(content_type) = options.content_type {
+            request = request.content_type(content_type);
+        }
+        for (name, value) in options.metadata {
+            request = request.metadata(name, value);
+        }
+        if !options.tags.is_empty() {
+            request = request.tagging(format_tagging_header(&options.tags));
+        }
+        request = match options.condition {
+            Some(WriteCondition::Create) => request.if_none_match("*"),
+            Some(WriteCondition::Match(etag)) => request.if_match(format!("\"{etag}\"")),
+            None => request,
+        };
+        let output = request.send().await.map_err(StorageError::from_sdk)?;
+        Ok(unquote(output.e_tag()))
+    }
+
+    /// Reads an object, or the inclusive byte range `first..=last` of it.
+    pub async fn get(&self, key: &str, range: Option<(u64, u64)>) -> StorageResult<Object> {
+        let mut request = self.client.get_object().bucket(&self.bucket).key(key);
+        if let Some((first, last)) = range {
+            request = request.range(format!("bytes={first}-{last}"));
+        }
+        let output = request.send().await.map_err(StorageError::from_sdk)?;
+        let info = ObjectInfo {
+            size: output.content_length().unwrap_or_default().max(0) as u64,
+            etag: unquote(output.e_tag()),
+            content_type: output.content_type().map(str::to_owned),
+            metadata: sorted(output.metadata()),
+        };
+        let body = output.body.collect().await.map_err(|e| StorageError::Unavailable(format!("reading the body failed: {e}")))?;
+        Ok(Object { info, body: body.into_bytes() })
+    }
+
+    pub async fn head(&self, key: &str) -> StorageResult<ObjectInfo> {
+        let output = self.client.head_object().bucket(&self.bucket).key(key).send().await.map_err(StorageError::from_sdk)?;
+        Ok(ObjectInfo {
+            size: output.content_length().unwrap_or_default().max(0) as u64,
+            etag: unquote(output.e_tag()),
+            content_type: output.content_type().map(str::to_owned),
+            metadata: sorted(output.metadata()),
+        })
+    }
+
+    /// Server-side copy within the bucket; the copy keeps metadata and tags.
+    pub async fn copy(&self, from: &str, to: &str) -> StorageResult<String> {
+        let output = self
+            .client
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(to)
+            .copy_source(copy_source(&self.bucket, from))
+            .send()
+            .await
+            .map_err(StorageError::from_sdk)?;
+        Ok(unquote(output.copy_object_result().and_then(|r| r.e_tag())))
+    }
+
+    /// Deleting a missing key succeeds.
+    pub async fn delete(&self, key: &str) -> StorageResult<()> {
+        self.client.delete_object().bucket(&self.bucket).key(key).send().await.map_err(StorageError::from_sdk)?;
+        Ok(())
+    }
+
+    /// Deletes keys in batches of 1000; returns the keys that failed, with why.
+    pub async fn delete_many(&self, keys: &[String]) -> StorageResult<Vec<(String, String)>> {
+        let mut failed = Vec::new();
+        for batch in keys.chunks(1000) {
+            let objects = batch
+                .iter()
+                .map(|k| ObjectIdentifier::builder().key(k).build().map_err(|e| StorageError::Invalid(e.to_string())))
+                .collect::<StorageResult<Vec<_>>>()?;
+            let delete = Delete::builder().set_objects(Some(objects)).quiet(true).build().map_err(|e| StorageError::Invalid(e.to_string()))?;
+            let output = self.client.delete_objects().bucket(&self.bucket).delete(delete).send().await.map_err(StorageError::from_sdk)?;
+            for error in output.errors() {
+                failed.push((error.key().unwrap_or_default().to_owned(), error.message().or(error.code()).unwrap_or("failed").to_owned()));
+            }
+        }
+        Ok(failed)
+    }
+
+    pub async fn list(&self, options: &ListOptions) -> StorageResult<ListPage> {
+        let mut request = self.client.list_objects_v2().bucket(&self.bucket).prefix(&options.prefix);
+        if let Some(d) = &options.delimiter {
+            request = request.delimiter(d);
+        }
+        if let Some(t) = &options.continuation_token {
+            request = request.continuation_token(t);
+        }
+        if let Some(s) = &options.start_after {
+            request = request.start_after(s);
+        }
+        if let Some(m) = options.max_keys {
+            request = request.max_keys(m);
+        }
+        let output = request.send().await.map_err(StorageError::from_sdk)?;
+        Ok(ListPage {
+            objects: output
+                .contents()
+                .iter()
+                .map(|o| ListedObject {
+                    key: o.key().unwrap_or_default().to_owned(),
+                    size: o.size().unwrap_or_default().max(0) as u64,
+                    etag: unquote(o.e_tag()),
+                })
+                .collect(),
+            common_prefixes: output.common_prefixes().iter().filter_map(|p| p.prefix().map(str::to_owned)).collect(),
+            next_continuation_token: if output.is_truncated().unwrap_or(false) {
+                output.next_continuation_token().map(str::to_owned)
+            } else {
+                None
+            },
+        })
+    }
+
+    pub async fn get_tags(&self, key: &str) -> StorageResult<Vec<Tag>> {
+        let output = self.client.get_object_tagging().bucket(&self.bucket).key(key).send().await.map_err(StorageError::from_sdk)?;
+        Ok(output.tag_set().iter().map(|t| Tag::new(t.key(), t.value())).collect())
+    }
+
+    pub async fn put_tags(&self, key: &str, tags: &[Tag]) -> StorageResult<()> {
+        check_tags(tags)?;
+        let tag_set = tags
+            .iter()
+            .map(|t| aws_sdk_s3::types::Tag::builder().key(&t.key).value(&t.value).build().map_err(|e| StorageError::Invalid(e.to_string())))
+            .collect::<StorageResult<Vec<_>>>()?;
+        let tagging = Tagging::builder().set_tag_set(Some(tag_set)).build().map_err(|e| StorageError::Invalid(e.to_string()))?;
+        self.client.put_object_tagging().bucket(&self.bucket).key(key).tagging(tagging).send().await.map_err(StorageError::from_sdk)?;
+        Ok(())
+    }
+
+    pub async fn delete_tags(&self, key: &str) -> StorageResult<()> {
+        self.client.delete_object_tagging().bucket(&self.bucket).key(key).send().await.map_err(StorageError::from_sdk)?;
+        Ok(())
+    }
+
+    pub async fn create_upload(&self, key: &str, options: PutOptions) -> StorageResult<String> {
+        check_tags(&options.tags)?;
+        let mut request = self.client.create_multipart_upload().bucket(&self.bucket).key(key);
+        if let Some(content_type) = options.content_type {
+            request = request.content_type(content_type);
+        }
+        for (name, value) in options.metadata {
+            request = request.metadata(name, value);
+        }
+        if !options.tags.is_empty() {
+            request = request.tagging(format_tagging_header(&options.tags));
+        }
+        let output = request.send().await.map_err(StorageError::from_sdk)?;
+        output.upload_id().map(str::to_owned).ok_or_else(|| StorageError::Other("the store returned no upload id".into()))
+    }
+
+    pub async fn upload_part(&self, key: &str, upload_id: &str, part_number: i32, body: Bytes) -> StorageResult<String> {
+        let output = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(part_number)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(StorageError::from_sdk)?;
+        Ok(unquote(output.e_tag()))
+    }
+
+    /// Every part uploaded so far (following the pages).
+    pub async fn list_parts(&self, key: &str, upload_id: &str) -> StorageResult<Vec<PartInfo>> {
+        let mut parts = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let mut request = self.client.list_parts().bucket(&self.bucket).key(key).upload_id(upload_id);
+            if let Some(m) = &marker {
+                request = request.part_number_marker(m);
+            }
+            let output = request.send().await.map_err(StorageError::from_sdk)?;
+            parts.extend(output.parts().iter().map(|p| PartInfo {
+                part_number: p.part_number().unwrap_or_default(),
+                size: p.size().unwrap_or_default().max(0) as u64,
+                etag: unquote(p.e_tag()),
+            }));
+            match (output.is_truncated().unwrap_or(false), output.next_part_number_marker()) {
+                (true, Some(next)) => marker = Some(next.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(parts)
+    }
+
+    pub async fn complete_upload(&self, key: &str, upload_id: &str, parts: &[(i32, String)], condition: Option<WriteCondition>) -> StorageResult<String> {
+        let completed = parts
+            .iter()
+            .map(|(n, etag)| CompletedPart::builder().part_number(*n).e_tag(format!("\"{etag}\"")).build())
+            .collect();
+        let mut request = self
+            .client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(completed)).build());
+        request = match condition {
+            Some(WriteCondition::Create) => request.if_none_match("*"),
+            Some(WriteCondition::Match(etag)) => request.if_match(format!("\"{etag}\"")),
+            None => request,
+        };
+        let output = request.send().await.map_err(StorageError::from_sdk)?;
+        Ok(unquote(output.e_tag()))
+    }
+
+    pub async fn abort_upload(&self, key: &str, upload_id: &str) -> StorageResult<()> {
+        self.client.abort_multipart_upload().bucket(&self.bucket).key(key).upload_id(upload_id).send().await.map_err(StorageError::from_sdk)?;
+        Ok(())
+    }
+
+    /// Read-modify-write of one object with optimistic concurrency: reads
+    /// (with its ETag), lets `change` compute the new bytes, writes with
+    /// `If-Match` (or `If-None-Match: *` if it was absent), and retries from
+    /// the read when another writer got there first.
+    pub async fn update<F>(&self, key: &str, attempts: u32, mut change: F) -> StorageResult<String>
+    where
+        F: FnMut(Option<&Bytes>) -> StorageResult<Bytes>,
+    {
+        let mut last = StorageError::PreconditionFailed;
+        for attempt in 0..attempts.max(1) {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(5 << attempt.min(6))).await;
+            }
+            let (current, condition) = match self.get(key, None).await {
+                Ok(object) => (Some(object.body), WriteCondition::Match(object.info.etag)),
+                Err(StorageError::NotFound) => (None, WriteCondition::Create),
+                Err(other) => return Err(other),
+            };
+            let next = change(current.as_ref())?;
+            let options = PutOptions { condition: Some(condition), content_type: Some("application/json".into()), ..Default::default() };
+            match self.put(key, next, options).await {
+                Ok(etag) => return Ok(etag),
+                Err(StorageError::PreconditionFailed) => last = StorageError::PreconditionFailed,
+                Err(other) => return Err(other),
+            }
+        }
+        Err(last)
+    }
+}
+
+fn sorted(metadata: Option<&std::collections::HashMap<String, String>>) -> Vec<(String, String)> {
+    let mut pairs: Vec<_> = metadata.into_iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect();
+    pairs.sort();
+    pairs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::copy_source;
+
+    #[test]
+    fn copy_sources_encode_everything_but_slashes() {
+        assert_eq!(copy_source("agora", "ds/1/files/a b+c.txt"), "agora/ds/1/files/a%20b%2Bc.txt");
+        assert_eq!(copy_source("agora", "ünï/x"), "agora/%C3%BCn%C3%AF/x");
+    }
+}

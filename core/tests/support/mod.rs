@@ -1,0 +1,158 @@
+//! Real S3 endpoints for the storage tests: Agora's embedded endpoint (in
+//! process, on a free port) and moto's server (a second, independent S3
+//! implementation, started once per test binary).
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use agora_core::secret::Secret;
+use agora_core::storage::{Storage, StorageConfig};
+use agora_s3d::credentials::Credentials;
+use agora_s3d::service::{router, ServiceConfig};
+use agora_s3d::store::Store;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Embedded,
+    Moto,
+}
+
+/// A bucket of its own on a running endpoint.
+pub struct Fixture {
+    pub storage: Storage,
+    pub endpoint: String,
+    pub backend: Backend,
+    data: Option<Arc<tempfile::TempDir>>,
+}
+
+impl Fixture {
+    /// Keeps the embedded endpoint's files alive. Test bodies capture only the
+    /// fields they use (edition 2021), so the macro holds this for them.
+    pub fn guard(&self) -> Option<Arc<tempfile::TempDir>> {
+        self.data.clone()
+    }
+}
+
+fn unique_bucket() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!("agora-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+pub async fn fixture(backend: Backend) -> Fixture {
+    match backend {
+        Backend::Embedded => embedded().await,
+        Backend::Moto => moto().await,
+    }
+}
+
+async fn embedded() -> Fixture {
+    let data = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(data.path().join("s3")).unwrap());
+    let credentials = Credentials::generate();
+    let app = router(store, &credentials, &ServiceConfig { allowed_origins: vec!["http://127.0.0.1:3000".into()] });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let storage = Storage::connect(&StorageConfig {
+        endpoint: Some(endpoint.clone()),
+        public_endpoint: None,
+        region: "us-east-1".into(),
+        bucket: unique_bucket(),
+        credentials: Some((credentials.access_key_id.clone(), Secret::new(credentials.secret_access_key.clone()))),
+        path_style: true,
+    })
+    .await;
+    storage.ensure_bucket().await.unwrap();
+    Fixture { storage, endpoint, backend: Backend::Embedded, data: Some(Arc::new(data)) }
+}
+
+async fn moto() -> Fixture {
+    let endpoint = moto_endpoint().to_owned();
+    let storage = Storage::connect(&StorageConfig {
+        endpoint: Some(endpoint.clone()),
+        public_endpoint: None,
+        region: "us-east-1".into(),
+        bucket: unique_bucket(),
+        credentials: Some(("testing".into(), Secret::new("testing".into()))),
+        path_style: true,
+    })
+    .await;
+    storage.ensure_bucket().await.unwrap();
+    Fixture { storage, endpoint, backend: Backend::Moto, data: None }
+}
+
+/// Starts `moto_server` once for this test binary, on a free port. The
+/// server is tied to a thread that lives as long as the process, and is
+/// killed when the process exits (PR_SET_PDEATHSIG).
+fn moto_endpoint() -> &'static str {
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    ENDPOINT.get_or_init(|| {
+        if let Ok(url) = std::env::var("AGORA_TEST_MOTO_URL") {
+            return url;
+        }
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut command = Command::new("moto_server");
+            command.args(["-H", "127.0.0.1", "-p", &port.to_string()]).stdout(Stdio::null()).stderr(Stdio::null());
+            #[cfg(target_os = "linux")]
+            unsafe {
+                use std::os::unix::process::CommandExt;
+                command.pre_exec(|| {
+                    // SAFETY: prctl is async-signal-safe; it only sets a flag on this child.
+                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+            let child = command.spawn();
+            let started = child.is_ok();
+            tx.send(child.map(|_| ()).map_err(|e| e.to_string())).unwrap();
+            if started {
+                loop {
+                    std::thread::park();
+                }
+            }
+        });
+        if let Err(err) = rx.recv().unwrap() {
+            panic!("could not start moto_server ({err}); install it with scripts/install-test-tools (pip install \"moto[server]\")");
+        }
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto_server did not start listening on {url} within 30 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        url
+    })
+}
+
+/// Runs one async test body against both endpoints.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn embedded() {
+                let fixture = support::fixture(support::Backend::Embedded).await;
+                let _files = fixture.guard();
+                ($body)(fixture).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn moto() {
+                let fixture = support::fixture(support::Backend::Moto).await;
+                let _files = fixture.guard();
+                ($body)(fixture).await;
+            }
+        }
+    };
+}
