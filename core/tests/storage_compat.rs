@@ -2,15 +2,13 @@
 //! and against moto. Differences between the two are noted where they matter
 //! (see docs/storage.md).
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use agora_core::storage::{ListOptions, PresignExpiry, PutOptions, StorageError, WriteCondition};
 use agora_model::tags::Tag;
 use bytes::Bytes;
-use support::{Backend, Fixture};
+use agora_testkit::{both_backends, Backend, Fixture};
 
 fn http() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()

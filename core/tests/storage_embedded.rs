@@ -1,16 +1,14 @@
 //! What only the embedded endpoint promises (moto does not check signatures):
 //! signature and expiry enforcement, SigV2 refusal, CORS for browsers.
 
-mod support;
-
 use std::time::Duration;
 
 use agora_core::storage::{PresignExpiry, PutOptions};
 use bytes::Bytes;
-use support::Backend;
+use agora_testkit::Backend;
 
-async fn embedded() -> support::Fixture {
-    support::fixture(Backend::Embedded).await
+async fn embedded() -> agora_testkit::Fixture {
+    agora_testkit::fixture(Backend::Embedded).await
 }
 
 fn http() -> reqwest::Client {

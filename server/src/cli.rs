@@ -66,6 +66,62 @@ pub struct ServeArgs {
     #[arg(long, env = "AGORA_SITE_ROOT", value_name = "DIR")]
     pub site_root: Option<PathBuf>,
 
+    /// Agora's public URL, as browsers reach it: the default origin allowed to
+    /// call the storage endpoint [default: http://<addr>].
+    #[arg(long, env = "AGORA_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// External S3 endpoint (AWS S3, MinIO, Ceph RGW). Unset: Agora starts its
+    /// own S3-compatible endpoint with data under --data-dir.
+    #[arg(long, env = "AGORA_S3_ENDPOINT", value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+
+    /// The storage endpoint browsers and scripts reach, when it differs from
+    /// --s3-endpoint (e.g. behind a proxy) [default: the endpoint].
+    #[arg(long, env = "AGORA_S3_PUBLIC_ENDPOINT", value_name = "URL")]
+    pub s3_public_endpoint: Option<String>,
+
+    /// Access key for the external store. Unset: the standard AWS chain
+    /// (AWS_ACCESS_KEY_ID, AWS_PROFILE, instance roles, …) is used.
+    #[arg(long, env = "AGORA_S3_ACCESS_KEY_ID", value_name = "KEY", hide_env_values = true)]
+    pub s3_access_key_id: Option<String>,
+
+    /// Secret key for the external store (with --s3-access-key-id). Prefer
+    /// the environment variable: command lines are visible to other users.
+    #[arg(long, env = "AGORA_S3_SECRET_ACCESS_KEY", value_name = "SECRET", hide_env_values = true)]
+    pub s3_secret_access_key: Option<String>,
+
+    /// The bucket holding all of Agora's state [default: agora].
+    #[arg(long, env = "AGORA_S3_BUCKET", value_name = "NAME")]
+    pub s3_bucket: Option<String>,
+
+    /// Region to sign requests for [default: us-east-1].
+    #[arg(long, env = "AGORA_S3_REGION", value_name = "REGION")]
+    pub s3_region: Option<String>,
+
+    /// Address of the embedded S3 endpoint [default: 127.0.0.1:3900].
+    #[arg(long, env = "AGORA_S3_ADDR", value_name = "HOST:PORT")]
+    pub s3_addr: Option<String>,
+
+    /// Use virtual-hosted-style URLs (bucket.endpoint) instead of path-style
+    /// (endpoint/bucket), e.g. for AWS S3 [default: path-style].
+    #[arg(long, env = "AGORA_S3_VIRTUAL_HOSTED", value_name = "BOOL")]
+    pub s3_virtual_hosted: Option<bool>,
+
+    /// Extra origins allowed to call the embedded endpoint from a browser,
+    /// comma-separated (Agora's own origin is always allowed).
+    #[arg(long, env = "AGORA_S3_CORS_ORIGINS", value_name = "ORIGINS", value_delimiter = ',')]
+    pub s3_cors_origins: Vec<String>,
+
+    /// Incomplete multipart uploads older than this many hours are aborted
+    /// by the embedded endpoint [default: 168].
+    #[arg(long, env = "AGORA_S3_UPLOAD_MAX_AGE_HOURS", value_name = "HOURS")]
+    pub s3_upload_max_age_hours: Option<u64>,
+
+    /// Lifetime of presigned URLs in seconds, 1 to 3600 [default: 900].
+    #[arg(long, env = "AGORA_PRESIGN_EXPIRY_SECS", value_name = "SECONDS")]
+    pub presign_expiry_secs: Option<u64>,
+
     /// Log line format.
     #[arg(long, env = "AGORA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -112,7 +168,12 @@ mod tests {
         let mut cmd = Cli::command();
         let serve = cmd.find_subcommand_mut("serve").unwrap();
         let help = serve.render_long_help().to_string();
-        for needle in ["--addr", "AGORA_ADDR", "--data-dir", "AGORA_DATA_DIR", "--site-root", "AGORA_SITE_ROOT", "--log-format", "AGORA_LOG_FORMAT"] {
+        for needle in [
+            "--addr", "AGORA_ADDR", "--data-dir", "AGORA_DATA_DIR", "--site-root", "AGORA_SITE_ROOT", "--log-format",
+            "AGORA_LOG_FORMAT", "AGORA_PUBLIC_URL", "AGORA_S3_ENDPOINT", "AGORA_S3_PUBLIC_ENDPOINT", "AGORA_S3_BUCKET",
+            "AGORA_S3_REGION", "AGORA_S3_ADDR", "AGORA_S3_VIRTUAL_HOSTED", "AGORA_S3_CORS_ORIGINS",
+            "AGORA_S3_UPLOAD_MAX_AGE_HOURS", "AGORA_PRESIGN_EXPIRY_SECS",
+        ] {
             assert!(help.contains(needle), "`agora serve --help` lacks {needle}:\n{help}");
         }
         assert!(!help.contains("LEPTOS_SITE_ADDR"), "internal variables stay hidden");

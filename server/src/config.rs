@@ -3,7 +3,9 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
+use agora_core::secret::Secret;
 use leptos::config::{Env, LeptosOptions};
 
 pub use crate::cli::LogFormat;
@@ -12,6 +14,12 @@ use crate::cli::ServeArgs;
 pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
 pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_SITE_ROOT: &str = "target/site";
+pub const DEFAULT_S3_ADDR: &str = "127.0.0.1:3900";
+pub const DEFAULT_BUCKET: &str = "agora";
+pub const DEFAULT_REGION: &str = "us-east-1";
+pub const DEFAULT_UPLOAD_MAX_AGE_HOURS: u64 = 7 * 24;
+pub const DEFAULT_PRESIGN_EXPIRY_SECS: u64 = 15 * 60;
+pub const MAX_PRESIGN_EXPIRY_SECS: u64 = 60 * 60;
 /// Matches `output-name` in the workspace's `[[workspace.metadata.leptos]]`.
 pub const OUTPUT_NAME: &str = "agora";
 
@@ -23,6 +31,32 @@ pub struct Config {
     pub log_format: LogFormat,
     /// `cargo leptos watch` runs the server in DEV mode (live reload).
     pub dev_mode: bool,
+    /// Agora's origin as browsers see it, e.g. `http://127.0.0.1:3000`.
+    pub public_url: String,
+    pub storage: StorageSettings,
+}
+
+/// Where the bucket lives.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StorageMode {
+    /// Agora's own S3-compatible endpoint, listening on this address.
+    Embedded { addr: SocketAddr },
+    /// Any S3 with object tagging; static credentials if configured,
+    /// otherwise the standard AWS chain.
+    External { endpoint: String, credentials: Option<(String, Secret<String>)> },
+}
+
+#[derive(Debug, Clone)]
+pub struct StorageSettings {
+    pub mode: StorageMode,
+    pub public_endpoint: Option<String>,
+    pub bucket: String,
+    pub region: String,
+    pub path_style: bool,
+    /// Browser origins allowed to call the embedded endpoint.
+    pub cors_origins: Vec<String>,
+    pub upload_max_age: Duration,
+    pub presign_expiry: Duration,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -35,6 +69,7 @@ pub struct ConfigError {
 
 impl Config {
     pub fn from_args(args: ServeArgs) -> Result<Self, ConfigError> {
+        let storage_args = args.clone();
         let addr_text = args.addr.or(args.leptos_site_addr).unwrap_or_else(|| DEFAULT_ADDR.into());
         let addr = addr_text.trim().parse::<SocketAddr>().map_err(|_| ConfigError {
             setting: "--addr / AGORA_ADDR",
@@ -61,7 +96,20 @@ impl Config {
         }
 
         let dev_mode = args.leptos_env.as_deref().is_some_and(|env| env.eq_ignore_ascii_case("dev"));
-        Ok(Config { addr, data_dir, site_root, log_format: args.log_format, dev_mode })
+        let public_url = match args.public_url {
+            Some(url) => origin_of(&url).ok_or_else(|| ConfigError {
+                setting: "--public-url / AGORA_PUBLIC_URL",
+                message: format!("{url:?} is not an http(s) URL such as https://agora.example.com"),
+            })?,
+            None => format!("http://{addr}"),
+        };
+        let storage = storage_settings(&args_storage(&storage_args), &public_url)?;
+        Ok(Config { addr, data_dir, site_root, log_format: args.log_format, dev_mode, public_url, storage })
+    }
+
+    /// The embedded endpoint's files live here.
+    pub fn s3_dir(&self) -> PathBuf {
+        self.data_dir.join("s3")
     }
 
     /// Leptos's own options, derived from ours (so Agora never needs a
@@ -81,6 +129,131 @@ impl Config {
     pub fn site_is_built(&self) -> bool {
         self.site_root.join("pkg").join(format!("{OUTPUT_NAME}.js")).is_file()
     }
+}
+
+/// The storage part of the arguments, borrowed.
+struct StorageArgs<'a> {
+    endpoint: Option<&'a str>,
+    access_key_id: Option<&'a str>,
+    secret_access_key: Option<&'a str>,
+    public_endpoint: Option<&'a str>,
+    bucket: Option<&'a str>,
+    region: Option<&'a str>,
+    addr: Option<&'a str>,
+    virtual_hosted: Option<bool>,
+    cors_origins: &'a [String],
+    upload_max_age_hours: Option<u64>,
+    presign_expiry_secs: Option<u64>,
+}
+
+fn args_storage(args: &ServeArgs) -> StorageArgs<'_> {
+    StorageArgs {
+        endpoint: args.s3_endpoint.as_deref(),
+        access_key_id: args.s3_access_key_id.as_deref(),
+        secret_access_key: args.s3_secret_access_key.as_deref(),
+        public_endpoint: args.s3_public_endpoint.as_deref(),
+        bucket: args.s3_bucket.as_deref(),
+        region: args.s3_region.as_deref(),
+        addr: args.s3_addr.as_deref(),
+        virtual_hosted: args.s3_virtual_hosted,
+        cors_origins: &args.s3_cors_origins,
+        upload_max_age_hours: args.s3_upload_max_age_hours,
+        presign_expiry_secs: args.presign_expiry_secs,
+    }
+}
+
+fn storage_settings(args: &StorageArgs<'_>, public_url: &str) -> Result<StorageSettings, ConfigError> {
+    let url_setting = |setting: &'static str, value: &str| {
+        origin_of(value).map(|_| value.trim_end_matches('/').to_owned()).ok_or_else(|| ConfigError {
+            setting,
+            message: format!("{value:?} is not an http(s) URL such as http://127.0.0.1:9000"),
+        })
+    };
+    let mode = match args.endpoint {
+        Some(endpoint) => {
+            let credentials = match (args.access_key_id, args.secret_access_key) {
+                (Some(key), Some(secret)) => Some((key.to_owned(), Secret::new(secret.to_owned()))),
+                (None, None) => None,
+                _ => {
+                    return Err(ConfigError {
+                        setting: "--s3-access-key-id / AGORA_S3_ACCESS_KEY_ID",
+                        message: "give both the access key id and the secret access key, or neither (to use the AWS chain)".into(),
+                    })
+                }
+            };
+            StorageMode::External { endpoint: url_setting("--s3-endpoint / AGORA_S3_ENDPOINT", endpoint)?, credentials }
+        }
+        None => {
+            let text = args.addr.unwrap_or(DEFAULT_S3_ADDR);
+            let addr = text.trim().parse::<SocketAddr>().map_err(|_| ConfigError {
+                setting: "--s3-addr / AGORA_S3_ADDR",
+                message: format!("{text:?} is not a socket address; expected HOST:PORT such as 127.0.0.1:3900"),
+            })?;
+            StorageMode::Embedded { addr }
+        }
+    };
+    let public_endpoint = args.public_endpoint.map(|e| url_setting("--s3-public-endpoint / AGORA_S3_PUBLIC_ENDPOINT", e)).transpose()?;
+
+    let bucket = args.bucket.unwrap_or(DEFAULT_BUCKET).to_owned();
+    agora_s3d::store::validate_bucket_name(&bucket).map_err(|e| ConfigError { setting: "--s3-bucket / AGORA_S3_BUCKET", message: e.to_string() })?;
+    let region = args.region.unwrap_or(DEFAULT_REGION).to_owned();
+    if region.is_empty() || !region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        return Err(ConfigError {
+            setting: "--s3-region / AGORA_S3_REGION",
+            message: format!("{region:?} is not a region name such as us-east-1"),
+        });
+    }
+
+    let mut cors_origins = vec![public_url.to_owned()];
+    // Browsers treat 127.0.0.1 and localhost as different origins.
+    if let Some(rest) = public_url.strip_prefix("http://127.0.0.1:") {
+        cors_origins.push(format!("http://localhost:{rest}"));
+    } else if let Some(rest) = public_url.strip_prefix("http://localhost:") {
+        cors_origins.push(format!("http://127.0.0.1:{rest}"));
+    }
+    for origin in args.cors_origins.iter().map(|o| o.trim()).filter(|o| !o.is_empty()) {
+        let origin = origin_of(origin).ok_or_else(|| ConfigError {
+            setting: "--s3-cors-origins / AGORA_S3_CORS_ORIGINS",
+            message: format!("{origin:?} is not an origin such as https://agora.example.com"),
+        })?;
+        cors_origins.push(origin);
+    }
+
+    let hours = args.upload_max_age_hours.unwrap_or(DEFAULT_UPLOAD_MAX_AGE_HOURS);
+    if hours == 0 {
+        return Err(ConfigError { setting: "--s3-upload-max-age-hours / AGORA_S3_UPLOAD_MAX_AGE_HOURS", message: "must be at least 1".into() });
+    }
+    let expiry = args.presign_expiry_secs.unwrap_or(DEFAULT_PRESIGN_EXPIRY_SECS);
+    if !(1..=MAX_PRESIGN_EXPIRY_SECS).contains(&expiry) {
+        return Err(ConfigError {
+            setting: "--presign-expiry-secs / AGORA_PRESIGN_EXPIRY_SECS",
+            message: format!("{expiry} is outside 1 to {MAX_PRESIGN_EXPIRY_SECS} seconds"),
+        });
+    }
+    Ok(StorageSettings {
+        mode,
+        public_endpoint,
+        bucket,
+        region,
+        path_style: !args.virtual_hosted.unwrap_or(false),
+        cors_origins,
+        upload_max_age: Duration::from_secs(hours * 3600),
+        presign_expiry: Duration::from_secs(expiry),
+    })
+}
+
+/// `scheme://host[:port]` of an http(s) URL, or `None` if it is not one.
+fn origin_of(url: &str) -> Option<String> {
+    let url = url.trim();
+    let (scheme, rest) = url.split_once("://")?;
+    if !matches!(scheme, "http" | "https") {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if authority.is_empty() || authority.contains('@') || authority.contains(char::is_whitespace) {
+        return None;
+    }
+    Some(format!("{scheme}://{authority}"))
 }
 
 #[cfg(test)]
@@ -137,6 +310,57 @@ mod tests {
         let err = Config::from_args(ServeArgs { data_dir: Some(file.clone()), ..ServeArgs::default() }).unwrap_err();
         std::fs::remove_file(&file).unwrap();
         assert_eq!(err.setting, "--data-dir / AGORA_DATA_DIR");
+    }
+
+    #[test]
+    fn storage_defaults_to_the_embedded_endpoint_with_agoras_origin_allowed() {
+        let config = Config::from_args(ServeArgs::default()).unwrap();
+        assert_eq!(config.storage.mode, StorageMode::Embedded { addr: DEFAULT_S3_ADDR.parse().unwrap() });
+        assert_eq!(config.storage.bucket, "agora");
+        assert!(config.storage.path_style);
+        assert_eq!(config.storage.cors_origins, ["http://127.0.0.1:3000", "http://localhost:3000"]);
+        assert_eq!(config.storage.presign_expiry, Duration::from_secs(900));
+    }
+
+    #[test]
+    fn external_storage_and_its_settings_are_validated() {
+        let args = ServeArgs {
+            s3_endpoint: Some("https://s3.example.com/".into()),
+            s3_bucket: Some("team-data".into()),
+            s3_cors_origins: vec!["https://agora.example.com".into()],
+            ..ServeArgs::default()
+        };
+        let config = Config::from_args(args).unwrap();
+        assert_eq!(config.storage.mode, StorageMode::External { endpoint: "https://s3.example.com".into(), credentials: None });
+        assert!(config.storage.cors_origins.contains(&"https://agora.example.com".to_string()));
+
+        let cases: Vec<(ServeArgs, &str)> = vec![
+            (ServeArgs { s3_endpoint: Some("s3.example.com".into()), ..ServeArgs::default() }, "--s3-endpoint / AGORA_S3_ENDPOINT"),
+            (ServeArgs { s3_bucket: Some("Bad_Bucket".into()), ..ServeArgs::default() }, "--s3-bucket / AGORA_S3_BUCKET"),
+            (ServeArgs { s3_region: Some("US East".into()), ..ServeArgs::default() }, "--s3-region / AGORA_S3_REGION"),
+            (ServeArgs { s3_addr: Some("nowhere".into()), ..ServeArgs::default() }, "--s3-addr / AGORA_S3_ADDR"),
+            (ServeArgs { presign_expiry_secs: Some(7200), ..ServeArgs::default() }, "--presign-expiry-secs / AGORA_PRESIGN_EXPIRY_SECS"),
+            (ServeArgs { presign_expiry_secs: Some(0), ..ServeArgs::default() }, "--presign-expiry-secs / AGORA_PRESIGN_EXPIRY_SECS"),
+            (ServeArgs { s3_upload_max_age_hours: Some(0), ..ServeArgs::default() }, "--s3-upload-max-age-hours / AGORA_S3_UPLOAD_MAX_AGE_HOURS"),
+            (ServeArgs { s3_cors_origins: vec!["*".into()], ..ServeArgs::default() }, "--s3-cors-origins / AGORA_S3_CORS_ORIGINS"),
+            (ServeArgs { public_url: Some("ftp://x".into()), ..ServeArgs::default() }, "--public-url / AGORA_PUBLIC_URL"),
+            (
+                ServeArgs { s3_endpoint: Some("http://minio:9000".into()), s3_access_key_id: Some("k".into()), ..ServeArgs::default() },
+                "--s3-access-key-id / AGORA_S3_ACCESS_KEY_ID",
+            ),
+        ];
+        for (args, setting) in cases {
+            assert_eq!(Config::from_args(args).unwrap_err().setting, setting);
+        }
+    }
+
+    #[test]
+    fn origins_are_scheme_and_authority() {
+        assert_eq!(origin_of("https://a.example.com:8443/x?y").as_deref(), Some("https://a.example.com:8443"));
+        assert_eq!(origin_of("http://127.0.0.1:3000").as_deref(), Some("http://127.0.0.1:3000"));
+        for bad in ["a.example.com", "ftp://x", "http://", "http://user@host", "javascript:alert(1)"] {
+            assert_eq!(origin_of(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod storage;
 pub mod telemetry;
 
 use std::future::Future;
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 use agora_core::data_dir::DataDir;
 use agora_core::readiness::{DataDirProbe, Readiness};
@@ -53,9 +55,17 @@ pub async fn serve(
         );
     }
 
+    // One token stops everything: the web server, the embedded S3 endpoint,
+    // background tasks.
+    let stop = CancellationToken::new();
+    let storage = storage::start(&config, stop.clone()).await?;
+
     let state = AppState {
         leptos_options: config.leptos_options(),
-        readiness: Readiness::new(PROBE_TIMEOUT).with(DataDirProbe(data_dir.clone())),
+        readiness: Readiness::new(PROBE_TIMEOUT)
+            .with(DataDirProbe(data_dir.clone()))
+            .with(storage::StorageProbe(storage.storage.clone())),
+        storage: storage.storage,
     };
     let router = http::router(state);
 
@@ -67,10 +77,19 @@ pub async fn serve(
         version = agora_model::VERSION,
         "agora is serving"
     );
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
+    let on_shutdown = {
+        let stop = stop.clone();
+        async move {
+            shutdown.await;
+            stop.cancel();
+        }
+    };
+    let served = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(on_shutdown)
         .await
-        .context("the HTTP server failed")?;
+        .context("the HTTP server failed");
+    stop.cancel();
+    served?;
     tracing::info!("agora stopped");
     Ok(())
 }

@@ -14,12 +14,14 @@ use tower_http::compression::CompressionLayer;
 
 use agora_app::{shell, App};
 use agora_core::readiness::Readiness;
+use agora_core::storage::Storage;
 
 /// Shared state of every handler.
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub readiness: Readiness,
+    pub storage: Storage,
 }
 
 impl FromRef<AppState> for LeptosOptions {

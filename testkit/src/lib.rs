@@ -1,8 +1,6 @@
-//! Real S3 endpoints for the storage tests: Agora's embedded endpoint (in
+//! Real S3 endpoints for integration tests: Agora's embedded endpoint (in
 //! process, on a free port) and moto's server (a second, independent S3
 //! implementation, started once per test binary).
-
-#![allow(dead_code)]
 
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
@@ -89,7 +87,7 @@ async fn moto() -> Fixture {
 /// Starts `moto_server` once for this test binary, on a free port. The
 /// server is tied to a thread that lives as long as the process, and is
 /// killed when the process exits (PR_SET_PDEATHSIG).
-fn moto_endpoint() -> &'static str {
+pub fn moto_endpoint() -> &'static str {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
     ENDPOINT.get_or_init(|| {
         if let Ok(url) = std::env::var("AGORA_TEST_MOTO_URL") {
@@ -142,14 +140,14 @@ macro_rules! both_backends {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn embedded() {
-                let fixture = support::fixture(support::Backend::Embedded).await;
+                let fixture = $crate::fixture($crate::Backend::Embedded).await;
                 let _files = fixture.guard();
                 ($body)(fixture).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn moto() {
-                let fixture = support::fixture(support::Backend::Moto).await;
+                let fixture = $crate::fixture($crate::Backend::Moto).await;
                 let _files = fixture.guard();
                 ($body)(fixture).await;
             }
