@@ -35,6 +35,7 @@ test-tools:
 bench: tools
 	cargo leptos build --release
 	target/release/agora bench startup
+	target/release/agora bench storage
 
 lint:
 	cargo fmt --all --check

@@ -1,7 +1,9 @@
 //! `agora bench …`: measurements that print their figures together with a
 //! comparison taken in the same run, and the machine's core count.
 
+mod child;
 mod startup;
+mod storage;
 
 use clap::{Args, Subcommand};
 
@@ -16,11 +18,15 @@ pub enum Bench {
     /// Time from starting `agora serve` to the first successful /readyz,
     /// compared with the time until the port accepts connections.
     Startup(startup::StartupArgs),
+    /// Presigned multipart upload into the embedded endpoint vs. a plain file
+    /// copy; presigned URLs per second per core; endpoint memory during upload.
+    Storage(storage::StorageArgs),
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.which {
         Bench::Startup(args) => startup::run(args),
+        Bench::Storage(args) => storage::run(args),
     }
 }
 

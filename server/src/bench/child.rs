@@ -1,0 +1,93 @@
+//! A child `agora serve` for benchmarks: its own data directory and ports,
+//! killed when dropped.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+
+pub struct AgoraChild {
+    child: Child,
+    pub addr: SocketAddr,
+    pub s3_addr: SocketAddr,
+}
+
+pub fn free_port() -> anyhow::Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("cannot find a free port")?;
+    Ok(listener.local_addr()?)
+}
+
+impl AgoraChild {
+    /// Spawns `agora serve` without waiting for it.
+    pub fn spawn(data_dir: &Path) -> anyhow::Result<AgoraChild> {
+        let exe = std::env::current_exe().context("cannot find the agora executable")?;
+        let (addr, s3_addr) = (free_port()?, free_port()?);
+        let child = Command::new(exe)
+            .arg("serve")
+            .arg("--addr")
+            .arg(addr.to_string())
+            .arg("--s3-addr")
+            .arg(s3_addr.to_string())
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("cannot start agora serve")?;
+        Ok(AgoraChild { child, addr, s3_addr })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Polls until `/readyz` answers 200; returns (time until the port
+    /// accepted, time until ready) since `started`.
+    pub fn wait_ready(&mut self, started: Instant, deadline: Duration) -> anyhow::Result<(Duration, Duration)> {
+        let mut listening = None;
+        while started.elapsed() < deadline {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("agora serve exited early with {status}");
+            }
+            if let Ok(mut stream) = TcpStream::connect_timeout(&self.addr, Duration::from_millis(100)) {
+                let now = started.elapsed();
+                listening.get_or_insert(now);
+                if readyz_is_ok(&mut stream)? {
+                    return Ok((listening.unwrap_or(now), now));
+                }
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        bail!("agora serve did not become ready within {} s", deadline.as_secs())
+    }
+
+    /// Resident set size now, in KiB (Linux).
+    pub fn rss_kib(&self) -> Option<u64> {
+        proc_status_kib(self.pid(), "VmRSS:")
+    }
+}
+
+impl Drop for AgoraChild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// A minimal HTTP/1.1 GET: enough to read the status line.
+fn readyz_is_ok(stream: &mut TcpStream) -> anyhow::Result<bool> {
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.write_all(b"GET /readyz HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")?;
+    let mut head = [0u8; 16];
+    let n = stream.read(&mut head)?;
+    Ok(head[..n].starts_with(b"HTTP/1.1 200"))
+}

@@ -1,0 +1,193 @@
+//! Storage data plane: (a) a presigned multipart upload into the embedded
+//! endpoint, the way a browser does it, against a plain file copy of the same
+//! bytes on the same disk; (b) presigned URLs generated per second on one
+//! core; (c) the endpoint's resident memory during (a).
+
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use futures::StreamExt;
+
+use agora_core::secret::Secret;
+use agora_core::storage::{PresignExpiry, PutOptions, Storage, StorageConfig};
+use agora_s3d::credentials::Credentials;
+
+use super::child::AgoraChild;
+use super::machine_line;
+
+const MIB: u64 = 1024 * 1024;
+
+#[derive(Debug, Args)]
+pub struct StorageArgs {
+    /// Size of the uploaded file in MiB.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(8..=65536))]
+    pub size_mib: u64,
+    /// Part size in MiB (S3's minimum is 5).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(5..=512))]
+    pub part_mib: u64,
+    /// Parts in flight at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub parallel: u64,
+    /// Presigned URLs to generate for the rate measurement.
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(100..=10_000_000))]
+    pub presign_count: u64,
+    /// Directory for the benchmark's files (same disk as your data dir) [default: ./.agora-bench].
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+pub fn run(args: StorageArgs) -> anyhow::Result<()> {
+    let base = args.dir.clone().unwrap_or_else(|| PathBuf::from(".agora-bench"));
+    std::fs::create_dir_all(&base).with_context(|| format!("cannot create {}", base.display()))?;
+    let work = tempfile::tempdir_in(&base).context("cannot create a work directory")?;
+    let size = args.size_mib * MIB;
+
+    println!("{}", machine_line());
+    println!("writing a {} MiB source file …", args.size_mib);
+    let source = work.path().join("source.bin");
+    write_source(&source, size)?;
+
+    // Baseline: the same bytes copied on the same disk, made durable.
+    let copy = work.path().join("copy.bin");
+    let started = Instant::now();
+    std::fs::copy(&source, &copy)?;
+    std::fs::File::open(&copy)?.sync_all()?;
+    let copy_secs = started.elapsed().as_secs_f64();
+    std::fs::remove_file(&copy)?;
+
+    let mut child = AgoraChild::spawn(&work.path().join("agora"))?;
+    child.wait_ready(Instant::now(), Duration::from_secs(60))?;
+    let credentials = Credentials::load_or_create(&work.path().join("agora/s3/credentials.json"))?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let storage = runtime.block_on(Storage::connect(&StorageConfig {
+        endpoint: Some(format!("http://{}", child.s3_addr)),
+        public_endpoint: None,
+        region: "us-east-1".into(),
+        bucket: "agora".into(),
+        credentials: Some((credentials.access_key_id.clone(), Secret::new(credentials.secret_access_key.clone()))),
+        path_style: true,
+    }));
+
+    let rss_before = child.rss_kib().unwrap_or(0);
+    let peak = Arc::new(AtomicU64::new(rss_before));
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let (peak, sampling, pid) = (Arc::clone(&peak), Arc::clone(&sampling), child.pid());
+        std::thread::spawn(move || {
+            while sampling.load(Ordering::Relaxed) {
+                if let Some(rss) = rss_of(pid) {
+                    peak.fetch_max(rss, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    println!("uploading through presigned multipart ({} MiB parts, {} in flight) …", args.part_mib, args.parallel);
+    let upload_secs = runtime.block_on(upload(&storage, &source, size, args.part_mib * MIB, args.parallel as usize))?;
+    sampling.store(false, Ordering::Relaxed);
+    let _ = sampler.join();
+    let rss_peak = peak.load(Ordering::Relaxed);
+
+    let stored = runtime.block_on(storage.head("bench/upload.bin"))?;
+    if stored.size != size {
+        bail!("the stored object has {} bytes, not {size}", stored.size);
+    }
+
+    // Presigning is pure computation: measure it on one thread.
+    let single = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let (puts_per_sec, parts_per_sec) = single.block_on(presign_rate(&storage, args.presign_count))?;
+
+    let mib = size as f64 / MIB as f64;
+    let (copy_rate, upload_rate) = (mib / copy_secs, mib / upload_secs);
+    println!();
+    println!("(a) {mib:.0} MiB, same disk:");
+    println!("    plain file copy + fsync          {copy_rate:9.1} MiB/s  ({copy_secs:.2} s)");
+    println!("    presigned multipart upload       {upload_rate:9.1} MiB/s  ({upload_secs:.2} s)");
+    println!("    upload / copy                    {:9.1} %      (goal ≥ 60 %)", 100.0 * upload_rate / copy_rate);
+    println!("(b) presigned URLs on one core:");
+    println!("    PUT object                       {puts_per_sec:9.0} /s     (goal ≥ 20,000 /s/core)");
+    println!("    UploadPart                       {parts_per_sec:9.0} /s");
+    println!("(c) embedded endpoint resident memory (the child agora process):");
+    println!("    before the upload                {:9.1} MiB", rss_before as f64 / 1024.0);
+    println!("    peak during the upload           {:9.1} MiB", rss_peak as f64 / 1024.0);
+    println!("    growth                           {:9.1} MiB   (goal ≤ 64 MiB)", rss_peak.saturating_sub(rss_before) as f64 / 1024.0);
+    Ok(())
+}
+
+fn rss_of(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn write_source(path: &Path, size: u64) -> anyhow::Result<()> {
+    let mut file = std::io::BufWriter::with_capacity(4 * MIB as usize, std::fs::File::create(path)?);
+    let mut block = vec![0u8; MIB as usize];
+    for (i, b) in block.iter_mut().enumerate() {
+        *b = (i as u8).wrapping_mul(31).wrapping_add(7);
+    }
+    for n in 0..size / MIB {
+        block[0] = n as u8; // no two MiB alike
+        file.write_all(&block)?;
+    }
+    file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    Ok(())
+}
+
+async fn upload(storage: &Storage, source: &Path, size: u64, part_size: u64, parallel: usize) -> anyhow::Result<f64> {
+    let key = "bench/upload.bin";
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let upload_id = storage.create_upload(key, PutOptions::default()).await?;
+    let parts = size.div_ceil(part_size);
+    let results: Vec<anyhow::Result<(i32, String)>> = futures::stream::iter(1..=parts)
+        .map(|n| {
+            let (http, upload_id) = (http.clone(), upload_id.clone());
+            async move {
+                let offset = (n - 1) * part_size;
+                let len = part_size.min(size - offset);
+                let path = source.to_path_buf();
+                let body = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
+                    let mut file = std::fs::File::open(path)?;
+                    file.seek(SeekFrom::Start(offset))?;
+                    let mut buf = vec![0u8; len as usize];
+                    file.read_exact(&mut buf)?;
+                    Ok(buf)
+                })
+                .await??;
+                let url = storage.presign_upload_part(key, &upload_id, n as i32, PresignExpiry::default()).await?;
+                let response = http.put(&url.url).body(body).send().await?;
+                if !response.status().is_success() {
+                    bail!("part {n}: HTTP {}", response.status());
+                }
+                let etag = response.headers().get("etag").and_then(|v| v.to_str().ok()).unwrap_or_default().trim_matches('"').to_owned();
+                Ok((n as i32, etag))
+            }
+        })
+        .buffer_unordered(parallel)
+        .collect()
+        .await;
+    let mut done = results.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+    done.sort_by_key(|(n, _)| *n);
+    storage.complete_upload(key, &upload_id, &done, None).await?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+async fn presign_rate(storage: &Storage, count: u64) -> anyhow::Result<(f64, f64)> {
+    let started = Instant::now();
+    for i in 0..count {
+        storage.presign_put(&format!("ds/bench/files/{i}.jpg"), None, &[], PresignExpiry::default()).await?;
+    }
+    let puts = count as f64 / started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    for i in 0..count {
+        storage.presign_upload_part("ds/bench/files/big.bin", "upload-id", (i % 10_000) as i32 + 1, PresignExpiry::default()).await?;
+    }
+    let parts = count as f64 / started.elapsed().as_secs_f64();
+    Ok((puts, parts))
+}
