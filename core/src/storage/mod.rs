@@ -7,6 +7,7 @@
 
 mod error;
 mod presign;
+pub mod sigv4;
 
 use std::time::Duration;
 
@@ -101,7 +102,7 @@ pub struct PartInfo {
 #[derive(Clone)]
 pub struct Storage {
     client: Client,
-    presigner: Client,
+    presigner: std::sync::Arc<presign::Presigner>,
     bucket: String,
 }
 
@@ -147,8 +148,31 @@ impl Storage {
             Client::from_conf(builder.build())
         };
         let client = build(config.endpoint.as_ref());
-        let presigner = build(config.public_endpoint.as_ref().or(config.endpoint.as_ref()));
-        Storage { client, presigner, bucket: config.bucket.clone() }
+
+        // Presigned URLs point where browsers and scripts reach the store.
+        let public = config
+            .public_endpoint
+            .clone()
+            .or_else(|| config.endpoint.clone())
+            .unwrap_or_else(|| format!("https://s3.{}.amazonaws.com", config.region));
+        let target = sigv4::Target::from_endpoint(&public, &config.bucket, !config.path_style)
+            .unwrap_or_else(|| sigv4::Target { scheme: "https".into(), authority: public.clone(), bucket: config.bucket.clone(), virtual_hosted: !config.path_style });
+        let keys = match (&config.credentials, base.credentials_provider()) {
+            (Some((access_key, secret)), _) => presign::KeySource::Static(sigv4::SigningKeys {
+                access_key_id: access_key.clone(),
+                secret_access_key: secret.expose().clone(),
+                session_token: None,
+            }),
+            (None, Some(provider)) => presign::KeySource::Chain { provider, cached: std::sync::Mutex::new(None) },
+            (None, None) => presign::KeySource::Missing,
+        };
+        let presigner = presign::Presigner { signer: sigv4::QuerySigner::new(config.region.clone()), target, keys };
+        Storage { client, presigner: std::sync::Arc::new(presigner), bucket: config.bucket.clone() }
+    }
+
+    /// The underlying SDK client, for diagnostics and benchmark comparisons.
+    pub fn sdk_client(&self) -> &Client {
+        &self.client
     }
 
     pub fn bucket(&self) -> &str {

@@ -1,15 +1,23 @@
-//! Presigned URLs: one key, one method, minutes of validity.
+//! Presigned URLs: one key, one method, minutes of validity. Signed by
+//! [`super::sigv4::QuerySigner`] with keys that are static (the embedded
+//! endpoint's, configured ones) or from the AWS chain, cached until shortly
+//! before they expire.
 
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use agora_model::tags::{format_tagging_header, Tag};
-use aws_sdk_s3::presigning::PresigningConfig;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
+use super::sigv4::{Presign, QuerySigner, SigningKeys, Target};
 use super::{Storage, StorageError, StorageResult};
 
 pub const DEFAULT_PRESIGN_EXPIRY: Duration = Duration::from_secs(15 * 60);
 pub const MAX_PRESIGN_EXPIRY: Duration = Duration::from_secs(60 * 60);
+/// Chain credentials are refreshed this long before they expire.
+const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
 /// A validated expiry: more than zero, at most an hour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,17 +57,69 @@ pub struct PresignedRequest {
     pub expires_at: u64,
 }
 
-fn presigning(expiry: PresignExpiry) -> StorageResult<PresigningConfig> {
-    PresigningConfig::expires_in(expiry.duration()).map_err(|e| StorageError::Invalid(e.to_string()))
+/// Where signing keys come from.
+pub(crate) enum KeySource {
+    Static(SigningKeys),
+    /// No credentials anywhere: every presign fails with a clear message.
+    Missing,
+    Chain { provider: SharedCredentialsProvider, cached: Mutex<Option<(SigningKeys, Option<SystemTime>)>> },
 }
 
-fn into_request(presigned: aws_sdk_s3::presigning::PresignedRequest, expiry: PresignExpiry) -> PresignedRequest {
-    let expires_at = SystemTime::now().checked_add(expiry.duration()).unwrap_or(SystemTime::now());
-    PresignedRequest {
-        method: presigned.method().to_owned(),
-        url: presigned.uri().to_owned(),
-        headers: presigned.headers().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
-        expires_at: expires_at.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default(),
+/// Everything presigning needs, built once per [`Storage`].
+pub(crate) struct Presigner {
+    pub(crate) signer: QuerySigner,
+    pub(crate) target: Target,
+    pub(crate) keys: KeySource,
+}
+
+impl Presigner {
+    async fn keys(&self) -> StorageResult<SigningKeys> {
+        let (provider, cached) = match &self.keys {
+            KeySource::Static(keys) => return Ok(keys.clone()),
+            KeySource::Missing => {
+                return Err(StorageError::AccessDenied(
+                    "no S3 credentials are configured (AGORA_S3_ACCESS_KEY_ID or the AWS chain), so no URL can be signed".into(),
+                ))
+            }
+            KeySource::Chain { provider, cached } => (provider, cached),
+        };
+        if let Some((keys, expiry)) = cached.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            let fresh = expiry.is_none_or(|at| at > SystemTime::now() + REFRESH_MARGIN);
+            if fresh {
+                return Ok(keys.clone());
+            }
+        }
+        let credentials = provider
+            .provide_credentials()
+            .await
+            .map_err(|e| StorageError::AccessDenied(format!("no credentials for signing URLs: {e}")))?;
+        let keys = SigningKeys {
+            access_key_id: credentials.access_key_id().to_owned(),
+            secret_access_key: credentials.secret_access_key().to_owned(),
+            session_token: credentials.session_token().map(str::to_owned),
+        };
+        *cached.lock().unwrap_or_else(|e| e.into_inner()) = Some((keys.clone(), credentials.expiry()));
+        Ok(keys)
+    }
+
+    async fn presign(
+        &self,
+        method: &str,
+        key: &str,
+        params: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        expiry: PresignExpiry,
+    ) -> StorageResult<PresignedRequest> {
+        let keys = self.keys().await?;
+        let now = OffsetDateTime::now_utc();
+        let request = Presign { method, key, params, headers, expires_secs: expiry.duration().as_secs(), now };
+        let url = self.signer.presign(&self.target, &keys, &request);
+        Ok(PresignedRequest {
+            method: method.to_owned(),
+            url,
+            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            expires_at: (now.unix_timestamp().max(0) as u64) + expiry.duration().as_secs(),
+        })
     }
 }
 
@@ -68,40 +128,28 @@ impl Storage {
     /// uploader must send them as returned.
     pub async fn presign_put(&self, key: &str, content_type: Option<&str>, tags: &[Tag], expiry: PresignExpiry) -> StorageResult<PresignedRequest> {
         super::check_tags(tags)?;
-        let mut request = self.presigner.put_object().bucket(&self.bucket).key(key);
+        let tagging = (!tags.is_empty()).then(|| format_tagging_header(tags));
+        let mut headers: Vec<(&str, &str)> = Vec::with_capacity(2);
         if let Some(content_type) = content_type {
-            request = request.content_type(content_type);
+            headers.push(("content-type", content_type));
         }
-        if !tags.is_empty() {
-            request = request.tagging(format_tagging_header(tags));
+        if let Some(tagging) = tagging.as_deref() {
+            headers.push(("x-amz-tagging", tagging));
         }
-        let presigned = request.presigned(presigning(expiry)?).await.map_err(StorageError::from_sdk)?;
-        Ok(into_request(presigned, expiry))
+        self.presigner.presign("PUT", key, &[], &headers, expiry).await
     }
 
     /// A GET of one key; with `filename`, browsers save it under that name.
     pub async fn presign_get(&self, key: &str, filename: Option<&str>, expiry: PresignExpiry) -> StorageResult<PresignedRequest> {
-        let mut request = self.presigner.get_object().bucket(&self.bucket).key(key);
-        if let Some(name) = filename {
-            request = request.response_content_disposition(content_disposition(name));
-        }
-        let presigned = request.presigned(presigning(expiry)?).await.map_err(StorageError::from_sdk)?;
-        Ok(into_request(presigned, expiry))
+        let disposition = filename.map(content_disposition);
+        let params: Vec<(&str, &str)> = disposition.as_deref().map(|d| ("response-content-disposition", d)).into_iter().collect();
+        self.presigner.presign("GET", key, &params, &[], expiry).await
     }
 
     /// One part of a multipart upload.
     pub async fn presign_upload_part(&self, key: &str, upload_id: &str, part_number: i32, expiry: PresignExpiry) -> StorageResult<PresignedRequest> {
-        let presigned = self
-            .presigner
-            .upload_part()
-            .bucket(&self.bucket)
-            .key(key)
-            .upload_id(upload_id)
-            .part_number(part_number)
-            .presigned(presigning(expiry)?)
-            .await
-            .map_err(StorageError::from_sdk)?;
-        Ok(into_request(presigned, expiry))
+        let part = part_number.to_string();
+        self.presigner.presign("PUT", key, &[("partNumber", &part), ("uploadId", upload_id)], &[], expiry).await
     }
 }
 

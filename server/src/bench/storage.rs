@@ -101,7 +101,7 @@ pub fn run(args: StorageArgs) -> anyhow::Result<()> {
 
     // Presigning is pure computation: measure it on one thread.
     let single = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let (puts_per_sec, parts_per_sec) = single.block_on(presign_rate(&storage, args.presign_count))?;
+    let (puts_per_sec, parts_per_sec, sdk_per_sec) = single.block_on(presign_rate(&storage, args.presign_count))?;
 
     let mib = size as f64 / MIB as f64;
     let (copy_rate, upload_rate) = (mib / copy_secs, mib / upload_secs);
@@ -113,6 +113,7 @@ pub fn run(args: StorageArgs) -> anyhow::Result<()> {
     println!("(b) presigned URLs on one core:");
     println!("    PUT object                       {puts_per_sec:9.0} /s     (goal ≥ 20,000 /s/core)");
     println!("    UploadPart                       {parts_per_sec:9.0} /s");
+    println!("    PUT object, aws-sdk-s3 presigner {sdk_per_sec:9.0} /s     (comparison)");
     println!("(c) embedded endpoint resident memory (the child agora process):");
     println!("    before the upload                {:9.1} MiB", rss_before as f64 / 1024.0);
     println!("    peak during the upload           {:9.1} MiB", rss_peak as f64 / 1024.0);
@@ -178,7 +179,7 @@ async fn upload(storage: &Storage, source: &Path, size: u64, part_size: u64, par
     Ok(started.elapsed().as_secs_f64())
 }
 
-async fn presign_rate(storage: &Storage, count: u64) -> anyhow::Result<(f64, f64)> {
+async fn presign_rate(storage: &Storage, count: u64) -> anyhow::Result<(f64, f64, f64)> {
     let started = Instant::now();
     for i in 0..count {
         storage.presign_put(&format!("ds/bench/files/{i}.jpg"), None, &[], PresignExpiry::default()).await?;
@@ -189,5 +190,14 @@ async fn presign_rate(storage: &Storage, count: u64) -> anyhow::Result<(f64, f64
         storage.presign_upload_part("ds/bench/files/big.bin", "upload-id", (i % 10_000) as i32 + 1, PresignExpiry::default()).await?;
     }
     let parts = count as f64 / started.elapsed().as_secs_f64();
-    Ok((puts, parts))
+
+    // The SDK's own presigner, for comparison (fewer rounds: it is slower).
+    let sdk_count = (count / 10).max(100);
+    let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(Duration::from_secs(900))?;
+    let started = Instant::now();
+    for i in 0..sdk_count {
+        storage.sdk_client().put_object().bucket(storage.bucket()).key(format!("ds/bench/files/{i}.jpg")).presigned(config.clone()).await?;
+    }
+    let sdk = sdk_count as f64 / started.elapsed().as_secs_f64();
+    Ok((puts, parts, sdk))
 }
