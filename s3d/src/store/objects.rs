@@ -10,13 +10,15 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt};
 use md5::{Digest, Md5};
 use time::OffsetDateTime;
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::fsutil::{self, random_id, TempFile};
 use super::{validate_key, BlobRef, Bucket, ObjectHeaders, ObjectMeta, Store, StoreError, StoreResult};
 
 /// Size of the write buffer between the network and the disk.
 const WRITE_BUFFER: usize = 1 << 20;
+/// Received chunks waiting for the writer thread (each is typically 16–64 KiB).
+const WRITER_QUEUE: usize = 64;
 /// Size of the chunks a read streams.
 const READ_CHUNK: usize = 256 * 1024;
 
@@ -78,34 +80,54 @@ pub(crate) struct TempBlob {
 
 impl Store {
     /// Streams `body` to a fsynced temp file, hashing it on the way; fails if
-    /// it does not match the declared length. Memory stays bounded by the
-    /// write buffer whatever the size.
+    /// it does not match the declared length. The received chunks go to one
+    /// blocking writer thread that hashes and writes them, so hashing and disk
+    /// writes overlap with receiving; memory stays bounded by the channel and
+    /// the write buffer whatever the size.
     pub(crate) async fn write_temp<S, E>(&self, body: S, declared: Option<u64>) -> StoreResult<TempBlob>
     where
         S: Stream<Item = Result<Bytes, E>> + Send,
         E: std::fmt::Display,
     {
         let file = TempFile::new(self.tmp_dir().join(random_id()));
-        let handle = tokio::fs::File::create(file.path()).await.map_err(|e| StoreError::io("creating a temp file", e))?;
-        let mut writer = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, handle);
-        let mut md5 = Md5::new();
+        let (chunks, mut received) = tokio::sync::mpsc::channel::<Bytes>(WRITER_QUEUE);
+        let path = file.path().to_path_buf();
+        let writer = tokio::task::spawn_blocking(move || -> std::io::Result<[u8; 16]> {
+            use std::io::Write;
+            let mut out = std::io::BufWriter::with_capacity(WRITE_BUFFER, std::fs::File::create(&path)?);
+            let mut md5 = Md5::new();
+            while let Some(chunk) = received.blocking_recv() {
+                md5.update(&chunk);
+                out.write_all(&chunk)?;
+            }
+            out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+            Ok(md5.finalize().into())
+        });
+
         let mut size = 0u64;
         let mut body = std::pin::pin!(body);
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| StoreError::IncompleteBody(e.to_string()))?;
-            size += chunk.len() as u64;
-            if declared.is_some_and(|declared| size > declared) {
-                return Err(StoreError::InvalidArgument("the body is longer than its Content-Length".into()));
+        let received: StoreResult<()> = async {
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk.map_err(|e| StoreError::IncompleteBody(e.to_string()))?;
+                size += chunk.len() as u64;
+                if declared.is_some_and(|declared| size > declared) {
+                    return Err(StoreError::InvalidArgument("the body is longer than its Content-Length".into()));
+                }
+                if chunks.send(chunk).await.is_err() {
+                    break; // the writer failed; its error is reported below
+                }
             }
-            md5.update(&chunk);
-            writer.write_all(&chunk).await?;
+            Ok(())
         }
+        .await;
+        drop(chunks);
+        let md5 = writer.await.map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
+        received?;
+        let md5 = md5.map_err(|e| StoreError::io("writing a temp file", e))?;
         if let Some(declared) = declared.filter(|d| *d != size) {
             return Err(StoreError::IncompleteBody(format!("{size} of {declared} bytes arrived")));
         }
-        writer.flush().await?;
-        writer.into_inner().sync_all().await?;
-        Ok(TempBlob { file, size, md5: md5.finalize().into() })
+        Ok(TempBlob { file, size, md5 })
     }
 
     /// Stores an object: bytes first, then one atomic metadata swap.
