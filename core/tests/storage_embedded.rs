@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use agora_core::storage::sigv4::{Presign, QuerySigner, SigningKeys, Target};
 use agora_core::storage::{PresignExpiry, PutOptions};
 use bytes::Bytes;
 use agora_testkit::Backend;
@@ -113,4 +114,49 @@ async fn hostile_keys_and_bodies_get_4xx() {
     // an upload id that was never issued is a 404, not a 500.
     let err = f.storage.complete_upload("m.bin", "../../../etc", &[(1, "x".into())], None).await.unwrap_err();
     assert_eq!(err.kind(), agora_model::ErrorKind::NotFound, "{err}");
+}
+
+/// Presigns any request for the fixture's bucket with the given keys.
+fn presign(f: &agora_testkit::Fixture, keys: &SigningKeys, method: &str, key: &str, params: &[(&str, &str)]) -> String {
+    let target = Target::from_endpoint(&f.endpoint, f.storage.bucket(), false).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    QuerySigner::new("us-east-1").presign(&target, keys, &Presign { method, key, params, headers: &[], expires_secs: 300, now })
+}
+
+fn keys_of(f: &agora_testkit::Fixture) -> SigningKeys {
+    SigningKeys { access_key_id: f.credentials.0.clone(), secret_access_key: f.credentials.1.clone(), session_token: None }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn urls_signed_with_the_wrong_key_are_refused() {
+    let f = embedded().await;
+    let wrong_secret = SigningKeys { secret_access_key: "not-the-secret".into(), ..keys_of(&f) };
+    let response = http().put(presign(&f, &wrong_secret, "PUT", "w.txt", &[])).body("x").send().await.unwrap();
+    assert_eq!(response.status(), 403);
+    assert!(response.text().await.unwrap().contains("<Code>SignatureDoesNotMatch</Code>"));
+    let unknown_key = SigningKeys { access_key_id: "AKIAUNKNOWN".into(), ..keys_of(&f) };
+    let response = http().put(presign(&f, &unknown_key, "PUT", "w.txt", &[])).body("x").send().await.unwrap();
+    assert_eq!(response.status(), 403);
+    assert!(f.storage.head("w.txt").await.is_err(), "nothing was written");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_and_oversized_xml_get_4xx_and_change_nothing() {
+    let f = embedded().await;
+    let id = f.storage.create_upload("x.bin", PutOptions::default()).await.unwrap();
+    let url = presign(&f, &keys_of(&f), "POST", "x.bin", &[("uploadId", &id)]);
+    let response = http().post(&url).body("<CompleteMultipartUpload><Part><PartNumber>1</Part>").send().await.unwrap();
+    assert_eq!(response.status(), 400, "malformed XML");
+    assert!(response.text().await.unwrap().contains("MalformedXML"));
+
+    let url = presign(&f, &keys_of(&f), "POST", "x.bin", &[("uploadId", &id)]);
+    let huge = format!("<CompleteMultipartUpload>{}</CompleteMultipartUpload>", "<Part><PartNumber>1</PartNumber><ETag>x</ETag></Part>".repeat(100_000));
+    assert!(huge.len() > 4 * 1024 * 1024);
+    let status = http().post(&url).body(huge).send().await.map(|r| r.status());
+    // Either a 4xx answer, or the connection closed on the oversized body.
+    if let Ok(status) = status {
+        assert!(status.is_client_error(), "oversized XML -> {status}");
+    }
+    assert!(f.storage.head("x.bin").await.is_err(), "no object was created");
+    assert!(f.storage.list_parts("x.bin", &id).await.is_ok(), "the upload is still there");
 }

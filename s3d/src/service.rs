@@ -45,6 +45,7 @@ pub fn router(store: Arc<Store>, credentials: &Credentials, config: &ServiceConf
     });
     axum::Router::new()
         .fallback_service(s3)
+        .layer(middleware::from_fn(limit_xml_bodies))
         .layer(middleware::from_fn(refuse_sigv2))
         .layer(cors(config))
 }
@@ -84,7 +85,62 @@ async fn refuse_sigv2(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
+/// Requests whose body is XML (completing uploads, deleting keys, tagging…)
+/// must declare a length within [`XML_MAX_BODY`]; object and part data
+/// (PUT without a sub-resource, or UploadPart) streams without a limit.
+async fn limit_xml_bodies(request: Request, next: Next) -> Response {
+    if carries_xml(request.method(), request.uri().query().unwrap_or("")) {
+        let length = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+        let chunked = request.headers().get(header::TRANSFER_ENCODING).is_some();
+        match length {
+            Some(n) if n > XML_MAX_BODY as u64 => {
+                return s3_error_response(StatusCode::BAD_REQUEST, "MaxMessageLengthExceeded", "the XML request body is larger than 4 MiB");
+            }
+            None if chunked => {
+                return s3_error_response(StatusCode::LENGTH_REQUIRED, "MissingContentLength", "XML request bodies must declare a Content-Length");
+            }
+            _ => {}
+        }
+    }
+    next.run(request).await
+}
+
+/// Whether a request's body is an XML document rather than object data.
+fn carries_xml(method: &Method, query: &str) -> bool {
+    let keys = || {
+        query
+            .split('&')
+            .map(|pair| pair.split('=').next().unwrap_or(""))
+            .filter(|k| !k.is_empty() && !k.starts_with("X-Amz-") && !k.starts_with("x-amz-") && *k != "x-id")
+    };
+    match *method {
+        Method::POST => true,
+        Method::PUT => {
+            let is_part = keys().all(|k| k == "partNumber" || k == "uploadId");
+            !is_part
+        }
+        _ => false,
+    }
+}
+
 fn s3_error_response(status: StatusCode, code: &str, message: &str) -> Response {
     let body = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>");
     (status, [(header::CONTENT_TYPE, "application/xml")], body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_requests_are_told_apart_from_data() {
+        assert!(!carries_xml(&Method::PUT, ""));
+        assert!(!carries_xml(&Method::PUT, "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=abc&x-id=PutObject"));
+        assert!(!carries_xml(&Method::PUT, "partNumber=3&uploadId=abc&X-Amz-Date=1"));
+        assert!(carries_xml(&Method::PUT, "tagging"));
+        assert!(carries_xml(&Method::PUT, "tagging=&X-Amz-Date=1"));
+        assert!(carries_xml(&Method::POST, "uploadId=abc"));
+        assert!(carries_xml(&Method::POST, "delete"));
+        assert!(!carries_xml(&Method::GET, "list-type=2"));
+    }
 }

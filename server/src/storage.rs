@@ -75,6 +75,7 @@ pub async fn start(config: &Config, stop: CancellationToken) -> anyhow::Result<S
             })
             .await;
             check_external(&storage, endpoint).await?;
+            check_cors(&storage, &config.public_url).await;
             tracing::info!(endpoint = %endpoint, bucket = %settings.bucket, "external S3 storage ready");
             Ok(StorageRuntime { storage, embedded_addr: None })
         }
@@ -112,6 +113,53 @@ async fn check_external(storage: &Storage, endpoint: &str) -> anyhow::Result<()>
     }
 }
 
+/// Browsers upload straight to the store: without a CORS rule for Agora's
+/// origin that exposes `ETag`, uploads fail in the browser. Agora still starts
+/// (scripts and the server work), but says exactly what to configure.
+async fn check_cors(storage: &Storage, origin: &str) {
+    match storage.cors_rules().await {
+        Ok(rules) => {
+            if let Some(problem) = cors_problem(rules.as_deref().unwrap_or_default(), origin) {
+                tracing::warn!(
+                    bucket = storage.bucket(),
+                    problem = %problem,
+                    fix = %cors_fix(origin),
+                    "browser uploads will fail until the bucket's CORS configuration is fixed (e.g. `aws s3api put-bucket-cors --bucket <bucket> --cors-configuration '<fix>'`)"
+                );
+            }
+        }
+        Err(err) => tracing::info!(error = %err, "could not read the bucket's CORS configuration; make sure it allows Agora's origin and exposes ETag"),
+    }
+}
+
+/// What is wrong with `rules` for browser uploads from `origin`, if anything.
+pub fn cors_problem(rules: &[agora_core::storage::CorsRule], origin: &str) -> Option<String> {
+    if rules.is_empty() {
+        return Some("the bucket has no CORS rules".into());
+    }
+    let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+    let rule = rules.iter().find(|r| r.allowed_origins.iter().any(|o| o == "*" || eq(o, origin)));
+    let Some(rule) = rule else { return Some(format!("no CORS rule allows the origin {origin}")) };
+    for method in ["GET", "PUT"] {
+        if !rule.allowed_methods.iter().any(|m| eq(m, method)) {
+            return Some(format!("the CORS rule for {origin} does not allow {method}"));
+        }
+    }
+    if !rule.allowed_headers.iter().any(|h| h == "*") {
+        return Some(format!("the CORS rule for {origin} does not allow all request headers (content-type, x-amz-tagging)"));
+    }
+    if !rule.expose_headers.iter().any(|h| eq(h, "ETag")) {
+        return Some(format!("the CORS rule for {origin} does not expose ETag, which browsers need to complete multipart uploads"));
+    }
+    None
+}
+
+fn cors_fix(origin: &str) -> String {
+    format!(
+        r#"{{"CORSRules":[{{"AllowedOrigins":["{origin}"],"AllowedMethods":["GET","PUT","POST","HEAD"],"AllowedHeaders":["*"],"ExposeHeaders":["ETag"],"MaxAgeSeconds":3600}}]}}"#
+    )
+}
+
 fn spawn_upload_sweeper(store: Arc<Store>, max_age: std::time::Duration, stop: CancellationToken) {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(SWEEP_INTERVAL);
@@ -140,5 +188,36 @@ impl Probe for StorageProbe {
 
     fn check(&self) -> ProbeFuture<'_> {
         Box::pin(async move { self.0.check_bucket().await.map_err(|e| e.to_string()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agora_core::storage::CorsRule;
+
+    fn rule(origins: &[&str], methods: &[&str], headers: &[&str], expose: &[&str]) -> CorsRule {
+        let v = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect();
+        CorsRule { allowed_origins: v(origins), allowed_methods: v(methods), allowed_headers: v(headers), expose_headers: v(expose) }
+    }
+
+    #[test]
+    fn cors_rules_are_judged_for_browser_uploads() {
+        let origin = "https://agora.example.com";
+        assert_eq!(cors_problem(&[rule(&[origin], &["GET", "PUT", "POST"], &["*"], &["ETag"])], origin), None);
+        assert_eq!(cors_problem(&[rule(&["*"], &["get", "put"], &["*"], &["etag"])], origin), None);
+        let cases = [
+            (vec![], "no CORS rules"),
+            (vec![rule(&["https://other.example"], &["GET", "PUT"], &["*"], &["ETag"])], "allows the origin"),
+            (vec![rule(&[origin], &["GET"], &["*"], &["ETag"])], "does not allow PUT"),
+            (vec![rule(&[origin], &["GET", "PUT"], &["content-type"], &["ETag"])], "request headers"),
+            (vec![rule(&[origin], &["GET", "PUT"], &["*"], &[])], "does not expose ETag"),
+        ];
+        for (rules, needle) in cases {
+            let problem = cors_problem(&rules, origin).expect("a problem");
+            assert!(problem.contains(needle), "{problem}");
+        }
+        let fix: serde_json::Value = serde_json::from_str(&cors_fix(origin)).unwrap();
+        assert_eq!(fix["CORSRules"][0]["ExposeHeaders"][0], "ETag");
     }
 }

@@ -23,6 +23,8 @@ pub enum Backend {
 pub struct Fixture {
     pub storage: Storage,
     pub endpoint: String,
+    /// (access key id, secret access key) the endpoint accepts.
+    pub credentials: (String, String),
     pub backend: Backend,
     data: Option<Arc<tempfile::TempDir>>,
 }
@@ -66,7 +68,8 @@ async fn embedded() -> Fixture {
     })
     .await;
     storage.ensure_bucket().await.unwrap();
-    Fixture { storage, endpoint, backend: Backend::Embedded, data: Some(Arc::new(data)) }
+    let credentials = (credentials.access_key_id, credentials.secret_access_key);
+    Fixture { storage, endpoint, credentials, backend: Backend::Embedded, data: Some(Arc::new(data)) }
 }
 
 async fn moto() -> Fixture {
@@ -81,7 +84,7 @@ async fn moto() -> Fixture {
     })
     .await;
     storage.ensure_bucket().await.unwrap();
-    Fixture { storage, endpoint, backend: Backend::Moto, data: None }
+    Fixture { storage, endpoint, credentials: ("testing".into(), "testing".into()), backend: Backend::Moto, data: None }
 }
 
 /// Starts `moto_server` once for this test binary, on a free port. The

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use agora_model::tags::{format_tagging_header, validate_tag_set, Tag};
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation};
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier, Tagging};
 use aws_sdk_s3::Client;
@@ -99,6 +100,15 @@ pub struct PartInfo {
     pub etag: String,
 }
 
+/// One CORS rule of a bucket, as far as Agora cares.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CorsRule {
+    pub allowed_origins: Vec<String>,
+    pub allowed_methods: Vec<String>,
+    pub allowed_headers: Vec<String>,
+    pub expose_headers: Vec<String>,
+}
+
 #[derive(Clone)]
 pub struct Storage {
     client: Client,
@@ -183,6 +193,27 @@ impl Storage {
     pub async fn check_bucket(&self) -> StorageResult<()> {
         self.client.head_bucket().bucket(&self.bucket).send().await.map_err(StorageError::from_sdk)?;
         Ok(())
+    }
+
+    /// The bucket's CORS rules; `Ok(None)` when it has none, `Err` when the
+    /// store does not support reading them.
+    pub async fn cors_rules(&self) -> StorageResult<Option<Vec<CorsRule>>> {
+        match self.client.get_bucket_cors().bucket(&self.bucket).send().await {
+            Ok(output) => Ok(Some(
+                output
+                    .cors_rules()
+                    .iter()
+                    .map(|r| CorsRule {
+                        allowed_origins: r.allowed_origins().to_vec(),
+                        allowed_methods: r.allowed_methods().to_vec(),
+                        allowed_headers: r.allowed_headers().to_vec(),
+                        expose_headers: r.expose_headers().to_vec(),
+                    })
+                    .collect(),
+            )),
+            Err(err) if err.code() == Some("NoSuchCORSConfiguration") => Ok(None),
+            Err(err) => Err(StorageError::from_sdk(err)),
+        }
     }
 
     /// Creates the bucket if it is missing (embedded mode and tests).

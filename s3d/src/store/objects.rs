@@ -18,7 +18,7 @@ use super::{validate_key, BlobRef, Bucket, ObjectHeaders, ObjectMeta, Store, Sto
 /// Size of the write buffer between the network and the disk.
 const WRITE_BUFFER: usize = 1 << 20;
 /// Received chunks waiting for the writer thread (each is typically 16–64 KiB).
-const WRITER_QUEUE: usize = 64;
+const WRITER_QUEUE: usize = 8;
 /// Size of the chunks a read streams.
 const READ_CHUNK: usize = 256 * 1024;
 

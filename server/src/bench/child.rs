@@ -65,6 +65,15 @@ impl AgoraChild {
         bail!("agora serve did not become ready within {} s", deadline.as_secs())
     }
 
+    /// CPU time (user + system) this process has used so far (Linux).
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).ok()?;
+        // Fields after the command name (which may contain spaces) start at ") ".
+        let fields: Vec<&str> = stat.rsplit_once(") ")?.1.split_whitespace().collect();
+        let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        Some(ticks / 100.0) // USER_HZ is 100 on Linux
+    }
+
     /// Resident set size now, in KiB (Linux).
     pub fn rss_kib(&self) -> Option<u64> {
         proc_status_kib(self.pid(), "VmRSS:")

@@ -75,6 +75,7 @@ pub fn run(args: StorageArgs) -> anyhow::Result<()> {
     }));
 
     let rss_before = child.rss_kib().unwrap_or(0);
+    let cpu_before = child.cpu_seconds().unwrap_or(0.0);
     let peak = Arc::new(AtomicU64::new(rss_before));
     let sampling = Arc::new(AtomicBool::new(true));
     let sampler = {
@@ -93,11 +94,15 @@ pub fn run(args: StorageArgs) -> anyhow::Result<()> {
     sampling.store(false, Ordering::Relaxed);
     let _ = sampler.join();
     let rss_peak = peak.load(Ordering::Relaxed);
+    let server_cpu = child.cpu_seconds().unwrap_or(0.0) - cpu_before;
 
     let stored = runtime.block_on(storage.head("bench/upload.bin"))?;
     if stored.size != size {
         bail!("the stored object has {} bytes, not {size}", stored.size);
     }
+
+    // What the endpoint must spend per byte regardless: S3 ETags are MD5.
+    let md5_rate = md5_throughput();
 
     // Presigning is pure computation: measure it on one thread.
     let single = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -110,6 +115,8 @@ pub fn run(args: StorageArgs) -> anyhow::Result<()> {
     println!("    plain file copy + fsync          {copy_rate:9.1} MiB/s  ({copy_secs:.2} s)");
     println!("    presigned multipart upload       {upload_rate:9.1} MiB/s  ({upload_secs:.2} s)");
     println!("    upload / copy                    {:9.1} %      (goal ≥ 60 %)", 100.0 * upload_rate / copy_rate);
+    println!("    endpoint CPU during the upload   {server_cpu:9.2} s      ({:.2} CPU-s per GiB)", server_cpu / (mib / 1024.0));
+    println!("    MD5 (S3 ETag) on one core        {md5_rate:9.1} MiB/s  ({:.2} CPU-s per GiB of that)", 1024.0 / md5_rate);
     println!("(b) presigned URLs on one core:");
     println!("    PUT object                       {puts_per_sec:9.0} /s     (goal ≥ 20,000 /s/core)");
     println!("    UploadPart                       {parts_per_sec:9.0} /s");
@@ -119,6 +126,16 @@ pub fn run(args: StorageArgs) -> anyhow::Result<()> {
     println!("    peak during the upload           {:9.1} MiB", rss_peak as f64 / 1024.0);
     println!("    growth                           {:9.1} MiB   (goal ≤ 64 MiB)", rss_peak.saturating_sub(rss_before) as f64 / 1024.0);
     Ok(())
+}
+
+/// MiB/s of MD5 over a 256 MiB buffer on this thread.
+fn md5_throughput() -> f64 {
+    use md5::{Digest, Md5};
+    let buffer = vec![0x5au8; 256 * MIB as usize];
+    let started = Instant::now();
+    let digest = Md5::digest(&buffer);
+    std::hint::black_box(digest);
+    256.0 / started.elapsed().as_secs_f64()
 }
 
 fn rss_of(pid: u32) -> Option<u64> {
