@@ -76,22 +76,19 @@ fn tags_from_dto(set: TagSet) -> Vec<Tag> {
     set.into_iter().map(|t| Tag::new(t.key.unwrap_or_default(), t.value.unwrap_or_default())).collect()
 }
 
-fn headers_from(
-    content_type: Option<String>,
-    content_disposition: Option<String>,
-    content_encoding: Option<String>,
-    content_language: Option<String>,
-    cache_control: Option<String>,
-    metadata: Option<Metadata>,
-) -> ObjectHeaders {
-    ObjectHeaders {
-        content_type,
-        content_disposition,
-        content_encoding,
-        content_language,
-        cache_control,
-        user_metadata: metadata.unwrap_or_default().into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect(),
-    }
+/// The stored headers of an object, from any input that carries them
+/// (PutObject, CopyObject, CreateMultipartUpload name the fields alike).
+macro_rules! object_headers {
+    ($input:expr) => {
+        ObjectHeaders {
+            content_type: $input.content_type,
+            content_disposition: $input.content_disposition,
+            content_encoding: $input.content_encoding,
+            content_language: $input.content_language,
+            cache_control: $input.cache_control,
+            user_metadata: $input.metadata.unwrap_or_default().into_iter().map(|(k, v): (String, String)| (k.to_ascii_lowercase(), v)).collect(),
+        }
+    };
 }
 
 fn non_negative(value: Option<i64>, what: &str) -> S3Result<Option<u64>> {
@@ -144,14 +141,7 @@ impl S3 for S3Api {
             tags: tags_from_header(input.tagging.as_deref())?,
             conditions: conditions(input.if_match.as_ref(), input.if_none_match.as_ref()),
             content_length: non_negative(input.content_length, "Content-Length")?,
-            headers: headers_from(
-                input.content_type,
-                input.content_disposition,
-                input.content_encoding,
-                input.content_language,
-                input.cache_control,
-                input.metadata,
-            ),
+            headers: object_headers!(input),
             key: input.key,
         };
         let body = input.body.ok_or_else(|| s3_error!(IncompleteBody, "the request has no body"))?;
@@ -259,14 +249,7 @@ impl S3 for S3Api {
             tags: tags_from_header(input.tagging.as_deref())?,
             conditions: Vec::new(),
             content_length: None,
-            headers: headers_from(
-                input.content_type,
-                input.content_disposition,
-                input.content_encoding,
-                input.content_language,
-                input.cache_control,
-                input.metadata,
-            ),
+            headers: object_headers!(input),
             key: input.key,
         };
         let meta = self
@@ -350,14 +333,7 @@ impl S3 for S3Api {
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
         let input = req.input;
         let tags = tags_from_header(input.tagging.as_deref())?;
-        let headers = headers_from(
-            input.content_type,
-            input.content_disposition,
-            input.content_encoding,
-            input.content_language,
-            input.cache_control,
-            input.metadata,
-        );
+        let headers = object_headers!(input);
         let upload = self.store.create_upload(&input.bucket, input.key, headers, tags).await.map_err(s3_err)?;
         Ok(S3Response::new(CreateMultipartUploadOutput {
             bucket: Some(input.bucket),

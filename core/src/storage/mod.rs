@@ -116,6 +116,22 @@ pub struct Storage {
     bucket: String,
 }
 
+/// Applies content type, user metadata and tags to a PutObject or
+/// CreateMultipartUpload builder (different types with the same setters).
+macro_rules! with_put_options {
+    ($request:ident, $options:expr) => {
+        if let Some(content_type) = $options.content_type {
+            $request = $request.content_type(content_type);
+        }
+        for (name, value) in $options.metadata {
+            $request = $request.metadata(name, value);
+        }
+        if !$options.tags.is_empty() {
+            $request = $request.tagging(format_tagging_header(&$options.tags));
+        }
+    };
+}
+
 /// Tag rules are checked here, before any request: not every S3 enforces
 /// them (moto does not), and a refused tag set must change nothing anywhere.
 pub(crate) fn check_tags(tags: &[Tag]) -> StorageResult<()> {
@@ -235,15 +251,7 @@ impl Storage {
     pub async fn put(&self, key: &str, body: Bytes, options: PutOptions) -> StorageResult<String> {
         check_tags(&options.tags)?;
         let mut request = self.client.put_object().bucket(&self.bucket).key(key).body(ByteStream::from(body));
-        if let Some(content_type) = options.content_type {
-            request = request.content_type(content_type);
-        }
-        for (name, value) in options.metadata {
-            request = request.metadata(name, value);
-        }
-        if !options.tags.is_empty() {
-            request = request.tagging(format_tagging_header(&options.tags));
-        }
+        with_put_options!(request, options);
         request = match options.condition {
             Some(WriteCondition::Create) => request.if_none_match("*"),
             Some(WriteCondition::Match(etag)) => request.if_match(format!("\"{etag}\"")),
@@ -375,15 +383,7 @@ impl Storage {
     pub async fn create_upload(&self, key: &str, options: PutOptions) -> StorageResult<String> {
         check_tags(&options.tags)?;
         let mut request = self.client.create_multipart_upload().bucket(&self.bucket).key(key);
-        if let Some(content_type) = options.content_type {
-            request = request.content_type(content_type);
-        }
-        for (name, value) in options.metadata {
-            request = request.metadata(name, value);
-        }
-        if !options.tags.is_empty() {
-            request = request.tagging(format_tagging_header(&options.tags));
-        }
+        with_put_options!(request, options);
         let output = request.send().await.map_err(StorageError::from_sdk)?;
         output.upload_id().map(str::to_owned).ok_or_else(|| StorageError::Other("the store returned no upload id".into()))
     }
