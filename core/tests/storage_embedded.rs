@@ -160,3 +160,29 @@ async fn malformed_and_oversized_xml_get_4xx_and_change_nothing() {
     assert!(f.storage.head("x.bin").await.is_err(), "no object was created");
     assert!(f.storage.list_parts("x.bin", &id).await.is_ok(), "the upload is still there");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn exactly_one_of_100_racing_create_once_puts_wins_over_http() {
+    let f = embedded().await;
+    let storage = std::sync::Arc::new(f.storage.clone());
+    let racers: Vec<_> = (0..100)
+        .map(|i| {
+            let storage = std::sync::Arc::clone(&storage);
+            tokio::spawn(async move {
+                let create = PutOptions { condition: Some(agora_core::storage::WriteCondition::Create), ..Default::default() };
+                storage.put("sys/names/racer", Bytes::from(format!("writer {i}")), create).await.map(|_| i)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for racer in racers {
+        match racer.await.unwrap() {
+            Ok(i) => winners.push(i),
+            Err(agora_core::storage::StorageError::PreconditionFailed) => {}
+            Err(other) => panic!("unexpected: {other}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    let stored = f.storage.get("sys/names/racer", None).await.unwrap().body;
+    assert_eq!(stored, format!("writer {}", winners[0]));
+}
