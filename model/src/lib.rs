@@ -5,6 +5,7 @@
 //! that forms check inline and the server enforces, and the plain data types
 //! that cross the wire.
 
+pub mod accounts;
 pub mod error;
 pub mod health;
 pub mod tags;

@@ -1,0 +1,5 @@
+//! Authentication primitives: password hashing and session tokens. Accounts
+//! (users, API keys) build on these.
+
+pub mod password;
+pub mod token;
