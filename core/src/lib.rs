@@ -4,6 +4,7 @@
 //! (in `agora-app`, `ssr` feature) and the REST handlers (in `agora-server`)
 //! both call into this crate; neither holds business rules of its own.
 
+pub mod accounts;
 pub mod auth;
 pub mod data_dir;
 pub mod readiness;

@@ -1,0 +1,104 @@
+//! Accounts in the bucket, against the embedded endpoint and moto.
+
+use std::sync::Arc;
+
+use agora_core::accounts::{AccountError, Accounts, Registration, Role};
+use agora_core::secret::Secret;
+use agora_core::storage::ListOptions;
+use agora_model::ErrorKind;
+use agora_testkit::{both_backends, Fixture};
+
+fn registration(username: &str, email: &str, password: &str) -> Registration {
+    Registration { username: username.into(), email: email.into(), password: Secret::new(password.into()) }
+}
+
+fn pw(s: &str) -> Secret<String> {
+    Secret::new(s.into())
+}
+
+both_backends!(the_first_account_is_admin_and_must_verify_before_logging_in, |f: Fixture| async move {
+    let accounts = Accounts::new(f.storage.clone());
+    let alice = accounts.register(registration("Alice", "alice@example.com", "correct horse battery")).await.unwrap();
+    assert_eq!((alice.username.as_str(), alice.role, alice.email_verified), ("alice", Role::Admin, false));
+    let bob = accounts.register(registration("bob", "bob@example.com", "another long password")).await.unwrap();
+    assert_eq!(bob.role, Role::User);
+
+    let err = accounts.authenticate("alice", pw("correct horse battery")).await.unwrap_err();
+    assert!(matches!(err, AccountError::Unverified), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Forbidden);
+    accounts.mark_verified(&alice.id).await.unwrap();
+    let logged_in = accounts.authenticate("ALICE", pw("correct horse battery")).await.unwrap();
+    assert_eq!(logged_in.id, alice.id);
+});
+
+both_backends!(wrong_password_and_unknown_user_look_the_same, |f: Fixture| async move {
+    let accounts = Accounts::new(f.storage.clone());
+    let user = accounts.register(registration("carol", "carol@example.com", "carol's password!")).await.unwrap();
+    accounts.mark_verified(&user.id).await.unwrap();
+    let wrong = accounts.authenticate("carol", pw("not her password")).await.unwrap_err();
+    let unknown = accounts.authenticate("nobody", pw("not her password")).await.unwrap_err();
+    let invalid_name = accounts.authenticate("no such user!", pw("x")).await.unwrap_err();
+    for err in [&wrong, &unknown, &invalid_name] {
+        assert!(matches!(err, AccountError::BadCredentials), "{err}");
+        assert_eq!(err.to_api().message, "wrong username or password");
+    }
+});
+
+both_backends!(taken_names_and_emails_conflict_and_leave_no_claims, |f: Fixture| async move {
+    let accounts = Accounts::new(f.storage.clone());
+    accounts.register(registration("dave", "dave@example.com", "dave's password!")).await.unwrap();
+    let name = accounts.register(registration("DAVE", "other@example.com", "some long password")).await.unwrap_err();
+    assert_eq!(name.to_api().field.as_deref(), Some("username"));
+    assert_eq!(name.kind(), ErrorKind::Conflict);
+    let email = accounts.register(registration("erin", "Dave@Example.com", "some long password")).await.unwrap_err();
+    assert_eq!(email.to_api().field.as_deref(), Some("email"), "{email}");
+    // The failed registration released its username claim.
+    accounts.register(registration("erin", "erin@example.com", "some long password")).await.unwrap();
+});
+
+both_backends!(bad_input_names_the_field_and_writes_nothing, |f: Fixture| async move {
+    let accounts = Accounts::new(f.storage.clone());
+    for (reg, field) in [
+        (registration("ab", "a@example.com", "long enough password"), "username"),
+        (registration("frank", "not-an-email", "long enough password"), "email"),
+        (registration("frank", "f@example.com", "short"), "password"),
+        (registration("frank12345", "f@example.com", "FRANK12345"), "password"),
+    ] {
+        let err = accounts.register(reg).await.unwrap_err();
+        assert_eq!(err.to_api().field.as_deref(), Some(field), "{err}");
+        assert_eq!(err.kind(), ErrorKind::Invalid);
+    }
+    let written = f.storage.list(&ListOptions { prefix: "sys/".into(), ..Default::default() }).await.unwrap();
+    assert!(written.objects.is_empty(), "{:?}", written.objects);
+});
+
+both_backends!(password_changes_need_the_current_one_and_end_old_sessions, |f: Fixture| async move {
+    let accounts = Accounts::new(f.storage.clone());
+    let user = accounts.register(registration("gina", "gina@example.com", "first password!")).await.unwrap();
+    accounts.mark_verified(&user.id).await.unwrap();
+    let err = accounts.change_password(&user.id, pw("wrong current!"), pw("second password!")).await.unwrap_err();
+    assert_eq!(err.to_api().field.as_deref(), Some("current_password"));
+    let changed = accounts.change_password(&user.id, pw("first password!"), pw("second password!")).await.unwrap();
+    assert_eq!(changed.token_version, user.token_version + 1);
+    assert!(accounts.authenticate("gina", pw("first password!")).await.is_err());
+    accounts.authenticate("gina", pw("second password!")).await.unwrap();
+    assert_eq!(accounts.log_out_everywhere(&user.id).await.unwrap().token_version, user.token_version + 2);
+});
+
+both_backends!(racing_registrations_of_one_name_have_one_winner, |f: Fixture| async move {
+    let accounts = Arc::new(Accounts::new(f.storage.clone()));
+    let racers: Vec<_> = (0..6)
+        .map(|i| {
+            let accounts = Arc::clone(&accounts);
+            tokio::spawn(async move { accounts.register(registration("hana", &format!("hana{i}@example.com"), "hana's password!")).await })
+        })
+        .collect();
+    let mut winners = 0;
+    for racer in racers {
+        match racer.await.unwrap() {
+            Ok(_) => winners += 1,
+            Err(err) => assert_eq!(err.to_api().field.as_deref(), Some("username"), "{err}"),
+        }
+    }
+    assert_eq!(winners, 1);
+});
