@@ -102,3 +102,65 @@ both_backends!(racing_registrations_of_one_name_have_one_winner, |f: Fixture| as
     }
     assert_eq!(winners, 1);
 });
+
+both_backends!(api_keys_are_shown_once_scoped_listed_and_revocable, |f: Fixture| async move {
+    use agora_core::accounts::api_keys::{Access, Scope};
+    let accounts = Accounts::new(f.storage.clone());
+    let ivan = accounts.register(registration("ivan", "ivan@example.com", "ivan's password!")).await.unwrap();
+    let judy = accounts.register(registration("judy", "judy@example.com", "judy's password!")).await.unwrap();
+
+    let scope = vec![Scope::Dataset { dataset_id: "ds1".into(), access: Access::ReadWrite }];
+    let (record, key) = accounts.create_api_key(&ivan.id, "training job", scope, None).await.unwrap();
+    assert!(key.expose().starts_with(&format!("{}_", record.prefix())));
+    assert!(!serde_json::to_string(&record).unwrap().contains(key.expose().rsplit('_').next().unwrap()), "the secret is not stored");
+
+    let verified = accounts.verify_api_key(key.expose()).await.unwrap();
+    assert_eq!((verified.owner.as_str(), verified.access_to("ds1"), verified.access_to("ds2")), (ivan.id.as_str(), Some(Access::ReadWrite), None));
+
+    // Tampered, unknown and malformed keys all fail the same way.
+    let mut tampered = key.expose().clone();
+    tampered.pop();
+    tampered.push(if key.expose().ends_with('a') { 'b' } else { 'a' });
+    for bad in [tampered.as_str(), "agk_000000000000_0000000000000000000000000000000000000000", "Bearer nonsense", ""] {
+        assert!(matches!(accounts.verify_api_key(bad).await, Err(AccountError::BadCredentials)), "{bad}");
+    }
+
+    let (second, _) = accounts.create_api_key(&ivan.id, "notebook", vec![Scope::AllDatasets { access: Access::Read }], None).await.unwrap();
+    let listed = accounts.list_api_keys(&ivan.id).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(accounts.list_api_keys(&judy.id).await.unwrap().is_empty(), "judy sees none of ivan's keys");
+
+    // Another user cannot revoke it; its owner can, and then it stops working.
+    assert!(matches!(accounts.revoke_api_key(&judy.id, &record.id).await, Err(AccountError::NotFound)));
+    accounts.revoke_api_key(&ivan.id, &record.id).await.unwrap();
+    assert!(matches!(accounts.verify_api_key(key.expose()).await, Err(AccountError::BadCredentials)));
+    assert!(accounts.list_api_keys(&ivan.id).await.unwrap().iter().any(|k| k.id == record.id && k.revoked));
+    assert!(!accounts.list_api_keys(&ivan.id).await.unwrap().iter().any(|k| k.id == second.id && k.revoked));
+
+    for (name, scopes, expires, field) in [
+        ("", vec![Scope::AllDatasets { access: Access::Read }], None, "name"),
+        ("x", vec![], None, "scopes"),
+        ("x", vec![Scope::AllDatasets { access: Access::Read }], Some(1), "expires_at"),
+    ] {
+        let err = accounts.create_api_key(&ivan.id, name, scopes, expires).await.unwrap_err();
+        assert_eq!(err.to_api().field.as_deref(), Some(field));
+    }
+});
+
+both_backends!(every_node_gets_the_same_session_secret, |f: Fixture| async move {
+    use agora_core::auth::session_secret::load_or_create;
+    let racers: Vec<_> = (0..5)
+        .map(|_| {
+            let storage = f.storage.clone();
+            tokio::spawn(async move { load_or_create(&storage, None).await.unwrap().expose().clone() })
+        })
+        .collect();
+    let mut secrets = Vec::new();
+    for racer in racers {
+        secrets.push(racer.await.unwrap());
+    }
+    assert!(secrets.iter().all(|s| s == &secrets[0] && s.len() >= 32));
+    let configured = Secret::new("x".repeat(40));
+    assert_eq!(load_or_create(&f.storage, Some(&configured)).await.unwrap().expose(), &vec![b'x'; 40]);
+    assert!(load_or_create(&f.storage, Some(&Secret::new("short".into()))).await.is_err());
+});

@@ -11,6 +11,7 @@
 //! register the same name cannot both win. Records change by read-modify-write
 //! with `If-Match`.
 
+pub mod api_keys;
 mod error;
 
 use agora_model::accounts::{normalize_email, normalize_username, validate_password};

@@ -2,4 +2,5 @@
 //! (users, API keys) build on these.
 
 pub mod password;
+pub mod session_secret;
 pub mod token;
