@@ -32,3 +32,6 @@ npm_install_once() {
 # Version of moto's S3 server used as the second S3 implementation in tests.
 # 5.2.x answers ListParts with a root element the Rust SDK rejects (docs/storage.md).
 MOTO_VERSION="5.1.22"
+
+# The real SMTP server the mail tests send to.
+AIOSMTPD_VERSION="1.4.6"

@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod data_dir;
+pub mod mail;
 pub mod readiness;
 pub mod secret;
 pub mod storage;

@@ -87,9 +87,94 @@ async fn moto() -> Fixture {
     Fixture { storage, endpoint, credentials: ("testing".into(), "testing".into()), backend: Backend::Moto, data: None }
 }
 
-/// Starts `moto_server` once for this test binary, on a free port. The
-/// server is tied to a thread that lives as long as the process, and is
-/// killed when the process exits (PR_SET_PDEATHSIG).
+/// A real SMTP server (aiosmtpd) on a free port that prints every message it
+/// receives; [`SmtpServer::messages`] reads them back.
+pub struct SmtpServer {
+    pub port: u16,
+    log: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SmtpServer {
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Everything received so far, as aiosmtpd printed it.
+    pub fn messages(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the received text contains `needle`.
+    pub async fn wait_for(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = self.messages();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "no mail containing {needle:?} arrived; received:\n{text}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Starts an SMTP server for one test; it dies with the test process.
+pub fn smtp_server() -> SmtpServer {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("received.txt");
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let out = std::fs::File::create(&log).unwrap();
+    let mut command = Command::new("python3");
+    command
+        .args(["-u", "-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+        .stdout(out)
+        .stderr(Stdio::null());
+    spawn_for_life_of_process(command, "aiosmtpd (pip install aiosmtpd)");
+    wait_for_port(port, "aiosmtpd");
+    SmtpServer { port, log, _dir: dir }
+}
+
+/// Spawns `command` from a thread that lives as long as the process, with
+/// PR_SET_PDEATHSIG so the child dies with it.
+fn spawn_for_life_of_process(mut command: Command, what: &'static str) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        #[cfg(target_os = "linux")]
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            command.pre_exec(|| {
+                // SAFETY: prctl is async-signal-safe; it only sets a flag on this child.
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = command.spawn();
+        let started = child.is_ok();
+        tx.send(child.map(|_| ()).map_err(|e| e.to_string())).unwrap();
+        if started {
+            loop {
+                std::thread::park();
+            }
+        }
+    });
+    if let Err(err) = rx.recv().unwrap() {
+        panic!("could not start {what}: {err}; install the test tools with scripts/install-test-tools");
+    }
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not start listening on port {port} within 30 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Starts `moto_server` once for this test binary, on a free port; it dies
+/// with the test process. `AGORA_TEST_MOTO_URL` points at a running one instead.
 pub fn moto_endpoint() -> &'static str {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
     ENDPOINT.get_or_init(|| {
@@ -97,40 +182,11 @@ pub fn moto_endpoint() -> &'static str {
             return url;
         }
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut command = Command::new("moto_server");
-            command.args(["-H", "127.0.0.1", "-p", &port.to_string()]).stdout(Stdio::null()).stderr(Stdio::null());
-            #[cfg(target_os = "linux")]
-            unsafe {
-                use std::os::unix::process::CommandExt;
-                command.pre_exec(|| {
-                    // SAFETY: prctl is async-signal-safe; it only sets a flag on this child.
-                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
-            }
-            let child = command.spawn();
-            let started = child.is_ok();
-            tx.send(child.map(|_| ()).map_err(|e| e.to_string())).unwrap();
-            if started {
-                loop {
-                    std::thread::park();
-                }
-            }
-        });
-        if let Err(err) = rx.recv().unwrap() {
-            panic!("could not start moto_server ({err}); install it with scripts/install-test-tools (pip install \"moto[server]\")");
-        }
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto_server did not start listening on {url} within 30 s");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        url
+        let mut command = Command::new("moto_server");
+        command.args(["-H", "127.0.0.1", "-p", &port.to_string()]).stdout(Stdio::null()).stderr(Stdio::null());
+        spawn_for_life_of_process(command, "moto_server (pip install \"moto[server]\")");
+        wait_for_port(port, "moto_server");
+        format!("http://127.0.0.1:{port}")
     })
 }
 
