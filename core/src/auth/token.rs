@@ -1,6 +1,8 @@
-//! Session tokens: short-lived JWTs (HS256, pinned), with issuer, audience,
-//! a `typ` of `session`, expiry, and the user's token version so logout and
-//! password changes invalidate every token issued before.
+//! Signed tokens: short-lived JWTs (HS256, pinned), with issuer, audience,
+//! a `typ` naming their purpose, expiry, and the user's token version so
+//! logout and password changes invalidate every session issued before.
+//! A token of one kind is never accepted as another: an email-verification
+//! link is not a session.
 
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -9,7 +11,22 @@ use crate::secret::Secret;
 
 pub const ISSUER: &str = "agora";
 pub const AUDIENCE: &str = "agora";
-pub const SESSION_TYPE: &str = "session";
+/// What a token is for; its `typ` claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Session,
+    /// The link in a verification mail; carries the address being verified.
+    EmailVerification,
+}
+
+impl TokenKind {
+    pub const fn typ(self) -> &'static str {
+        match self {
+            TokenKind::Session => "session",
+            TokenKind::EmailVerification => "verify-email",
+        }
+    }
+}
 /// Anything longer is refused before parsing.
 pub const MAX_TOKEN_BYTES: usize = 4096;
 /// Shortest secret accepted (bytes): HS256 wants at least 256 bits.
@@ -18,7 +35,7 @@ pub const MIN_SECRET_BYTES: usize = 32;
 const LEEWAY_SECS: u64 = 30;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionClaims {
+pub struct Claims {
     /// The user id.
     pub sub: String,
     /// The user's token version when this token was issued.
@@ -28,6 +45,9 @@ pub struct SessionClaims {
     pub aud: String,
     pub iat: u64,
     pub exp: u64,
+    /// For email verification: the address the link verifies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,7 +62,7 @@ pub enum TokenError {
     WeakSecret,
 }
 
-/// Signs and checks session tokens with one shared secret (from config, or
+/// Signs and checks tokens with one shared secret (from config, or
 /// created once in the bucket so every node agrees).
 pub struct TokenKeys {
     encoding: EncodingKey,
@@ -71,29 +91,40 @@ impl TokenKeys {
 
     /// A session token for `user_id` at token version `ver`, valid `ttl_secs`.
     pub fn issue(&self, user_id: &str, ver: u32, now: u64, ttl_secs: u64) -> Result<String, TokenError> {
-        let claims = SessionClaims {
+        self.issue_kind(TokenKind::Session, user_id, ver, None, now, ttl_secs)
+    }
+
+    /// A token of any kind; `email` only for email verification.
+    pub fn issue_kind(&self, kind: TokenKind, user_id: &str, ver: u32, email: Option<&str>, now: u64, ttl_secs: u64) -> Result<String, TokenError> {
+        let claims = Claims {
             sub: user_id.to_owned(),
             ver,
-            typ: SESSION_TYPE.to_owned(),
+            typ: kind.typ().to_owned(),
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
             iat: now,
             exp: now + ttl_secs,
+            email: email.map(str::to_owned),
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|_| TokenError::Invalid)
     }
 
     /// The claims of a valid session token. The caller still compares `ver`
     /// with the user's current token version.
-    pub fn verify(&self, token: &str) -> Result<SessionClaims, TokenError> {
+    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        self.verify_kind(TokenKind::Session, token)
+    }
+
+    /// The claims of a valid token of `kind`; any other kind is invalid.
+    pub fn verify_kind(&self, kind: TokenKind, token: &str) -> Result<Claims, TokenError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::TooLong);
         }
-        let data = decode::<SessionClaims>(token, &self.decoding, &self.validation).map_err(|e| match e.kind() {
+        let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| match e.kind() {
             jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
             _ => TokenError::Invalid,
         })?;
-        if data.claims.typ != SESSION_TYPE {
+        if data.claims.typ != kind.typ() {
             return Err(TokenError::Invalid);
         }
         Ok(data.claims)
@@ -139,6 +170,17 @@ mod tests {
         let token = k.issue("user-1", 3, now(), 900).unwrap();
         let claims = k.verify(&token).unwrap();
         assert_eq!((claims.sub.as_str(), claims.ver, claims.typ.as_str()), ("user-1", 3, "session"));
+    }
+
+    #[test]
+    fn a_token_of_one_kind_is_never_another() {
+        let k = keys(SECRET);
+        let link = k.issue_kind(TokenKind::EmailVerification, "user-1", 0, Some("a@example.com"), now(), 86400).unwrap();
+        assert_eq!(k.verify(&link), Err(TokenError::Invalid), "a verification link is not a session");
+        let claims = k.verify_kind(TokenKind::EmailVerification, &link).unwrap();
+        assert_eq!(claims.email.as_deref(), Some("a@example.com"));
+        let session = k.issue("user-1", 0, now(), 900).unwrap();
+        assert_eq!(k.verify_kind(TokenKind::EmailVerification, &session), Err(TokenError::Invalid));
     }
 
     #[test]
