@@ -164,3 +164,36 @@ both_backends!(every_node_gets_the_same_session_secret, |f: Fixture| async move 
     assert_eq!(load_or_create(&f.storage, Some(&configured)).await.unwrap().expose(), &vec![b'x'; 40]);
     assert!(load_or_create(&f.storage, Some(&Secret::new("short".into()))).await.is_err());
 });
+
+both_backends!(a_mailed_link_verifies_the_account, |f: Fixture| async move {
+    use agora_core::auth::token::TokenKeys;
+    use agora_core::mail::Mailer;
+    let smtp = agora_testkit::smtp_server();
+    let mailer = Mailer::smtp(&Secret::new(smtp.url()), "Agora <agora@localhost>").unwrap();
+    let tokens = TokenKeys::new(&Secret::new(vec![7u8; 48])).unwrap();
+    let accounts = Accounts::new(f.storage.clone());
+    let user = accounts.register(registration("kim", "kim@example.com", "kim's password!")).await.unwrap();
+
+    accounts.send_verification(&user, &tokens, &mailer, "http://127.0.0.1:3000/").await.unwrap();
+    let received = smtp.wait_for("verify-email?token=").await;
+    // The link as the person received it, read back from the real SMTP server.
+    let token: String = received
+        .split("verify-email?token=")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .collect();
+    assert!(received.contains("kim@example.com"));
+
+    assert!(matches!(accounts.authenticate("kim", pw("kim's password!")).await, Err(AccountError::Unverified)));
+    for bad in [format!("{token}x"), "not-a-token".to_string(), tokens.issue(&user.id, 0, 0, 1).unwrap()] {
+        let err = accounts.verify_email(&tokens, &bad).await.unwrap_err();
+        assert_eq!(err.to_api().field.as_deref(), Some("token"), "{err}");
+    }
+    let verified = accounts.verify_email(&tokens, &token).await.unwrap();
+    assert!(verified.email_verified);
+    accounts.authenticate("kim", pw("kim's password!")).await.unwrap();
+    // Using the link again is harmless.
+    assert!(accounts.verify_email(&tokens, &token).await.unwrap().email_verified);
+});

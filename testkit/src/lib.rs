@@ -100,9 +100,19 @@ impl SmtpServer {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
-    /// Everything received so far, as aiosmtpd printed it.
+    /// Everything received so far, as a mail reader would show it: messages
+    /// sent quoted-printable are decoded (soft line breaks joined, `=XX`).
     pub fn messages(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        let raw = std::fs::read_to_string(&self.log).unwrap_or_default();
+        raw.split_inclusive("---------- END MESSAGE ----------")
+            .map(|message| {
+                if message.to_ascii_lowercase().contains("content-transfer-encoding: quoted-printable") {
+                    decode_quoted_printable(message)
+                } else {
+                    message.to_owned()
+                }
+            })
+            .collect()
     }
 
     /// Waits until the received text contains `needle`.
@@ -117,6 +127,27 @@ impl SmtpServer {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+fn decode_quoted_printable(raw: &str) -> String {
+    let joined = raw.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = (bytes[i] == b'=').then(|| bytes.get(i + 1..i + 3)).flatten().and_then(|h| std::str::from_utf8(h).ok());
+        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Starts an SMTP server for one test; it dies with the test process.

@@ -13,6 +13,7 @@
 
 pub mod api_keys;
 mod error;
+pub mod verification;
 
 use agora_model::accounts::{normalize_email, normalize_username, validate_password};
 use bytes::Bytes;
