@@ -95,6 +95,21 @@ fn non_negative(value: Option<i64>, what: &str) -> S3Result<Option<u64>> {
     value.map(|v| u64::try_from(v).map_err(|_| s3_error!(InvalidArgument, "{what} must not be negative"))).transpose()
 }
 
+/// With `encoding-type=url` (boto3 and the AWS CLI always ask for it) every
+/// key-like value in a listing is percent-encoded, and the client decodes it;
+/// unencoded keys with `+` or `%` would come back altered.
+fn listing_encoder(encoding_type: Option<&EncodingType>) -> impl Fn(String) -> String {
+    let url = encoding_type.is_some_and(|e| e.as_str().eq_ignore_ascii_case("url"));
+    move |value: String| if url { url_encode(&value) } else { value }
+}
+
+/// Everything but RFC 3986 unreserved characters and `/` becomes `%XX`.
+fn url_encode(value: &str) -> String {
+    const KEEP: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
+    percent_encoding::utf8_percent_encode(value, KEEP).to_string()
+}
+
 fn strip_quotes(etag: &str) -> String {
     etag.trim_start_matches("W/").trim_matches('"').to_owned()
 }
@@ -280,11 +295,12 @@ impl S3 for S3Api {
             max_keys,
         };
         let page = self.store.list(&input.bucket, &request).map_err(s3_err)?;
+        let encode = listing_encoder(input.encoding_type.as_ref());
         let contents: Vec<Object> = page
             .objects
             .iter()
             .map(|o| Object {
-                key: Some(o.key.clone()),
+                key: Some(encode(o.key.clone())),
                 size: Some(o.size as i64),
                 e_tag: Some(ETag::Strong(o.etag.clone())),
                 last_modified: Some(o.last_modified.into()),
@@ -292,12 +308,12 @@ impl S3 for S3Api {
                 ..Default::default()
             })
             .collect();
-        let common: Vec<CommonPrefix> = page.common_prefixes.iter().map(|p| CommonPrefix { prefix: Some(p.clone()) }).collect();
+        let common: Vec<CommonPrefix> = page.common_prefixes.iter().map(|p| CommonPrefix { prefix: Some(encode(p.clone())) }).collect();
         Ok(S3Response::new(ListObjectsV2Output {
             name: Some(input.bucket),
-            prefix: input.prefix,
-            delimiter: input.delimiter,
-            start_after: input.start_after,
+            prefix: input.prefix.map(&encode),
+            delimiter: input.delimiter.map(&encode),
+            start_after: input.start_after.map(&encode),
             continuation_token: input.continuation_token,
             max_keys: Some(max_keys.min(store::MAX_KEYS) as i32),
             key_count: Some((contents.len() + common.len()) as i32),
@@ -450,10 +466,11 @@ impl S3 for S3Api {
             (true, Some(last)) => (Some(last.key.clone()), Some(last.upload_id.clone())),
             _ => (None, None),
         };
+        let encode = listing_encoder(input.encoding_type.as_ref());
         let list = page
             .into_iter()
             .map(|u| MultipartUpload {
-                key: Some(u.key),
+                key: Some(encode(u.key)),
                 upload_id: Some(u.upload_id),
                 initiated: Some(u.initiated.into()),
                 ..Default::default()
@@ -461,10 +478,11 @@ impl S3 for S3Api {
             .collect();
         Ok(S3Response::new(ListMultipartUploadsOutput {
             bucket: Some(input.bucket),
-            prefix: input.prefix,
-            key_marker: input.key_marker,
+            prefix: input.prefix.map(&encode),
+            key_marker: input.key_marker.map(&encode),
             upload_id_marker: input.upload_id_marker,
-            next_key_marker: next_key,
+            next_key_marker: next_key.map(&encode),
+            encoding_type: input.encoding_type.clone(),
             next_upload_id_marker: next_id,
             max_uploads: Some(max as i32),
             is_truncated: Some(truncated),
