@@ -212,4 +212,9 @@ async fn boto3_sees_exactly_the_keys_tags_and_etags_it_wrote() {
     assert_eq!(report["uploads_in_progress"], serde_json::json!(["mp+1.bin"]));
     assert!(report["multipart_etag"].as_str().unwrap().ends_with("-1\""), "{report}");
     assert_eq!(report["conditional"], "PreconditionFailed");
+    assert_eq!(report["ranged"], serde_json::json!((10..20).collect::<Vec<u8>>()));
+    assert_eq!(report["copied_tags"], report["tags"]);
+    assert_eq!(report["deleted"], serde_json::json!(["a&b=c?.txt", "percent%41.txt"]));
+    assert_eq!(report["after_delete"], "404");
+    assert_eq!(report["presigned_body"], "x");
 }

@@ -40,7 +40,26 @@ try:
 except s3.exceptions.ClientError as error:
     conditional = error.response["Error"]["Code"]
 
+s3.put_object(Bucket=bucket, Key="data/ranged.bin", Body=bytes(range(256)))
+ranged = s3.get_object(Bucket=bucket, Key="data/ranged.bin", Range="bytes=10-19")["Body"].read()
+s3.copy_object(Bucket=bucket, Key="copies/plus+sign copy.txt", CopySource={"Bucket": bucket, "Key": "plus+sign.txt"})
+copied_tags = s3.get_object_tagging(Bucket=bucket, Key="copies/plus+sign copy.txt")["TagSet"]
+deleted = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "a&b=c?.txt"}, {"Key": "percent%41.txt"}]})
+url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "ünï/cødé.txt"}, ExpiresIn=300)
+import urllib.request
+presigned_body = urllib.request.urlopen(url).read().decode()
+try:
+    s3.head_object(Bucket=bucket, Key="a&b=c?.txt")
+    after_delete = "still there"
+except s3.exceptions.ClientError as error:
+    after_delete = error.response["Error"]["Code"]
+
 print(json.dumps({
+    "ranged": list(ranged),
+    "copied_tags": sorted((t["Key"], t["Value"]) for t in copied_tags),
+    "deleted": sorted(d["Key"] for d in deleted.get("Deleted", [])),
+    "after_delete": after_delete,
+    "presigned_body": presigned_body,
     "wrote": sorted(keys),
     "listed": sorted(listed),
     "paginated": sorted(paginated),
