@@ -20,8 +20,8 @@ use leptos_router::path;
 use crate::components::error_view::ErrorView;
 use crate::layout::{Footer, Header};
 use crate::pages::{
-    dashboards::DashboardsPage, datasets::DatasetsPage, home::HomePage, login::LoginPage,
-    monitoring::MonitoringPage, not_found::NotFoundPage, search::SearchPage,
+    dashboards::DashboardsPage, datasets::DatasetsPage, home::HomePage, login::LoginPage, monitoring::MonitoringPage,
+    not_found::NotFoundPage, search::SearchPage,
 };
 
 /// The HTML document around the app, rendered on the server.

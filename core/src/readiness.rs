@@ -116,16 +116,17 @@ mod tests {
 
     #[tokio::test]
     async fn ready_only_when_every_component_is() {
-        let all_ok = Readiness::new(Duration::from_secs(1))
-            .with(Fixed("a", Ok(()), Duration::ZERO))
-            .with(Fixed("b", Ok(()), Duration::ZERO));
+        let all_ok =
+            Readiness::new(Duration::from_secs(1)).with(Fixed("a", Ok(()), Duration::ZERO)).with(Fixed("b", Ok(()), Duration::ZERO));
         let report = all_ok.check().await;
         assert!(report.ready);
         assert_eq!(report.components.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["a", "b"]);
 
-        let one_bad = Readiness::new(Duration::from_secs(1))
-            .with(Fixed("a", Ok(()), Duration::ZERO))
-            .with(Fixed("b", Err("disk full".into()), Duration::ZERO));
+        let one_bad = Readiness::new(Duration::from_secs(1)).with(Fixed("a", Ok(()), Duration::ZERO)).with(Fixed(
+            "b",
+            Err("disk full".into()),
+            Duration::ZERO,
+        ));
         let report = one_bad.check().await;
         assert!(!report.ready);
         assert_eq!(report.components[1].error.as_deref(), Some("disk full"));

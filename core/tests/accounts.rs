@@ -115,7 +115,10 @@ both_backends!(api_keys_are_shown_once_scoped_listed_and_revocable, |f: Fixture|
     assert!(!serde_json::to_string(&record).unwrap().contains(key.expose().rsplit('_').next().unwrap()), "the secret is not stored");
 
     let verified = accounts.verify_api_key(key.expose()).await.unwrap();
-    assert_eq!((verified.owner.as_str(), verified.access_to("ds1"), verified.access_to("ds2")), (ivan.id.as_str(), Some(Access::ReadWrite), None));
+    assert_eq!(
+        (verified.owner.as_str(), verified.access_to("ds1"), verified.access_to("ds2")),
+        (ivan.id.as_str(), Some(Access::ReadWrite), None)
+    );
 
     // Tampered, unknown and malformed keys all fail the same way.
     let mut tampered = key.expose().clone();

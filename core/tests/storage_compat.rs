@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use agora_core::storage::{ListOptions, PresignExpiry, PutOptions, StorageError, WriteCondition};
 use agora_model::tags::Tag;
-use bytes::Bytes;
 use agora_testkit::{both_backends, Backend, Fixture};
+use bytes::Bytes;
 
 fn http() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
@@ -16,11 +16,8 @@ fn http() -> reqwest::Client {
 
 both_backends!(objects_round_trip_with_type_metadata_and_ranges, |f: Fixture| async move {
     let s = &f.storage;
-    let options = PutOptions {
-        content_type: Some("text/csv".into()),
-        metadata: vec![("origin".into(), "camera-7".into())],
-        ..Default::default()
-    };
+    let options =
+        PutOptions { content_type: Some("text/csv".into()), metadata: vec![("origin".into(), "camera-7".into())], ..Default::default() };
     let etag = s.put("ds/1/files/a b/ünï.csv", Bytes::from_static(b"x,y\n1,2\n"), options).await.unwrap();
     let head = s.head("ds/1/files/a b/ünï.csv").await.unwrap();
     assert_eq!((head.size, head.etag.as_str()), (8, etag.as_str()));
@@ -84,7 +81,13 @@ both_backends!(read_modify_write_never_loses_an_update, |f: Fixture| async move 
         w.await.unwrap();
     }
     assert_eq!(&s.get("counter.json", None).await.unwrap().body[..], b"24");
-    let stale = s.put("counter.json", Bytes::from_static(b"0"), PutOptions { condition: Some(WriteCondition::Match("0".repeat(32))), ..Default::default() }).await;
+    let stale = s
+        .put(
+            "counter.json",
+            Bytes::from_static(b"0"),
+            PutOptions { condition: Some(WriteCondition::Match("0".repeat(32))), ..Default::default() },
+        )
+        .await;
     assert!(matches!(stale, Err(StorageError::PreconditionFailed)), "{stale:?}");
 });
 
@@ -101,7 +104,10 @@ both_backends!(listing_pages_folders_and_start_after, |f: Fixture| async move {
     let mut all = Vec::new();
     let mut token = None;
     loop {
-        let page = s.list(&ListOptions { prefix: "ds/".into(), max_keys: Some(2), continuation_token: token.clone(), ..Default::default() }).await.unwrap();
+        let page = s
+            .list(&ListOptions { prefix: "ds/".into(), max_keys: Some(2), continuation_token: token.clone(), ..Default::default() })
+            .await
+            .unwrap();
         assert!(page.objects.len() <= 2);
         all.extend(page.objects.into_iter().map(|o| o.key));
         match page.next_continuation_token {
@@ -110,7 +116,8 @@ both_backends!(listing_pages_folders_and_start_after, |f: Fixture| async move {
         }
     }
     assert_eq!(all.len(), 5);
-    let after = s.list(&ListOptions { prefix: "ds/".into(), start_after: Some("ds/1/files/e.txt".into()), ..Default::default() }).await.unwrap();
+    let after =
+        s.list(&ListOptions { prefix: "ds/".into(), start_after: Some("ds/1/files/e.txt".into()), ..Default::default() }).await.unwrap();
     assert_eq!(after.objects.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(), ["ds/2/files/x.txt"]);
 });
 
@@ -172,7 +179,8 @@ fn pattern(len: usize, seed: u8) -> Bytes {
 
 both_backends!(multipart_uploads_complete_list_and_abort, |f: Fixture| async move {
     let s = &f.storage;
-    let options = PutOptions { content_type: Some("application/octet-stream".into()), tags: vec![Tag::new("kind", "model")], ..Default::default() };
+    let options =
+        PutOptions { content_type: Some("application/octet-stream".into()), tags: vec![Tag::new("kind", "model")], ..Default::default() };
     let id = s.create_upload("models/1/model.bin", options).await.unwrap();
     let (p1, p2) = (pattern(5 * MIB, 1), pattern(1234, 2));
     let e2 = s.upload_part("models/1/model.bin", &id, 2, p2.clone()).await.unwrap();

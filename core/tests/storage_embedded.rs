@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use agora_core::storage::sigv4::{Presign, QuerySigner, SigningKeys, Target};
 use agora_core::storage::{PresignExpiry, PutOptions};
-use bytes::Bytes;
 use agora_testkit::Backend;
+use bytes::Bytes;
 
 async fn embedded() -> agora_testkit::Fixture {
     agora_testkit::fixture(Backend::Embedded).await
@@ -150,7 +150,10 @@ async fn malformed_and_oversized_xml_get_4xx_and_change_nothing() {
     assert!(response.text().await.unwrap().contains("MalformedXML"));
 
     let url = presign(&f, &keys_of(&f), "POST", "x.bin", &[("uploadId", &id)]);
-    let huge = format!("<CompleteMultipartUpload>{}</CompleteMultipartUpload>", "<Part><PartNumber>1</PartNumber><ETag>x</ETag></Part>".repeat(100_000));
+    let huge = format!(
+        "<CompleteMultipartUpload>{}</CompleteMultipartUpload>",
+        "<Part><PartNumber>1</PartNumber><ETag>x</ETag></Part>".repeat(100_000)
+    );
     assert!(huge.len() > 4 * 1024 * 1024);
     let status = http().post(&url).body(huge).send().await.map(|r| r.status());
     // Either a 4xx answer, or the connection closed on the oversized body.

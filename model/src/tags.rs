@@ -65,9 +65,7 @@ pub fn validate_key(key: &str) -> Result<(), TagRuleError> {
         return Err(broken(format!("label key {key:?} starts with \"aws:\", which is reserved")));
     }
     if let Some(c) = key.chars().find(|c| !allowed_char(*c)) {
-        return Err(broken(format!(
-            "label key {key:?} contains {c:?}; only letters, digits, spaces and + - = . _ : / @ are allowed"
-        )));
+        return Err(broken(format!("label key {key:?} contains {c:?}; only letters, digits, spaces and + - = . _ : / @ are allowed")));
     }
     Ok(())
 }
@@ -76,9 +74,7 @@ pub fn validate_key(key: &str) -> Result<(), TagRuleError> {
 pub fn validate_value(key: &str, value: &str) -> Result<(), TagRuleError> {
     let units = value.encode_utf16().count();
     if units > MAX_VALUE_UTF16 {
-        return Err(broken(format!(
-            "the value of label {key:?} is {units} characters long; the limit is {MAX_VALUE_UTF16}"
-        )));
+        return Err(broken(format!("the value of label {key:?} is {units} characters long; the limit is {MAX_VALUE_UTF16}")));
     }
     if let Some(c) = value.chars().find(|c| !allowed_char(*c)) {
         return Err(broken(format!(

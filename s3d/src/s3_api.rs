@@ -65,7 +65,11 @@ fn conditions(if_match: Option<&ETagCondition>, if_none_match: Option<&ETagCondi
 }
 
 fn tags_from_header(header: Option<&str>) -> S3Result<Vec<Tag>> {
-    header.map(parse_tagging_header).transpose().map(Option::unwrap_or_default).map_err(|e| S3Error::with_message(S3ErrorCode::InvalidTag, e.message))
+    header
+        .map(parse_tagging_header)
+        .transpose()
+        .map(Option::unwrap_or_default)
+        .map_err(|e| S3Error::with_message(S3ErrorCode::InvalidTag, e.message))
 }
 
 fn tags_to_dto(tags: &[Tag]) -> TagSet {
@@ -86,7 +90,12 @@ macro_rules! object_headers {
             content_encoding: $input.content_encoding,
             content_language: $input.content_language,
             cache_control: $input.cache_control,
-            user_metadata: $input.metadata.unwrap_or_default().into_iter().map(|(k, v): (String, String)| (k.to_ascii_lowercase(), v)).collect(),
+            user_metadata: $input
+                .metadata
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v): (String, String)| (k.to_ascii_lowercase(), v))
+                .collect(),
         }
     };
 }
@@ -118,7 +127,7 @@ fn strip_quotes(etag: &str) -> String {
 impl S3 for S3Api {
     async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
         self.store.create_bucket(&req.input.bucket).map_err(s3_err)?;
-        Ok(S3Response::new(CreateBucketOutput { location: Some(format!("/{}", req.input.bucket)), ..Default::default() }))
+        Ok(S3Response::new(CreateBucketOutput { location: Some(format!("/{}", req.input.bucket)) }))
     }
 
     async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
@@ -169,7 +178,9 @@ impl S3 for S3Api {
         let meta = self.store.head(&input.bucket, &input.key).map_err(s3_err)?;
         check_read_conditions(&meta, input.if_match.as_ref(), input.if_none_match.as_ref())?;
         let range = match &input.range {
-            Some(range) => Some(range.check(meta.size).map_err(|_| s3_error!(InvalidRange, "the range is outside the object's {} bytes", meta.size))?),
+            Some(range) => {
+                Some(range.check(meta.size).map_err(|_| s3_error!(InvalidRange, "the range is outside the object's {} bytes", meta.size))?)
+            }
             None => None,
         };
         let object = self.store.read(&input.bucket, &input.key, range.clone()).await.map_err(s3_err)?;
@@ -363,11 +374,8 @@ impl S3 for S3Api {
         let input = req.input;
         let body = input.body.ok_or_else(|| s3_error!(IncompleteBody, "the request has no body"))?;
         let length = non_negative(input.content_length, "Content-Length")?;
-        let part = self
-            .store
-            .upload_part(&input.bucket, &input.key, &input.upload_id, input.part_number, length, body)
-            .await
-            .map_err(s3_err)?;
+        let part =
+            self.store.upload_part(&input.bucket, &input.key, &input.upload_id, input.part_number, length, body).await.map_err(s3_err)?;
         Ok(S3Response::new(UploadPartOutput { e_tag: Some(ETag::Strong(part.etag)), ..Default::default() }))
     }
 
@@ -420,11 +428,7 @@ impl S3 for S3Api {
             })
             .collect::<S3Result<_>>()?;
         let conditions = conditions(input.if_match.as_ref(), input.if_none_match.as_ref());
-        let meta = self
-            .store
-            .complete_upload(&input.bucket, &input.key, &input.upload_id, &listed, &conditions)
-            .await
-            .map_err(s3_err)?;
+        let meta = self.store.complete_upload(&input.bucket, &input.key, &input.upload_id, &listed, &conditions).await.map_err(s3_err)?;
         Ok(S3Response::new(CompleteMultipartUploadOutput {
             bucket: Some(input.bucket),
             key: Some(meta.key.clone()),
@@ -433,19 +437,13 @@ impl S3 for S3Api {
         }))
     }
 
-    async fn abort_multipart_upload(
-        &self,
-        req: S3Request<AbortMultipartUploadInput>,
-    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+    async fn abort_multipart_upload(&self, req: S3Request<AbortMultipartUploadInput>) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
         let input = req.input;
         self.store.abort_upload(&input.bucket, &input.key, &input.upload_id).await.map_err(s3_err)?;
         Ok(S3Response::new(AbortMultipartUploadOutput::default()))
     }
 
-    async fn list_multipart_uploads(
-        &self,
-        req: S3Request<ListMultipartUploadsInput>,
-    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+    async fn list_multipart_uploads(&self, req: S3Request<ListMultipartUploadsInput>) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
         let input = req.input;
         let prefix = input.prefix.clone().unwrap_or_default();
         let max = input.max_uploads.unwrap_or(1000).clamp(0, 1000) as usize;
@@ -512,7 +510,11 @@ impl<S: futures::Stream + Unpin> futures::Stream for SyncStream<S> {
 }
 
 /// `If-Match` / `If-None-Match` on GET and HEAD: 412 or 304 as RFC 9110 says.
-fn check_read_conditions(meta: &store::ObjectMeta, if_match: Option<&ETagCondition>, if_none_match: Option<&ETagCondition>) -> S3Result<()> {
+fn check_read_conditions(
+    meta: &store::ObjectMeta,
+    if_match: Option<&ETagCondition>,
+    if_none_match: Option<&ETagCondition>,
+) -> S3Result<()> {
     if let Some(ETagCondition::ETag(etag)) = if_match {
         if strip_quotes(etag.value()) != meta.etag {
             return Err(s3_error!(PreconditionFailed));

@@ -71,16 +71,16 @@ fn cors(config: &ServiceConfig) -> CorsLayer {
 
 /// SigV2 is off: requests signed with it get S3's AccessDenied, not a check.
 async fn refuse_sigv2(request: Request, next: Next) -> Response {
-    let v2_header = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("AWS "));
+    let v2_header = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("AWS "));
     let v2_query = request.uri().query().is_some_and(|q| {
         q.split('&').any(|pair| pair.starts_with("AWSAccessKeyId=")) && !q.split('&').any(|pair| pair.starts_with("X-Amz-Algorithm="))
     });
     if v2_header || v2_query {
-        return s3_error_response(StatusCode::FORBIDDEN, "AccessDenied", "Signature Version 2 is not supported; sign requests with Signature Version 4");
+        return s3_error_response(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            "Signature Version 2 is not supported; sign requests with Signature Version 4",
+        );
     }
     next.run(request).await
 }
@@ -97,7 +97,11 @@ async fn limit_xml_bodies(request: Request, next: Next) -> Response {
                 return s3_error_response(StatusCode::BAD_REQUEST, "MaxMessageLengthExceeded", "the XML request body is larger than 4 MiB");
             }
             None if chunked => {
-                return s3_error_response(StatusCode::LENGTH_REQUIRED, "MissingContentLength", "XML request bodies must declare a Content-Length");
+                return s3_error_response(
+                    StatusCode::LENGTH_REQUIRED,
+                    "MissingContentLength",
+                    "XML request bodies must declare a Content-Length",
+                );
             }
             _ => {}
         }

@@ -164,10 +164,9 @@ fn args_storage(args: &ServeArgs) -> StorageArgs<'_> {
 
 fn storage_settings(args: &StorageArgs<'_>, public_url: &str) -> Result<StorageSettings, ConfigError> {
     let url_setting = |setting: &'static str, value: &str| {
-        origin_of(value).map(|_| value.trim_end_matches('/').to_owned()).ok_or_else(|| ConfigError {
-            setting,
-            message: format!("{value:?} is not an http(s) URL such as http://127.0.0.1:9000"),
-        })
+        origin_of(value)
+            .map(|_| value.trim_end_matches('/').to_owned())
+            .ok_or_else(|| ConfigError { setting, message: format!("{value:?} is not an http(s) URL such as http://127.0.0.1:9000") })
     };
     let mode = match args.endpoint {
         Some(endpoint) => {
@@ -195,7 +194,8 @@ fn storage_settings(args: &StorageArgs<'_>, public_url: &str) -> Result<StorageS
     let public_endpoint = args.public_endpoint.map(|e| url_setting("--s3-public-endpoint / AGORA_S3_PUBLIC_ENDPOINT", e)).transpose()?;
 
     let bucket = args.bucket.unwrap_or(DEFAULT_BUCKET).to_owned();
-    agora_s3d::store::validate_bucket_name(&bucket).map_err(|e| ConfigError { setting: "--s3-bucket / AGORA_S3_BUCKET", message: e.to_string() })?;
+    agora_s3d::store::validate_bucket_name(&bucket)
+        .map_err(|e| ConfigError { setting: "--s3-bucket / AGORA_S3_BUCKET", message: e.to_string() })?;
     let region = args.region.unwrap_or(DEFAULT_REGION).to_owned();
     if region.is_empty() || !region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
         return Err(ConfigError {
@@ -221,7 +221,10 @@ fn storage_settings(args: &StorageArgs<'_>, public_url: &str) -> Result<StorageS
 
     let hours = args.upload_max_age_hours.unwrap_or(DEFAULT_UPLOAD_MAX_AGE_HOURS);
     if hours == 0 {
-        return Err(ConfigError { setting: "--s3-upload-max-age-hours / AGORA_S3_UPLOAD_MAX_AGE_HOURS", message: "must be at least 1".into() });
+        return Err(ConfigError {
+            setting: "--s3-upload-max-age-hours / AGORA_S3_UPLOAD_MAX_AGE_HOURS",
+            message: "must be at least 1".into(),
+        });
     }
     let expiry = args.presign_expiry_secs.unwrap_or(DEFAULT_PRESIGN_EXPIRY_SECS);
     if !(1..=MAX_PRESIGN_EXPIRY_SECS).contains(&expiry) {
@@ -285,11 +288,7 @@ mod tests {
 
     #[test]
     fn cargo_leptos_settings_fill_in_when_agora_ones_are_absent() {
-        let args = ServeArgs {
-            leptos_site_addr: Some("127.0.0.1:3999".into()),
-            leptos_env: Some("DEV".into()),
-            ..ServeArgs::default()
-        };
+        let args = ServeArgs { leptos_site_addr: Some("127.0.0.1:3999".into()), leptos_env: Some("DEV".into()), ..ServeArgs::default() };
         let config = Config::from_args(args).unwrap();
         assert_eq!(config.addr.port(), 3999);
         assert!(config.dev_mode);
@@ -341,7 +340,10 @@ mod tests {
             (ServeArgs { s3_addr: Some("nowhere".into()), ..ServeArgs::default() }, "--s3-addr / AGORA_S3_ADDR"),
             (ServeArgs { presign_expiry_secs: Some(7200), ..ServeArgs::default() }, "--presign-expiry-secs / AGORA_PRESIGN_EXPIRY_SECS"),
             (ServeArgs { presign_expiry_secs: Some(0), ..ServeArgs::default() }, "--presign-expiry-secs / AGORA_PRESIGN_EXPIRY_SECS"),
-            (ServeArgs { s3_upload_max_age_hours: Some(0), ..ServeArgs::default() }, "--s3-upload-max-age-hours / AGORA_S3_UPLOAD_MAX_AGE_HOURS"),
+            (
+                ServeArgs { s3_upload_max_age_hours: Some(0), ..ServeArgs::default() },
+                "--s3-upload-max-age-hours / AGORA_S3_UPLOAD_MAX_AGE_HOURS",
+            ),
             (ServeArgs { s3_cors_origins: vec!["*".into()], ..ServeArgs::default() }, "--s3-cors-origins / AGORA_S3_CORS_ORIGINS"),
             (ServeArgs { public_url: Some("ftp://x".into()), ..ServeArgs::default() }, "--public-url / AGORA_PUBLIC_URL"),
             (

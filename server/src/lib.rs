@@ -28,19 +28,14 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Binds the configured address and serves until Ctrl-C or SIGTERM.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(config.addr)
-        .await
-        .with_context(|| format!("could not listen on {} (--addr / AGORA_ADDR)", config.addr))?;
+    let listener =
+        TcpListener::bind(config.addr).await.with_context(|| format!("could not listen on {} (--addr / AGORA_ADDR)", config.addr))?;
     serve(config, listener, shutdown_signal()).await
 }
 
 /// Serves on an already-bound listener until `shutdown` completes. The single
 /// entry point for tests: bind `127.0.0.1:0`, pass the listener in.
-pub async fn serve(
-    config: Config,
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+pub async fn serve(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let started = Instant::now();
     let data_path = config.data_dir.clone();
     let data_dir = tokio::task::spawn_blocking(move || DataDir::open(data_path))
@@ -62,9 +57,7 @@ pub async fn serve(
 
     let state = AppState {
         leptos_options: config.leptos_options(),
-        readiness: Readiness::new(PROBE_TIMEOUT)
-            .with(DataDirProbe(data_dir.clone()))
-            .with(storage::StorageProbe(storage.storage.clone())),
+        readiness: Readiness::new(PROBE_TIMEOUT).with(DataDirProbe(data_dir.clone())).with(storage::StorageProbe(storage.storage.clone())),
         storage: storage.storage,
     };
     let router = http::router(state);

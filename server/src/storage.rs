@@ -33,7 +33,8 @@ pub async fn start(config: &Config, stop: CancellationToken) -> anyhow::Result<S
             let dir = config.s3_dir();
             let (store, credentials) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
                 let store = Store::open(&dir).with_context(|| format!("could not open the embedded object store in {}", dir.display()))?;
-                let credentials = Credentials::load_or_create(&dir.join("credentials.json")).context("could not read or create the embedded endpoint's credentials")?;
+                let credentials = Credentials::load_or_create(&dir.join("credentials.json"))
+                    .context("could not read or create the embedded endpoint's credentials")?;
                 Ok((Arc::new(store), credentials))
             })
             .await??;
@@ -128,7 +129,9 @@ async fn check_cors(storage: &Storage, origin: &str) {
                 );
             }
         }
-        Err(err) => tracing::info!(error = %err, "could not read the bucket's CORS configuration; make sure it allows Agora's origin and exposes ETag"),
+        Err(err) => {
+            tracing::info!(error = %err, "could not read the bucket's CORS configuration; make sure it allows Agora's origin and exposes ETag")
+        }
     }
 }
 

@@ -157,10 +157,7 @@ pub fn smtp_server() -> SmtpServer {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let out = std::fs::File::create(&log).unwrap();
     let mut command = Command::new("python3");
-    command
-        .args(["-u", "-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-        .stdout(out)
-        .stderr(Stdio::null());
+    command.args(["-u", "-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")]).stdout(out).stderr(Stdio::null());
     spawn_for_life_of_process(command, "aiosmtpd (pip install aiosmtpd)");
     wait_for_port(port, "aiosmtpd");
     SmtpServer { port, log, _dir: dir }

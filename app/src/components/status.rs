@@ -4,8 +4,7 @@
 /// browser (the status of a client-side navigation is meaningless).
 pub fn set_http_status(status: u16) {
     #[cfg(feature = "ssr")]
-    if let (Some(options), Ok(code)) =
-        (leptos::prelude::use_context::<leptos_axum::ResponseOptions>(), http::StatusCode::from_u16(status))
+    if let (Some(options), Ok(code)) = (leptos::prelude::use_context::<leptos_axum::ResponseOptions>(), http::StatusCode::from_u16(status))
     {
         options.set_status(code);
     }

@@ -118,7 +118,10 @@ impl Accounts {
             return Err(AccountError::Invalid(agora_model::ApiError::invalid("name", format!("must be 1 to {NAME_MAX} characters long"))));
         }
         if scopes.is_empty() {
-            return Err(AccountError::Invalid(agora_model::ApiError::invalid("scopes", "choose at least one dataset, or all of your datasets")));
+            return Err(AccountError::Invalid(agora_model::ApiError::invalid(
+                "scopes",
+                "choose at least one dataset, or all of your datasets",
+            )));
         }
         if expires_at.is_some_and(|at| at <= now()) {
             return Err(AccountError::Invalid(agora_model::ApiError::invalid("expires_at", "must be in the future")));
@@ -139,7 +142,8 @@ impl Accounts {
             revoked: false,
         };
         let json = serde_json::to_vec(&record).map_err(|e| AccountError::Internal(e.to_string()))?;
-        let create = PutOptions { condition: Some(WriteCondition::Create), content_type: Some("application/json".into()), ..Default::default() };
+        let create =
+            PutOptions { condition: Some(WriteCondition::Create), content_type: Some("application/json".into()), ..Default::default() };
         self.storage.put(&record_key(&id), Bytes::from(json), create.clone()).await.map_err(AccountError::Storage)?;
         self.storage.put(&owner_marker(owner, &id), Bytes::new(), create).await.map_err(AccountError::Storage)?;
         Ok((record, Secret::new(format!("{KEY_PREFIX}{id}_{secret}"))))

@@ -56,10 +56,19 @@ impl AccountError {
     pub fn to_api(&self) -> ApiError {
         match self {
             AccountError::Invalid(api) => api.clone(),
-            AccountError::Conflict(field, message) => ApiError { kind: ErrorKind::Conflict, message: (*message).into(), field: Some((*field).into()) },
+            AccountError::Conflict(field, message) => {
+                ApiError { kind: ErrorKind::Conflict, message: (*message).into(), field: Some((*field).into()) }
+            }
             AccountError::Storage(_) | AccountError::Internal(_) => {
                 tracing::error!(error = %self, "account operation failed");
-                ApiError::new(self.kind(), if self.kind() == ErrorKind::Unavailable { "storage is unavailable right now; try again shortly" } else { "something went wrong on our side; the details are in the server log" })
+                ApiError::new(
+                    self.kind(),
+                    if self.kind() == ErrorKind::Unavailable {
+                        "storage is unavailable right now; try again shortly"
+                    } else {
+                        "something went wrong on our side; the details are in the server log"
+                    },
+                )
             }
             other => ApiError::new(other.kind(), other.to_string()),
         }

@@ -115,7 +115,8 @@ impl Accounts {
             created_at: time::OffsetDateTime::now_utc().unix_timestamp(),
         };
         let json = serde_json::to_vec(&record).map_err(|e| AccountError::Internal(e.to_string()))?;
-        let create = PutOptions { condition: Some(WriteCondition::Create), content_type: Some("application/json".into()), ..Default::default() };
+        let create =
+            PutOptions { condition: Some(WriteCondition::Create), content_type: Some("application/json".into()), ..Default::default() };
         if let Err(err) = self.storage.put(&user_key(&id), Bytes::from(json), create).await {
             self.release(&name_key(&username)).await;
             self.release(&email_key(&email)).await;

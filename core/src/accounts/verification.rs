@@ -19,7 +19,13 @@ impl Accounts {
     /// Mails `user` a link that verifies their current address. Without SMTP
     /// the mail goes to the outbox and the link is also logged, so a person
     /// running the embedded default can click it.
-    pub async fn send_verification(&self, user: &UserRecord, tokens: &TokenKeys, mailer: &Mailer, public_url: &str) -> Result<String, AccountError> {
+    pub async fn send_verification(
+        &self,
+        user: &UserRecord,
+        tokens: &TokenKeys,
+        mailer: &Mailer,
+        public_url: &str,
+    ) -> Result<String, AccountError> {
         let token = tokens
             .issue_kind(TokenKind::EmailVerification, &user.id, user.token_version, Some(&user.email), now(), LINK_TTL_SECS)
             .map_err(|e| AccountError::Internal(e.to_string()))?;
@@ -42,7 +48,8 @@ impl Accounts {
     /// Marks the address in `token` verified, if the token is a live
     /// verification link for the user's current address.
     pub async fn verify_email(&self, tokens: &TokenKeys, token: &str) -> Result<UserRecord, AccountError> {
-        let stale = || AccountError::Invalid(ApiError::invalid("token", "this verification link is invalid or has expired; ask for a new one"));
+        let stale =
+            || AccountError::Invalid(ApiError::invalid("token", "this verification link is invalid or has expired; ask for a new one"));
         let claims = tokens.verify_kind(TokenKind::EmailVerification, token).map_err(|_| stale())?;
         let user = match self.get(&claims.sub).await {
             Ok(user) => user,
@@ -50,7 +57,10 @@ impl Accounts {
             Err(other) => return Err(other),
         };
         if claims.email.as_deref() != Some(user.email.as_str()) {
-            return Err(AccountError::Invalid(ApiError::invalid("token", "this link was sent to an earlier email address of this account")));
+            return Err(AccountError::Invalid(ApiError::invalid(
+                "token",
+                "this link was sent to an earlier email address of this account",
+            )));
         }
         if user.email_verified {
             return Ok(user);

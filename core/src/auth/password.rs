@@ -31,10 +31,7 @@ pub enum PasswordError {
 /// Hashes a password (blocking; prefer [`hash`]).
 pub fn hash_blocking(password: &Secret<String>) -> Result<String, PasswordError> {
     let salt = SaltString::generate(&mut OsRng);
-    argon2()
-        .hash_password(password.expose().as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|e| PasswordError::Hash(e.to_string()))
+    argon2().hash_password(password.expose().as_bytes(), &salt).map(|hash| hash.to_string()).map_err(|e| PasswordError::Hash(e.to_string()))
 }
 
 /// Whether `password` matches the stored PHC string (blocking; prefer

@@ -82,11 +82,7 @@ impl TokenKeys {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = LEEWAY_SECS;
         validation.validate_exp = true;
-        Ok(Self {
-            encoding: EncodingKey::from_secret(secret.expose()),
-            decoding: DecodingKey::from_secret(secret.expose()),
-            validation,
-        })
+        Ok(Self { encoding: EncodingKey::from_secret(secret.expose()), decoding: DecodingKey::from_secret(secret.expose()), validation })
     }
 
     /// A session token for `user_id` at token version `ver`, valid `ttl_secs`.
@@ -95,7 +91,15 @@ impl TokenKeys {
     }
 
     /// A token of any kind; `email` only for email verification.
-    pub fn issue_kind(&self, kind: TokenKind, user_id: &str, ver: u32, email: Option<&str>, now: u64, ttl_secs: u64) -> Result<String, TokenError> {
+    pub fn issue_kind(
+        &self,
+        kind: TokenKind,
+        user_id: &str,
+        ver: u32,
+        email: Option<&str>,
+        now: u64,
+        ttl_secs: u64,
+    ) -> Result<String, TokenError> {
         let claims = Claims {
             sub: user_id.to_owned(),
             ver,

@@ -49,7 +49,9 @@ impl StorageError {
             (Some("NoSuchKey" | "NotFound" | "NoSuchUpload"), _) | (_, Some(404)) => StorageError::NotFound,
             (Some("PreconditionFailed" | "ConditionalRequestConflict"), _) | (_, Some(412)) => StorageError::PreconditionFailed,
             (Some("InvalidTag"), _) => StorageError::InvalidTag(message),
-            (Some("AccessDenied" | "SignatureDoesNotMatch" | "InvalidAccessKeyId"), _) | (_, Some(403)) => StorageError::AccessDenied(message),
+            (Some("AccessDenied" | "SignatureDoesNotMatch" | "InvalidAccessKeyId"), _) | (_, Some(403)) => {
+                StorageError::AccessDenied(message)
+            }
             (Some("SlowDown" | "ServiceUnavailable" | "InternalError"), _) | (_, Some(500..=599)) => StorageError::Unavailable(message),
             (_, Some(400..=499)) => StorageError::Invalid(format!("{}: {message}", code.unwrap_or_default())),
             _ => StorageError::Other(message),

@@ -21,7 +21,7 @@ use bytes::Bytes;
 
 use crate::secret::Secret;
 pub use error::{StorageError, StorageResult};
-pub use presign::{PresignedRequest, PresignExpiry, MAX_PRESIGN_EXPIRY, DEFAULT_PRESIGN_EXPIRY};
+pub use presign::{PresignExpiry, PresignedRequest, DEFAULT_PRESIGN_EXPIRY, MAX_PRESIGN_EXPIRY};
 
 /// Where the bucket is and how to reach it.
 #[derive(Debug, Clone)]
@@ -153,11 +153,13 @@ impl Storage {
     /// Builds the clients. Nothing is contacted yet; see [`Storage::check_bucket`].
     pub async fn connect(config: &StorageConfig) -> Storage {
         let base = match &config.credentials {
-            Some((access_key, secret)) => aws_config::defaults(BehaviorVersion::latest())
-                .region(Region::new(config.region.clone()))
-                .credentials_provider(Credentials::new(access_key, secret.expose(), None, None, "agora"))
-                .load()
-                .await,
+            Some((access_key, secret)) => {
+                aws_config::defaults(BehaviorVersion::latest())
+                    .region(Region::new(config.region.clone()))
+                    .credentials_provider(Credentials::new(access_key, secret.expose(), None, None, "agora"))
+                    .load()
+                    .await
+            }
             None => aws_config::defaults(BehaviorVersion::latest()).region(Region::new(config.region.clone())).load().await,
         };
         let build = |endpoint: Option<&String>| {
@@ -181,8 +183,12 @@ impl Storage {
             .clone()
             .or_else(|| config.endpoint.clone())
             .unwrap_or_else(|| format!("https://s3.{}.amazonaws.com", config.region));
-        let target = sigv4::Target::from_endpoint(&public, &config.bucket, !config.path_style)
-            .unwrap_or_else(|| sigv4::Target { scheme: "https".into(), authority: public.clone(), bucket: config.bucket.clone(), virtual_hosted: !config.path_style });
+        let target = sigv4::Target::from_endpoint(&public, &config.bucket, !config.path_style).unwrap_or_else(|| sigv4::Target {
+            scheme: "https".into(),
+            authority: public.clone(),
+            bucket: config.bucket.clone(),
+            virtual_hosted: !config.path_style,
+        });
         let keys = match (&config.credentials, base.credentials_provider()) {
             (Some((access_key, secret)), _) => presign::KeySource::Static(sigv4::SigningKeys {
                 access_key_id: access_key.clone(),
@@ -316,7 +322,8 @@ impl Storage {
                 .iter()
                 .map(|k| ObjectIdentifier::builder().key(k).build().map_err(|e| StorageError::Invalid(e.to_string())))
                 .collect::<StorageResult<Vec<_>>>()?;
-            let delete = Delete::builder().set_objects(Some(objects)).quiet(true).build().map_err(|e| StorageError::Invalid(e.to_string()))?;
+            let delete =
+                Delete::builder().set_objects(Some(objects)).quiet(true).build().map_err(|e| StorageError::Invalid(e.to_string()))?;
             let output = self.client.delete_objects().bucket(&self.bucket).delete(delete).send().await.map_err(StorageError::from_sdk)?;
             for error in output.errors() {
                 failed.push((error.key().unwrap_or_default().to_owned(), error.message().or(error.code()).unwrap_or("failed").to_owned()));
@@ -368,7 +375,9 @@ impl Storage {
         check_tags(tags)?;
         let tag_set = tags
             .iter()
-            .map(|t| aws_sdk_s3::types::Tag::builder().key(&t.key).value(&t.value).build().map_err(|e| StorageError::Invalid(e.to_string())))
+            .map(|t| {
+                aws_sdk_s3::types::Tag::builder().key(&t.key).value(&t.value).build().map_err(|e| StorageError::Invalid(e.to_string()))
+            })
             .collect::<StorageResult<Vec<_>>>()?;
         let tagging = Tagging::builder().set_tag_set(Some(tag_set)).build().map_err(|e| StorageError::Invalid(e.to_string()))?;
         self.client.put_object_tagging().bucket(&self.bucket).key(key).tagging(tagging).send().await.map_err(StorageError::from_sdk)?;
@@ -426,11 +435,15 @@ impl Storage {
         Ok(parts)
     }
 
-    pub async fn complete_upload(&self, key: &str, upload_id: &str, parts: &[(i32, String)], condition: Option<WriteCondition>) -> StorageResult<String> {
-        let completed = parts
-            .iter()
-            .map(|(n, etag)| CompletedPart::builder().part_number(*n).e_tag(format!("\"{etag}\"")).build())
-            .collect();
+    pub async fn complete_upload(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[(i32, String)],
+        condition: Option<WriteCondition>,
+    ) -> StorageResult<String> {
+        let completed =
+            parts.iter().map(|(n, etag)| CompletedPart::builder().part_number(*n).e_tag(format!("\"{etag}\"")).build()).collect();
         let mut request = self
             .client
             .complete_multipart_upload()
@@ -448,7 +461,14 @@ impl Storage {
     }
 
     pub async fn abort_upload(&self, key: &str, upload_id: &str) -> StorageResult<()> {
-        self.client.abort_multipart_upload().bucket(&self.bucket).key(key).upload_id(upload_id).send().await.map_err(StorageError::from_sdk)?;
+        self.client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .send()
+            .await
+            .map_err(StorageError::from_sdk)?;
         Ok(())
     }
 

@@ -62,7 +62,10 @@ pub(crate) enum KeySource {
     Static(SigningKeys),
     /// No credentials anywhere: every presign fails with a clear message.
     Missing,
-    Chain { provider: SharedCredentialsProvider, cached: Mutex<Option<(SigningKeys, Option<SystemTime>)>> },
+    Chain {
+        provider: SharedCredentialsProvider,
+        cached: Mutex<Option<(SigningKeys, Option<SystemTime>)>>,
+    },
 }
 
 /// Everything presigning needs, built once per [`Storage`].
@@ -126,7 +129,13 @@ impl Presigner {
 impl Storage {
     /// A PUT of one key. Content type and tags, when given, are signed: the
     /// uploader must send them as returned.
-    pub async fn presign_put(&self, key: &str, content_type: Option<&str>, tags: &[Tag], expiry: PresignExpiry) -> StorageResult<PresignedRequest> {
+    pub async fn presign_put(
+        &self,
+        key: &str,
+        content_type: Option<&str>,
+        tags: &[Tag],
+        expiry: PresignExpiry,
+    ) -> StorageResult<PresignedRequest> {
         super::check_tags(tags)?;
         let tagging = (!tags.is_empty()).then(|| format_tagging_header(tags));
         let mut headers: Vec<(&str, &str)> = Vec::with_capacity(2);
@@ -147,7 +156,13 @@ impl Storage {
     }
 
     /// One part of a multipart upload.
-    pub async fn presign_upload_part(&self, key: &str, upload_id: &str, part_number: i32, expiry: PresignExpiry) -> StorageResult<PresignedRequest> {
+    pub async fn presign_upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: i32,
+        expiry: PresignExpiry,
+    ) -> StorageResult<PresignedRequest> {
         let part = part_number.to_string();
         self.presigner.presign("PUT", key, &[("partNumber", &part), ("uploadId", upload_id)], &[], expiry).await
     }
@@ -155,11 +170,22 @@ impl Storage {
 
 /// `attachment` with an ASCII fallback and the exact UTF-8 name (RFC 6266).
 pub fn content_disposition(filename: &str) -> String {
-    let fallback: String = filename.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' }).collect();
+    let fallback: String =
+        filename.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' }).collect();
     // RFC 5987 attr-chars stay as they are; everything else is %-encoded.
     const ATTR_CHAR: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'!').remove(b'#').remove(b'$').remove(b'&').remove(b'+').remove(b'-')
-        .remove(b'.').remove(b'^').remove(b'_').remove(b'`').remove(b'|').remove(b'~');
+        .remove(b'!')
+        .remove(b'#')
+        .remove(b'$')
+        .remove(b'&')
+        .remove(b'+')
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'^')
+        .remove(b'_')
+        .remove(b'`')
+        .remove(b'|')
+        .remove(b'~');
     let encoded = percent_encoding::utf8_percent_encode(filename, ATTR_CHAR);
     format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }

@@ -189,7 +189,11 @@ mod tests {
             session_token: None,
         };
         let now = OffsetDateTime::from_unix_timestamp(1_369_353_600).unwrap(); // 2013-05-24T00:00:00Z
-        let url = signer.presign(&target, &keys, &Presign { method: "GET", key: "test.txt", params: &[], headers: &[], expires_secs: 86400, now });
+        let url = signer.presign(
+            &target,
+            &keys,
+            &Presign { method: "GET", key: "test.txt", params: &[], headers: &[], expires_secs: 86400, now },
+        );
         assert_eq!(
             url,
             "https://examplebucket.s3.amazonaws.com/test.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256\

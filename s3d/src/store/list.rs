@@ -87,9 +87,8 @@ impl Store {
             if !key.starts_with(&request.prefix) {
                 break;
             }
-            let rolled_up = delimiter.and_then(|d| {
-                key[request.prefix.len()..].find(d).map(|at| key[..request.prefix.len() + at + d.len()].to_owned())
-            });
+            let rolled_up =
+                delimiter.and_then(|d| key[request.prefix.len()..].find(d).map(|at| key[..request.prefix.len() + at + d.len()].to_owned()));
             if page.objects.len() + page.common_prefixes.len() == max_keys {
                 page.next_continuation_token = last_returned.as_ref().map(encode_token);
                 break;
@@ -185,7 +184,15 @@ mod tests {
         let first = store.list("bkt", &ListRequest { delimiter: Some("/".into()), max_keys: 2, ..Default::default() }).unwrap();
         assert_eq!(first.common_prefixes, ["a/", "b/"]);
         let second = store
-            .list("bkt", &ListRequest { delimiter: Some("/".into()), max_keys: 2, continuation_token: first.next_continuation_token, ..Default::default() })
+            .list(
+                "bkt",
+                &ListRequest {
+                    delimiter: Some("/".into()),
+                    max_keys: 2,
+                    continuation_token: first.next_continuation_token,
+                    ..Default::default()
+                },
+            )
             .unwrap();
         assert_eq!(keys(&second), ["c"]);
         assert_eq!(second.common_prefixes, ["d/"]);
@@ -195,7 +202,8 @@ mod tests {
     #[tokio::test]
     async fn a_forged_token_is_a_clear_error() {
         let (_dir, store) = store_with(&["a"]).await;
-        let err = store.list("bkt", &ListRequest { continuation_token: Some("zz".into()), max_keys: 10, ..Default::default() }).unwrap_err();
+        let err =
+            store.list("bkt", &ListRequest { continuation_token: Some("zz".into()), max_keys: 10, ..Default::default() }).unwrap_err();
         assert!(matches!(err, StoreError::InvalidArgument(_)));
     }
 }

@@ -139,13 +139,7 @@ impl Store {
         }
         let file = serde_json::to_vec(&BucketFile { created }).map_err(std::io::Error::other)?;
         fsutil::atomic_write(&self.tmp, &dir.join("bucket.json"), &file)?;
-        let bucket = Bucket {
-            name: name.to_owned(),
-            dir,
-            created,
-            index: RwLock::default(),
-            commit: tokio::sync::Mutex::new(()),
-        };
+        let bucket = Bucket { name: name.to_owned(), dir, created, index: RwLock::default(), commit: tokio::sync::Mutex::new(()) };
         buckets.insert(name.to_owned(), Arc::new(bucket));
         Ok(())
     }
@@ -239,7 +233,10 @@ fn load_bucket(name: String, dir: PathBuf) -> StoreResult<Bucket> {
         }
         for file in fs::read_dir(&shard)? {
             let path = file?.path();
-            match fs::read(&path).map_err(|e| e.to_string()).and_then(|b| serde_json::from_slice::<ObjectMeta>(&b).map_err(|e| e.to_string())) {
+            match fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice::<ObjectMeta>(&b).map_err(|e| e.to_string()))
+            {
                 Ok(meta) => {
                     index.insert(meta.key.clone(), Arc::new(meta));
                 }

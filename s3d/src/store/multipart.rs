@@ -92,12 +92,7 @@ impl Store {
         let bucket = self.bucket(bucket)?;
         self.load_upload(&bucket, key, upload_id).await?;
         let blob = self.write_temp(body, content_length).await?;
-        let part = PartMeta {
-            part_number,
-            size: blob.size,
-            etag: hex::encode(blob.md5),
-            last_modified: OffsetDateTime::now_utc(),
-        };
+        let part = PartMeta { part_number, size: blob.size, etag: hex::encode(blob.md5), last_modified: OffsetDateTime::now_utc() };
         let json = serde_json::to_vec(&part).map_err(std::io::Error::other)?;
         let (dir, tmp) = (bucket.upload_dir(upload_id)?, self.tmp_dir().to_path_buf());
         tokio::task::spawn_blocking(move || -> StoreResult<()> {
@@ -121,9 +116,7 @@ impl Store {
         let bucket = self.bucket(bucket)?;
         let upload = self.load_upload(&bucket, key, upload_id).await?;
         let dir = bucket.upload_dir(upload_id)?;
-        let parts = tokio::task::spawn_blocking(move || read_parts(&dir))
-            .await
-            .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+        let parts = tokio::task::spawn_blocking(move || read_parts(&dir)).await.map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
         Ok((upload, parts))
     }
 
@@ -149,7 +142,9 @@ impl Store {
             let mut uploads = Vec::new();
             for entry in std::fs::read_dir(&dir)? {
                 let path = entry?.path().join("upload.json");
-                if let Ok(upload) = std::fs::read(&path).map_err(|_| ()).and_then(|b| serde_json::from_slice::<UploadMeta>(&b).map_err(|_| ())) {
+                if let Ok(upload) =
+                    std::fs::read(&path).map_err(|_| ()).and_then(|b| serde_json::from_slice::<UploadMeta>(&b).map_err(|_| ()))
+                {
                     uploads.push(upload);
                 }
             }

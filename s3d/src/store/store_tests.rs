@@ -128,10 +128,7 @@ async fn multipart_objects_read_back_whole_and_in_ranges() {
     assert_eq!(read_all(&store, "big.bin", None).await, expected);
     let across = (multipart::MIN_PART_SIZE - 10)..(2 * multipart::MIN_PART_SIZE + 5);
     assert_eq!(read_all(&store, "big.bin", Some(across.clone())).await, expected[across.start as usize..across.end as usize]);
-    assert!(matches!(
-        store.list_parts("bkt", "big.bin", &upload.upload_id).await,
-        Err(StoreError::NoSuchUpload)
-    ));
+    assert!(matches!(store.list_parts("bkt", "big.bin", &upload.upload_id).await, Err(StoreError::NoSuchUpload)));
 }
 
 #[tokio::test]
@@ -144,7 +141,8 @@ async fn multipart_rules_are_enforced() {
     }
     let p1 = store.upload_part("bkt", "k", &upload.upload_id, 1, None, body(vec![1; 10])).await.unwrap();
     let p2 = store.upload_part("bkt", "k", &upload.upload_id, 2, None, body(vec![2; 10])).await.unwrap();
-    let refs = |parts: &[(i32, &str)]| parts.iter().map(|(n, e)| CompletedPartRef { part_number: *n, etag: e.to_string() }).collect::<Vec<_>>();
+    let refs =
+        |parts: &[(i32, &str)]| parts.iter().map(|(n, e)| CompletedPartRef { part_number: *n, etag: e.to_string() }).collect::<Vec<_>>();
     let too_small = store.complete_upload("bkt", "k", &upload.upload_id, &refs(&[(1, &p1.etag), (2, &p2.etag)]), &[]).await;
     assert!(matches!(too_small, Err(StoreError::EntityTooSmall { part: 1, .. })));
     let unordered = store.complete_upload("bkt", "k", &upload.upload_id, &refs(&[(2, &p2.etag), (1, &p1.etag)]), &[]).await;

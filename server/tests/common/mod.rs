@@ -1,4 +1,5 @@
 //! Starts a real Agora server on a free port, in a temp data dir.
+//! (Shared by several test binaries; each uses part of it.)
 //!
 //! Test servers take turns: one at a time per test process. With several
 //! Leptos servers alive in one process, each on its own test runtime, the
@@ -6,6 +7,8 @@
 //! keeps process-global state). `agora` runs one server per process, where
 //! 400 concurrent page loads all completed; see docs/decisions.md. Every
 //! request also has a deadline, so a stall fails a test instead of hanging.
+
+#![allow(dead_code)]
 
 use std::net::SocketAddr;
 
@@ -68,7 +71,6 @@ impl TestServer {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
-
 
     pub async fn get_json(&self, path: &str) -> (reqwest::StatusCode, serde_json::Value) {
         let response = self.client.get(self.url(path)).send().await.unwrap();
