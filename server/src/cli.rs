@@ -3,7 +3,14 @@
 
 use std::path::PathBuf;
 
+use agora_core::secret::Secret;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Secrets are wrapped as soon as they are parsed, so no `Debug` of the
+/// arguments can print them.
+fn parse_secret(value: &str) -> Result<Secret<String>, std::convert::Infallible> {
+    Ok(Secret::new(value.to_owned()))
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -90,8 +97,8 @@ pub struct ServeArgs {
 
     /// Secret key for the external store (with --s3-access-key-id). Prefer
     /// the environment variable: command lines are visible to other users.
-    #[arg(long, env = "AGORA_S3_SECRET_ACCESS_KEY", value_name = "SECRET", hide_env_values = true)]
-    pub s3_secret_access_key: Option<String>,
+    #[arg(long, env = "AGORA_S3_SECRET_ACCESS_KEY", value_name = "SECRET", hide_env_values = true, value_parser = parse_secret)]
+    pub s3_secret_access_key: Option<Secret<String>>,
 
     /// The bucket holding all of Agora's state [default: agora].
     #[arg(long, env = "AGORA_S3_BUCKET", value_name = "NAME")]
@@ -163,6 +170,12 @@ mod tests {
             Command::Serve(args) => assert_eq!(args.data_dir.as_deref(), Some(std::path::Path::new("/tmp/x"))),
             other => panic!("expected serve, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn secrets_given_on_the_command_line_never_print() {
+        let cli = Cli::try_parse_from(["agora", "serve", "--s3-secret-access-key", "hunter2-secret"]).unwrap();
+        assert!(!format!("{cli:?}").contains("hunter2-secret"));
     }
 
     #[test]

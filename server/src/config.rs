@@ -135,7 +135,7 @@ impl Config {
 struct StorageArgs<'a> {
     endpoint: Option<&'a str>,
     access_key_id: Option<&'a str>,
-    secret_access_key: Option<&'a str>,
+    secret_access_key: Option<&'a Secret<String>>,
     public_endpoint: Option<&'a str>,
     bucket: Option<&'a str>,
     region: Option<&'a str>,
@@ -150,7 +150,7 @@ fn args_storage(args: &ServeArgs) -> StorageArgs<'_> {
     StorageArgs {
         endpoint: args.s3_endpoint.as_deref(),
         access_key_id: args.s3_access_key_id.as_deref(),
-        secret_access_key: args.s3_secret_access_key.as_deref(),
+        secret_access_key: args.s3_secret_access_key.as_ref(),
         public_endpoint: args.s3_public_endpoint.as_deref(),
         bucket: args.s3_bucket.as_deref(),
         region: args.s3_region.as_deref(),
@@ -171,7 +171,7 @@ fn storage_settings(args: &StorageArgs<'_>, public_url: &str) -> Result<StorageS
     let mode = match args.endpoint {
         Some(endpoint) => {
             let credentials = match (args.access_key_id, args.secret_access_key) {
-                (Some(key), Some(secret)) => Some((key.to_owned(), Secret::new(secret.to_owned()))),
+                (Some(key), Some(secret)) => Some((key.to_owned(), secret.clone())),
                 (None, None) => None,
                 _ => {
                     return Err(ConfigError {

@@ -35,7 +35,7 @@ async fn an_external_store_without_the_bucket_stops_the_start_with_the_fix() {
         args.s3_endpoint = Some(endpoint.to_owned());
         args.s3_bucket = Some(format!("missing-{}", std::process::id()));
         args.s3_access_key_id = Some("testing".into());
-        args.s3_secret_access_key = Some("testing".into());
+        args.s3_secret_access_key = Some(agora_core::secret::Secret::new("testing".into()));
     })
     .await
     .err()
@@ -63,7 +63,7 @@ async fn an_external_store_with_the_bucket_serves_and_reports_ready() {
         args.s3_endpoint = Some(endpoint.to_owned());
         args.s3_bucket = Some(bucket.clone());
         args.s3_access_key_id = Some("testing".into());
-        args.s3_secret_access_key = Some("testing".into());
+        args.s3_secret_access_key = Some(agora_core::secret::Secret::new("testing".into()));
     })
     .await
     .expect("starts against moto");
