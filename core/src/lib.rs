@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod auth;
 pub mod data_dir;
 pub mod mail;
+pub mod rate_limit;
 pub mod readiness;
 pub mod secret;
 pub mod storage;

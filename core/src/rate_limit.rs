@@ -1,0 +1,112 @@
+//! Rate limiting for login, registration and verification, per IP and per
+//! account: the generic cell rate algorithm (GCRA) — `limit` requests per
+//! `window`, in a burst or spread out, with the exact wait until the next one
+//! is allowed (for `Retry-After`).
+//!
+//! State is per node and bounded: expired entries are pruned, and past
+//! `max_keys` the stalest entry is dropped.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub struct RateLimiter {
+    /// Time between requests at the sustained rate (window / limit).
+    interval: Duration,
+    /// How far ahead of now a key's schedule may run (window - interval).
+    tolerance: Duration,
+    max_keys: usize,
+    /// key -> theoretical arrival time of its next request
+    state: Mutex<HashMap<String, Instant>>,
+}
+
+impl RateLimiter {
+    /// `limit` requests per `window` per key (limit ≥ 1).
+    pub fn new(limit: u32, window: Duration, max_keys: usize) -> Self {
+        let limit = limit.max(1);
+        let interval = window / limit;
+        Self { interval, tolerance: window.saturating_sub(interval), max_keys: max_keys.max(1), state: Mutex::new(HashMap::new()) }
+    }
+
+    /// Allows the request, or says how long until one would be allowed.
+    pub fn check(&self, key: &str) -> Result<(), Duration> {
+        self.check_at(key, Instant::now())
+    }
+
+    pub fn check_at(&self, key: &str, now: Instant) -> Result<(), Duration> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let tat = state.get(key).copied().unwrap_or(now).max(now);
+        let ahead = tat - now;
+        if ahead > self.tolerance {
+            return Err(ahead - self.tolerance);
+        }
+        if !state.contains_key(key) && state.len() >= self.max_keys {
+            state.retain(|_, t| *t > now);
+            if state.len() >= self.max_keys {
+                if let Some(stalest) = state.iter().min_by_key(|(_, t)| **t).map(|(k, _)| k.clone()) {
+                    state.remove(&stalest);
+                }
+            }
+        }
+        state.insert(key.to_owned(), tat + self.interval);
+        Ok(())
+    }
+
+    /// How many keys are tracked (for tests and metrics).
+    pub fn tracked(&self) -> usize {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_up_to_the_limit_then_a_precise_wait() {
+        let limiter = RateLimiter::new(5, Duration::from_secs(60), 100);
+        let t0 = Instant::now();
+        for i in 0..5 {
+            assert!(limiter.check_at("ip:1", t0).is_ok(), "request {i}");
+        }
+        let wait = limiter.check_at("ip:1", t0).unwrap_err();
+        assert_eq!(wait, Duration::from_secs(12), "one request per 12 s at 5/min");
+        assert!(limiter.check_at("ip:1", t0 + Duration::from_secs(11)).is_err());
+        assert!(limiter.check_at("ip:1", t0 + Duration::from_secs(12)).is_ok());
+        assert!(limiter.check_at("ip:1", t0 + Duration::from_secs(12)).is_err(), "one more, not a new burst");
+    }
+
+    #[test]
+    fn keys_are_independent() {
+        let limiter = RateLimiter::new(1, Duration::from_secs(10), 100);
+        let t0 = Instant::now();
+        assert!(limiter.check_at("account:alice", t0).is_ok());
+        assert!(limiter.check_at("account:alice", t0).is_err());
+        assert!(limiter.check_at("account:bob", t0).is_ok());
+    }
+
+    #[test]
+    fn refused_requests_do_not_push_the_schedule_further() {
+        let limiter = RateLimiter::new(2, Duration::from_secs(10), 100);
+        let t0 = Instant::now();
+        limiter.check_at("k", t0).unwrap();
+        limiter.check_at("k", t0).unwrap();
+        for _ in 0..100 {
+            assert!(limiter.check_at("k", t0).is_err());
+        }
+        assert!(limiter.check_at("k", t0 + Duration::from_secs(5)).is_ok(), "hammering does not extend the wait");
+    }
+
+    #[test]
+    fn memory_stays_bounded() {
+        let limiter = RateLimiter::new(3, Duration::from_secs(60), 50);
+        let t0 = Instant::now();
+        for i in 0..10_000 {
+            limiter.check_at(&format!("ip:{i}"), t0).unwrap();
+        }
+        assert!(limiter.tracked() <= 50);
+        // Expired entries go first once their time has passed.
+        limiter.check_at("late", t0 + Duration::from_secs(3600)).unwrap();
+        assert!(limiter.tracked() <= 50);
+    }
+}
