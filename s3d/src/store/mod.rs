@@ -41,6 +41,16 @@ pub use meta::{BlobRef, ObjectHeaders, ObjectMeta, PartMeta, UploadMeta};
 pub use multipart::CompletedPartRef;
 pub use objects::{Condition, ObjectBody, PutRequest};
 
+/// Runs blocking filesystem work off the async executor. A task that
+/// panicked or was cancelled counts as an I/O failure.
+pub(crate) async fn blocking<T, E>(work: impl FnOnce() -> Result<T, E> + Send + 'static) -> StoreResult<T>
+where
+    T: Send + 'static,
+    E: Into<StoreError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work).await.map_err(|e| StoreError::Io(std::io::Error::other(e)))?.map_err(Into::into)
+}
+
 /// Longest object key S3 accepts, in bytes.
 pub const MAX_KEY_BYTES: usize = 1024;
 

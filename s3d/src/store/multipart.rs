@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use super::fsutil::{self, random_id, TempFile};
 use super::objects::Condition;
-use super::{validate_key, BlobRef, Bucket, ObjectHeaders, ObjectMeta, PartMeta, Store, StoreError, StoreResult, UploadMeta};
+use super::{blocking, validate_key, BlobRef, Bucket, ObjectHeaders, ObjectMeta, PartMeta, Store, StoreError, StoreResult, UploadMeta};
 
 /// S3's part numbers run from 1 to 10,000.
 pub const MAX_PART_NUMBER: i32 = 10_000;
@@ -53,9 +53,7 @@ impl Store {
         let upload = UploadMeta { upload_id: random_id(), key, initiated: OffsetDateTime::now_utc(), headers, tags };
         let json = serde_json::to_vec(&upload).map_err(std::io::Error::other)?;
         let (dir, tmp) = (bucket.upload_dir(&upload.upload_id)?, self.tmp_dir().to_path_buf());
-        tokio::task::spawn_blocking(move || fsutil::atomic_write(&tmp, &dir.join("upload.json"), &json))
-            .await
-            .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+        blocking(move || fsutil::atomic_write(&tmp, &dir.join("upload.json"), &json)).await?;
         Ok(upload)
     }
 
@@ -95,7 +93,7 @@ impl Store {
         let part = PartMeta { part_number, size: blob.size, etag: hex::encode(blob.md5), last_modified: OffsetDateTime::now_utc() };
         let json = serde_json::to_vec(&part).map_err(std::io::Error::other)?;
         let (dir, tmp) = (bucket.upload_dir(upload_id)?, self.tmp_dir().to_path_buf());
-        tokio::task::spawn_blocking(move || -> StoreResult<()> {
+        blocking(move || -> StoreResult<()> {
             if !dir.join("upload.json").exists() {
                 return Err(StoreError::NoSuchUpload);
             }
@@ -106,8 +104,7 @@ impl Store {
             fsutil::atomic_write(&tmp, &dir.join(format!("{name}.json")), &json)?;
             Ok(())
         })
-        .await
-        .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+        .await?;
         Ok(part)
     }
 
@@ -116,7 +113,7 @@ impl Store {
         let bucket = self.bucket(bucket)?;
         let upload = self.load_upload(&bucket, key, upload_id).await?;
         let dir = bucket.upload_dir(upload_id)?;
-        let parts = tokio::task::spawn_blocking(move || read_parts(&dir)).await.map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+        let parts = blocking(move || read_parts(&dir)).await?;
         Ok((upload, parts))
     }
 
@@ -125,12 +122,11 @@ impl Store {
         self.load_upload(&bucket, key, upload_id).await?;
         let dir = bucket.upload_dir(upload_id)?;
         let graveyard = self.tmp_dir().join(random_id());
-        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        blocking(move || -> std::io::Result<()> {
             std::fs::rename(&dir, &graveyard)?;
             std::fs::remove_dir_all(&graveyard)
         })
-        .await
-        .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+        .await?;
         Ok(())
     }
 
@@ -138,7 +134,7 @@ impl Store {
     pub async fn list_uploads(&self, bucket: &str) -> StoreResult<Vec<UploadMeta>> {
         let bucket = self.bucket(bucket)?;
         let dir = bucket.uploads_dir();
-        tokio::task::spawn_blocking(move || -> StoreResult<Vec<UploadMeta>> {
+        blocking(move || -> StoreResult<Vec<UploadMeta>> {
             let mut uploads = Vec::new();
             for entry in std::fs::read_dir(&dir)? {
                 let path = entry?.path().join("upload.json");
@@ -152,7 +148,6 @@ impl Store {
             Ok(uploads)
         })
         .await
-        .map_err(|e| StoreError::Io(std::io::Error::other(e)))?
     }
 
     /// Aborts every upload in every bucket started before `cutoff`.
@@ -213,10 +208,7 @@ impl Store {
             // Move the part file to tmp/ first: the commit then moves it into blobs/.
             let staged = TempFile::new(self.tmp_dir().join(random_id()));
             let (from, to) = (dir.join(part_file(part.part_number)), staged.path().to_path_buf());
-            tokio::task::spawn_blocking(move || std::fs::hard_link(from, to))
-                .await
-                .map_err(|e| StoreError::Io(std::io::Error::other(e)))?
-                .map_err(|e| StoreError::io("staging a part", e))?;
+            blocking(move || std::fs::hard_link(from, to).map_err(|e| StoreError::io("staging a part", e))).await?;
             blobs.push(BlobRef { id: id.clone(), size: part.size });
             files.push((staged, id));
         }

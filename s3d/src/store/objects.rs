@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::fsutil::{self, random_id, TempFile};
-use super::{validate_key, BlobRef, Bucket, ObjectHeaders, ObjectMeta, Store, StoreError, StoreResult};
+use super::{blocking, validate_key, BlobRef, Bucket, ObjectHeaders, ObjectMeta, Store, StoreError, StoreResult};
 
 /// Size of the write buffer between the network and the disk.
 const WRITE_BUFFER: usize = 1 << 20;
@@ -172,7 +172,7 @@ impl Store {
         let meta = Arc::new(meta);
         let json = serde_json::to_vec(&*meta).map_err(std::io::Error::other)?;
         let (b, m, tmp) = (Arc::clone(bucket), Arc::clone(&meta), self.tmp_dir().to_path_buf());
-        tokio::task::spawn_blocking(move || -> StoreResult<()> {
+        blocking(move || -> StoreResult<()> {
             for (file, id) in blobs {
                 fsutil::durable_rename(file.path(), &b.blob_path(&id))?;
                 file.keep();
@@ -180,8 +180,7 @@ impl Store {
             fsutil::atomic_write(&tmp, &b.meta_path(&m.key), &json)?;
             Ok(())
         })
-        .await
-        .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+        .await?;
 
         bucket.index.write().unwrap_or_else(|e| e.into_inner()).insert(meta.key.clone(), Arc::clone(&meta));
         drop(_commit);
@@ -197,12 +196,11 @@ impl Store {
         let _commit = bucket.commit.lock().await;
         let Some(previous) = bucket.get(key) else { return Ok(()) };
         let path = bucket.meta_path(key);
-        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        blocking(move || -> std::io::Result<()> {
             std::fs::remove_file(&path)?;
             fsutil::sync_parent(&path)
         })
-        .await
-        .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+        .await?;
         bucket.index.write().unwrap_or_else(|e| e.into_inner()).remove(key);
         drop(_commit);
         remove_blobs(&bucket, &previous.blobs, &[]).await;
@@ -224,9 +222,7 @@ impl Store {
         let meta = Arc::new(meta);
         let json = serde_json::to_vec(&*meta).map_err(std::io::Error::other)?;
         let (path, tmp) = (bucket.meta_path(key), self.tmp_dir().to_path_buf());
-        tokio::task::spawn_blocking(move || fsutil::atomic_write(&tmp, &path, &json))
-            .await
-            .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+        blocking(move || fsutil::atomic_write(&tmp, &path, &json)).await?;
         bucket.index.write().unwrap_or_else(|e| e.into_inner()).insert(key.to_owned(), Arc::clone(&meta));
         Ok(meta)
     }
@@ -252,10 +248,7 @@ impl Store {
             let file = TempFile::new(self.tmp_dir().join(random_id()));
             let from = src.blob_path(&blob.id);
             let to = file.path().to_path_buf();
-            tokio::task::spawn_blocking(move || std::fs::hard_link(from, to))
-                .await
-                .map_err(|e| StoreError::Io(std::io::Error::other(e)))?
-                .map_err(|e| StoreError::io("linking a blob for a copy", e))?;
+            blocking(move || std::fs::hard_link(from, to).map_err(|e| StoreError::io("linking a blob for a copy", e))).await?;
             let id = random_id();
             blobs.push(BlobRef { id: id.clone(), size: blob.size });
             links.push((file, id));

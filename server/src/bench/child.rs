@@ -76,7 +76,7 @@ impl AgoraChild {
 
     /// Resident set size now, in KiB (Linux).
     pub fn rss_kib(&self) -> Option<u64> {
-        proc_status_kib(self.pid(), "VmRSS:")
+        rss_kib_of(self.pid())
     }
 }
 
@@ -87,9 +87,11 @@ impl Drop for AgoraChild {
     }
 }
 
-fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
+/// Resident set size of any process, in KiB (Linux); usable from a sampling
+/// thread that cannot hold the child.
+pub fn rss_kib_of(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
+    status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// A minimal HTTP/1.1 GET: enough to read the status line.

@@ -17,7 +17,7 @@ use agora_core::secret::Secret;
 use agora_core::storage::{PresignExpiry, PutOptions, Storage, StorageConfig};
 use agora_s3d::credentials::Credentials;
 
-use super::child::AgoraChild;
+use super::child::{rss_kib_of, AgoraChild};
 use super::machine_line;
 
 const MIB: u64 = 1024 * 1024;
@@ -82,7 +82,7 @@ pub fn run(args: StorageArgs) -> anyhow::Result<()> {
         let (peak, sampling, pid) = (Arc::clone(&peak), Arc::clone(&sampling), child.pid());
         std::thread::spawn(move || {
             while sampling.load(Ordering::Relaxed) {
-                if let Some(rss) = rss_of(pid) {
+                if let Some(rss) = rss_kib_of(pid) {
                     peak.fetch_max(rss, Ordering::Relaxed);
                 }
                 std::thread::sleep(Duration::from_millis(20));
@@ -136,11 +136,6 @@ fn md5_throughput() -> f64 {
     let digest = Md5::digest(&buffer);
     std::hint::black_box(digest);
     256.0 / started.elapsed().as_secs_f64()
-}
-
-fn rss_of(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn write_source(path: &Path, size: u64) -> anyhow::Result<()> {
