@@ -12,7 +12,7 @@ use rand::distr::{Alphanumeric, SampleString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{AccountError, Accounts};
+use super::{unix_now as now, AccountError, Accounts};
 use crate::secret::Secret;
 use crate::storage::{ListOptions, PutOptions, StorageError, WriteCondition};
 
@@ -97,10 +97,6 @@ fn parse(key: &str) -> Option<(&str, &str)> {
         && secret.len() == SECRET_LEN
         && secret.bytes().all(|b| b.is_ascii_alphanumeric());
     well_formed.then_some((id, secret))
-}
-
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
 impl Accounts {

@@ -112,7 +112,7 @@ impl Accounts {
             role: if first { Role::Admin } else { Role::User },
             token_version: 0,
             disabled: false,
-            created_at: time::OffsetDateTime::now_utc().unix_timestamp(),
+            created_at: unix_now(),
         };
         let json = serde_json::to_vec(&record).map_err(|e| AccountError::Internal(e.to_string()))?;
         let create =
@@ -245,6 +245,11 @@ impl Accounts {
             tracing::warn!(key, error = %err, "could not release a claim after a failed registration");
         }
     }
+}
+
+/// Now, in Unix seconds: the unit every account record and token uses.
+pub(crate) fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
 fn random_id() -> String {

@@ -12,7 +12,7 @@ pub const LINK_TTL_SECS: u64 = 24 * 60 * 60;
 pub const VERIFY_PATH: &str = "/verify-email";
 
 fn now() -> u64 {
-    time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64
+    super::unix_now().max(0) as u64
 }
 
 impl Accounts {
