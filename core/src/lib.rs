@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod data_dir;
+pub mod hub;
 pub mod mail;
 pub mod rate_limit;
 pub mod readiness;

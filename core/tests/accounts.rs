@@ -2,9 +2,12 @@
 
 use std::sync::Arc;
 
+use agora_core::accounts::verification::Mailing;
 use agora_core::accounts::{AccountError, Accounts, Registration, Role};
+use agora_core::auth::token::{TokenKeys, TokenKind};
 use agora_core::secret::Secret;
 use agora_core::storage::ListOptions;
+use agora_model::accounts::ProfileChange;
 use agora_model::ErrorKind;
 use agora_testkit::{both_backends, Fixture};
 
@@ -169,7 +172,6 @@ both_backends!(every_node_gets_the_same_session_secret, |f: Fixture| async move 
 });
 
 both_backends!(a_mailed_link_verifies_the_account, |f: Fixture| async move {
-    use agora_core::auth::token::TokenKeys;
     use agora_core::mail::Mailer;
     let smtp = agora_testkit::smtp_server();
     let mailer = Mailer::smtp(&Secret::new(smtp.url()), "Agora <agora@localhost>").unwrap();
@@ -177,7 +179,8 @@ both_backends!(a_mailed_link_verifies_the_account, |f: Fixture| async move {
     let accounts = Accounts::new(f.storage.clone());
     let user = accounts.register(registration("kim", "kim@example.com", "kim's password!")).await.unwrap();
 
-    accounts.send_verification(&user, &tokens, &mailer, "http://127.0.0.1:3000/").await.unwrap();
+    let mailing = Mailing { tokens: &tokens, mailer: &mailer, public_url: "http://127.0.0.1:3000/" };
+    accounts.send_verification(&user, &mailing).await.unwrap();
     let received = smtp.wait_for("verify-email?token=").await;
     // The link as the person received it, read back from the real SMTP server.
     let token: String = received
@@ -199,4 +202,121 @@ both_backends!(a_mailed_link_verifies_the_account, |f: Fixture| async move {
     accounts.authenticate("kim", pw("kim's password!")).await.unwrap();
     // Using the link again is harmless.
     assert!(accounts.verify_email(&tokens, &token).await.unwrap().email_verified);
+});
+
+fn test_tokens() -> TokenKeys {
+    TokenKeys::new(&Secret::new(vec![9u8; 48])).unwrap()
+}
+
+/// A link token as `send_*` would mail it, without a mail server.
+fn link(tokens: &TokenKeys, kind: TokenKind, user: &agora_core::accounts::UserRecord, email: &str) -> String {
+    tokens.issue_kind(kind, &user.id, user.token_version, Some(email), agora_core::accounts::unix_now() as u64, 600).unwrap()
+}
+
+both_backends!(renames_free_the_old_name_and_new_addresses_wait_for_their_link, |f: Fixture| async move {
+    let accounts = Accounts::new(f.storage.clone());
+    let tokens = test_tokens();
+    let dana = accounts.register(registration("dana", "dana@example.com", "dana's password!")).await.unwrap();
+    accounts.mark_verified(&dana.id).await.unwrap();
+    accounts.register(registration("erin", "erin@example.com", "erin's password!")).await.unwrap();
+
+    let taken = accounts.change_profile(&dana.id, ProfileChange { username: Some("Erin".into()), ..Default::default() }).await.unwrap_err();
+    assert_eq!(taken.to_api().field.as_deref(), Some("username"));
+    let (renamed, mail_due) =
+        accounts.change_profile(&dana.id, ProfileChange { username: Some("dana2".into()), ..Default::default() }).await.unwrap();
+    assert_eq!((renamed.username.as_str(), mail_due), ("dana2", false));
+    accounts.authenticate("dana2", pw("dana's password!")).await.unwrap();
+    assert!(matches!(accounts.find_by_username("dana").await, Err(AccountError::NotFound)));
+    accounts.register(registration("dana", "other@example.com", "someone else's pw")).await.unwrap();
+
+    let taken = accounts
+        .change_profile(&dana.id, ProfileChange { email: Some("erin@example.com".into()), ..Default::default() })
+        .await
+        .unwrap_err();
+    assert_eq!(taken.to_api().field.as_deref(), Some("email"));
+    let (pending, mail_due) =
+        accounts.change_profile(&dana.id, ProfileChange { email: Some("d@new.example.com".into()), ..Default::default() }).await.unwrap();
+    assert!(mail_due);
+    assert_eq!((pending.email.as_str(), pending.pending_email.as_deref()), ("dana@example.com", Some("d@new.example.com")));
+    accounts.authenticate("dana2", pw("dana's password!")).await.expect("the old address stays in use until the new one is verified");
+    let moved = accounts.verify_email(&tokens, &link(&tokens, TokenKind::EmailVerification, &pending, "d@new.example.com")).await.unwrap();
+    assert_eq!((moved.email.as_str(), moved.email_verified, moved.pending_email), ("d@new.example.com", true, None));
+    assert_eq!(accounts.find_by_email("D@NEW.example.com").await.unwrap().id, dana.id);
+    assert!(matches!(accounts.find_by_email("dana@example.com").await, Err(AccountError::NotFound)));
+    accounts.register(registration("fay", "dana@example.com", "fay's password!!")).await.expect("the old address is free again");
+});
+
+both_backends!(a_reset_link_sets_the_password_once, |f: Fixture| async move {
+    let accounts = Accounts::new(f.storage.clone());
+    let tokens = test_tokens();
+    let gus = accounts.register(registration("gus", "gus@example.com", "gus's password!")).await.unwrap();
+    let token = link(&tokens, TokenKind::PasswordReset, &gus, "gus@example.com");
+    let verification = link(&tokens, TokenKind::EmailVerification, &gus, "gus@example.com");
+    assert!(
+        accounts.reset_password(&tokens, &verification, pw("a brand new one")).await.is_err(),
+        "a verification link is not a reset link"
+    );
+    let short = accounts.reset_password(&tokens, &token, pw("short")).await.unwrap_err().to_api();
+    assert_eq!(short.field.as_deref(), Some("new_password"));
+    let reset = accounts.reset_password(&tokens, &token, pw("a brand new one")).await.unwrap();
+    assert!(reset.email_verified, "opening the mailed link proves the address");
+    accounts.authenticate("gus", pw("a brand new one")).await.unwrap();
+    let again = accounts.reset_password(&tokens, &token, pw("yet another one")).await.unwrap_err().to_api();
+    assert_eq!(again.field.as_deref(), Some("token"), "{again}");
+});
+
+both_backends!(the_last_admin_stays_and_disabled_accounts_cannot_log_in, |f: Fixture| async move {
+    let accounts = Accounts::new(f.storage.clone());
+    let admin = accounts.register(registration("root", "root@example.com", "root's password!")).await.unwrap();
+    let user = accounts.register(registration("hal", "hal@example.com", "hal's password!!")).await.unwrap();
+    accounts.mark_verified(&user.id).await.unwrap();
+    assert_eq!(accounts.set_role(&admin.id, Role::User).await.unwrap_err().kind(), ErrorKind::Invalid);
+    assert_eq!(accounts.set_disabled(&admin.id, true).await.unwrap_err().kind(), ErrorKind::Invalid);
+    accounts.set_role(&user.id, Role::Admin).await.unwrap();
+    accounts.set_role(&admin.id, Role::User).await.expect("another admin exists now");
+
+    let disabled = accounts.set_disabled(&user.id, false).await.unwrap();
+    assert!(!disabled.disabled);
+    accounts.set_role(&admin.id, Role::Admin).await.unwrap();
+    let disabled = accounts.set_disabled(&user.id, true).await.unwrap();
+    assert!(disabled.token_version > 0, "disabling ends sessions");
+    assert!(matches!(accounts.authenticate("hal", pw("hal's password!!")).await, Err(AccountError::Disabled)));
+    let names: Vec<String> = accounts.list().await.unwrap().into_iter().map(|u| u.username).collect();
+    assert_eq!(names, ["hal", "root"]);
+});
+
+both_backends!(deleting_an_account_removes_it_and_its_keys_and_resumes_after_a_crash, |f: Fixture| async move {
+    use agora_core::accounts::api_keys::{Access, Scope};
+    use agora_model::accounts::JobState;
+    let accounts = Accounts::new(f.storage.clone());
+    accounts.register(registration("admin", "admin@example.com", "admin's password")).await.unwrap();
+    let ivy = accounts.register(registration("ivy", "ivy@example.com", "ivy's password!!")).await.unwrap();
+    accounts.mark_verified(&ivy.id).await.unwrap();
+    let mut keys = Vec::new();
+    for i in 0..3 {
+        let (_, key) =
+            accounts.create_api_key(&ivy.id, &format!("k{i}"), vec![Scope::AllDatasets { access: Access::Read }], None).await.unwrap();
+        keys.push(key);
+    }
+    let wrong = accounts.request_deletion(&ivy.id, pw("not the password")).await.unwrap_err().to_api();
+    assert_eq!(wrong.field.as_deref(), Some("password"));
+
+    // Asked for, then the node "crashes" before the job ran.
+    let job = accounts.request_deletion(&ivy.id, pw("ivy's password!!")).await.unwrap();
+    assert_eq!(job.state, JobState::Running);
+    assert!(matches!(accounts.authenticate("ivy", pw("ivy's password!!")).await, Err(AccountError::Deleted)));
+    assert_eq!(accounts.request_deletion(&ivy.id, pw("anything at all")).await.unwrap().id, job.id, "asking twice is one job");
+
+    assert_eq!(accounts.resume_deletions().await.unwrap(), 1);
+    let finished = accounts.job(&job.id).await.unwrap();
+    assert_eq!(finished.state, JobState::Done);
+    assert_eq!(finished.done, 3 * 2 + 1, "three keys (record and marker each) and the account");
+    for key in &keys {
+        assert!(matches!(accounts.verify_api_key(key.expose()).await, Err(AccountError::BadCredentials)));
+    }
+    assert!(matches!(accounts.get(&ivy.id).await, Err(AccountError::NotFound)));
+    let left = f.storage.list(&ListOptions { prefix: format!("sys/user-keys/{}/", ivy.id), ..Default::default() }).await.unwrap();
+    assert!(left.objects.is_empty());
+    accounts.register(registration("ivy", "ivy@example.com", "a new ivy's pw!")).await.expect("name and address are free again");
+    assert_eq!(accounts.resume_deletions().await.unwrap(), 0, "nothing left to resume");
 });

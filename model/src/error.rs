@@ -91,16 +91,40 @@ pub struct ApiError {
     /// The input field at fault, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// For `RateLimited`: seconds until a retry may succeed (`Retry-After`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), field: None }
+        Self { kind, message: message.into(), field: None, retry_after_secs: None }
     }
 
     /// An invalid-input error naming the field at fault.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::Invalid, message: message.into(), field: Some(field.into()) }
+        Self { kind: ErrorKind::Invalid, message: message.into(), field: Some(field.into()), retry_after_secs: None }
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unauthenticated, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Forbidden, message)
+    }
+
+    pub fn conflict(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: Some(field.into()), ..Self::new(ErrorKind::Conflict, message) }
+    }
+
+    /// Too many attempts; `retry_after` rounded up to whole seconds.
+    pub fn rate_limited(retry_after: std::time::Duration) -> Self {
+        let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        Self {
+            retry_after_secs: Some(secs.max(1)),
+            ..Self::new(ErrorKind::RateLimited, format!("too many attempts; try again in {}", human_wait(secs.max(1))))
+        }
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
@@ -114,6 +138,14 @@ impl ApiError {
 
     pub fn http_status(&self) -> u16 {
         self.kind.http_status()
+    }
+}
+
+fn human_wait(secs: u64) -> String {
+    match secs {
+        1 => "1 second".into(),
+        s if s < 120 => format!("{s} seconds"),
+        s => format!("{} minutes", s.div_ceil(60)),
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod error;
 pub mod health;
+pub mod sharing;
 pub mod tags;
 pub mod theme;
 

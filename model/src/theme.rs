@@ -11,6 +11,7 @@ use std::str::FromStr;
 pub const THEME_COOKIE: &str = "agora_theme";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Theme {
     /// Follow `prefers-color-scheme`.

@@ -21,22 +21,8 @@ const ID_LEN: usize = 12;
 const SECRET_LEN: usize = 40;
 pub const NAME_MAX: usize = 100;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Access {
-    Read,
-    ReadWrite,
-}
-
-/// What a key may touch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Scope {
-    /// Every dataset its owner may use, up to `access`.
-    AllDatasets { access: Access },
-    /// One dataset.
-    Dataset { dataset_id: String, access: Access },
-}
+use agora_model::accounts::ApiKeyView;
+pub use agora_model::accounts::{Access, Scope};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiKeyRecord {
@@ -52,7 +38,23 @@ pub struct ApiKeyRecord {
     pub revoked: bool,
 }
 
+/// `last_used_at` is written at most this often per key.
+const TOUCH_EVERY_SECS: i64 = 60;
+
 impl ApiKeyRecord {
+    pub fn view(&self) -> ApiKeyView {
+        ApiKeyView {
+            id: self.id.clone(),
+            prefix: self.prefix(),
+            name: self.name.clone(),
+            scopes: self.scopes.clone(),
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            last_used_at: self.last_used_at,
+            revoked: self.revoked,
+        }
+    }
+
     /// The part people see in lists: enough to recognise, useless to use.
     pub fn prefix(&self) -> String {
         format!("{KEY_PREFIX}{}", self.id)
@@ -112,6 +114,18 @@ impl Accounts {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > NAME_MAX {
             return Err(AccountError::Invalid(agora_model::ApiError::invalid("name", format!("must be 1 to {NAME_MAX} characters long"))));
+        }
+        for scope in &scopes {
+            if let Scope::Dataset { dataset_id, .. } = scope {
+                let well_formed =
+                    (1..=64).contains(&dataset_id.len()) && dataset_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+                if !well_formed {
+                    return Err(AccountError::Invalid(agora_model::ApiError::invalid(
+                        "scopes",
+                        format!("{dataset_id:?} is not a dataset id (1 to 64 letters, digits, - or _)"),
+                    )));
+                }
+            }
         }
         if scopes.is_empty() {
             return Err(AccountError::Invalid(agora_model::ApiError::invalid(
@@ -206,6 +220,27 @@ impl Accounts {
             return Err(AccountError::BadCredentials);
         }
         Ok(record)
+    }
+
+    /// Records that a key was used, at most once a minute per key; a
+    /// failure is logged, never the caller's problem.
+    pub async fn touch_api_key(&self, record: &ApiKeyRecord) {
+        let now = now();
+        if record.last_used_at.is_some_and(|at| now - at < TOUCH_EVERY_SECS) {
+            return;
+        }
+        let touched = self
+            .storage
+            .update(&record_key(&record.id), 3, |current| {
+                let current = current.ok_or(StorageError::NotFound)?;
+                let mut record: ApiKeyRecord = serde_json::from_slice(current).map_err(|e| StorageError::Other(e.to_string()))?;
+                record.last_used_at = Some(now);
+                Ok(Bytes::from(serde_json::to_vec(&record).map_err(|e| StorageError::Other(e.to_string()))?))
+            })
+            .await;
+        if let Err(err) = touched {
+            tracing::debug!(key = %record.prefix(), error = %err, "could not record the key's last use");
+        }
     }
 
     async fn load_key(&self, id: &str) -> Result<ApiKeyRecord, AccountError> {

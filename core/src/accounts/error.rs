@@ -17,6 +17,8 @@ pub enum AccountError {
     Unverified,
     #[error("this account is disabled; ask an administrator")]
     Disabled,
+    #[error("this account has been deleted")]
+    Deleted,
     #[error("no such account")]
     NotFound,
     #[error("storage: {0}")]
@@ -45,7 +47,7 @@ impl AccountError {
             AccountError::Invalid(_) => ErrorKind::Invalid,
             AccountError::Taken | AccountError::Conflict(..) => ErrorKind::Conflict,
             AccountError::BadCredentials => ErrorKind::Unauthenticated,
-            AccountError::Unverified | AccountError::Disabled => ErrorKind::Forbidden,
+            AccountError::Unverified | AccountError::Disabled | AccountError::Deleted => ErrorKind::Forbidden,
             AccountError::NotFound => ErrorKind::NotFound,
             AccountError::Storage(err) => err.kind(),
             AccountError::Internal(_) => ErrorKind::Internal,
@@ -56,9 +58,7 @@ impl AccountError {
     pub fn to_api(&self) -> ApiError {
         match self {
             AccountError::Invalid(api) => api.clone(),
-            AccountError::Conflict(field, message) => {
-                ApiError { kind: ErrorKind::Conflict, message: (*message).into(), field: Some((*field).into()) }
-            }
+            AccountError::Conflict(field, message) => ApiError::conflict(*field, *message),
             AccountError::Storage(_) | AccountError::Internal(_) => {
                 tracing::error!(error = %self, "account operation failed");
                 ApiError::new(

@@ -5,6 +5,7 @@
 //! sys/names/{username}         -> user_id, created once (If-None-Match: *)
 //! sys/emails/{sha256(email)}   -> user_id, created once
 //! sys/admin-claimed            exists once the first account became admin
+//! sys/jobs/{job_id}.json       a background job, e.g. an account deletion
 //! ```
 //!
 //! Unique names are claimed with create-once writes, so two nodes racing to
@@ -12,25 +13,21 @@
 //! with `If-Match`.
 
 pub mod api_keys;
+pub mod deletion;
 mod error;
+pub mod profile;
 pub mod verification;
 
-use agora_model::accounts::{normalize_email, normalize_username, validate_password};
+pub use agora_model::accounts::Role;
+use agora_model::accounts::{normalize_email, normalize_username, validate_password, Preferences, UserView};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::auth::password;
 use crate::secret::Secret;
-use crate::storage::{PutOptions, Storage, StorageError, WriteCondition};
+use crate::storage::{ListOptions, PutOptions, Storage, StorageError, WriteCondition};
 pub use error::AccountError;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    User,
-    Admin,
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserRecord {
@@ -46,6 +43,47 @@ pub struct UserRecord {
     pub disabled: bool,
     /// Unix seconds.
     pub created_at: i64,
+    #[serde(default)]
+    pub preferences: Preferences,
+    /// A new address waiting for its verification link to be opened; the
+    /// current one stays in use until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_email: Option<String>,
+    /// Set once deletion was asked for: the account is gone for every purpose
+    /// while the job removes what it owned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_job: Option<String>,
+}
+
+impl UserRecord {
+    pub fn view(&self) -> UserView {
+        UserView {
+            id: self.id.clone(),
+            username: self.username.clone(),
+            email: self.email.clone(),
+            email_verified: self.email_verified,
+            pending_email: self.pending_email.clone(),
+            role: self.role,
+            disabled: self.disabled,
+            created_at: self.created_at,
+            preferences: self.preferences,
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// Whether the account may act at all (log in, use its tokens and keys).
+    pub fn check_active(&self) -> Result<(), AccountError> {
+        if self.deletion_job.is_some() {
+            return Err(AccountError::Deleted);
+        }
+        if self.disabled {
+            return Err(AccountError::Disabled);
+        }
+        Ok(())
+    }
 }
 
 /// What registration needs.
@@ -69,6 +107,21 @@ fn email_key(email: &str) -> String {
 
 const ADMIN_CLAIM: &str = "sys/admin-claimed";
 
+/// User metadata on a claim: when it was made (Unix seconds).
+const CLAIMED_AT: &str = "claimed-at";
+/// A claim without a user record this old was left by a registration that
+/// died half-way; it may be taken over.
+const ORPHAN_CLAIM_SECS: i64 = 15 * 60;
+
+/// What a claim object stands for, so a stale one can be recognised.
+#[derive(Clone, Copy)]
+enum Claim<'a> {
+    Username(&'a str),
+    Email(&'a str),
+    /// Never taken over (the first-admin marker).
+    Permanent,
+}
+
 #[derive(Clone)]
 pub struct Accounts {
     storage: Storage,
@@ -89,12 +142,14 @@ impl Accounts {
         let password_hash = password::hash(registration.password).await.map_err(|e| AccountError::Internal(e.to_string()))?;
         let id = random_id();
 
-        self.claim(&name_key(&username), &id).await.map_err(|e| e.taken("username", "this username is taken"))?;
-        if let Err(err) = self.claim(&email_key(&email), &id).await {
+        self.claim(&name_key(&username), &id, Claim::Username(&username))
+            .await
+            .map_err(|e| e.taken("username", "this username is taken"))?;
+        if let Err(err) = self.claim(&email_key(&email), &id, Claim::Email(&email)).await {
             self.release(&name_key(&username)).await;
             return Err(err.taken("email", "an account with this email address already exists"));
         }
-        let first = match self.claim(ADMIN_CLAIM, &id).await {
+        let first = match self.claim(ADMIN_CLAIM, &id, Claim::Permanent).await {
             Ok(()) => true,
             Err(AccountError::Taken) => false,
             Err(other) => {
@@ -113,6 +168,9 @@ impl Accounts {
             token_version: 0,
             disabled: false,
             created_at: unix_now(),
+            preferences: Preferences::default(),
+            pending_email: None,
+            deletion_job: None,
         };
         let json = serde_json::to_vec(&record).map_err(|e| AccountError::Internal(e.to_string()))?;
         let create =
@@ -136,11 +194,65 @@ impl Accounts {
         serde_json::from_slice(&object.body).map_err(|e| AccountError::Internal(format!("user record {id} is unreadable: {e}")))
     }
 
+    /// The account holding this username now (a claim left behind by a
+    /// rename that crashed half-way does not count).
     pub async fn find_by_username(&self, username: &str) -> Result<UserRecord, AccountError> {
         let username = normalize_username(username).map_err(|_| AccountError::NotFound)?;
-        let id = self.storage.get(&name_key(&username), None).await.map_err(AccountError::from_storage)?;
-        let id = String::from_utf8(id.body.to_vec()).map_err(|_| AccountError::Internal("a name claim is not UTF-8".into()))?;
+        let user = self.claim_holder(&name_key(&username)).await?;
+        if user.username != username {
+            return Err(AccountError::NotFound);
+        }
+        Ok(user)
+    }
+
+    pub async fn find_by_email(&self, email: &str) -> Result<UserRecord, AccountError> {
+        let email = normalize_email(email).map_err(|_| AccountError::NotFound)?;
+        let user = self.claim_holder(&email_key(&email)).await?;
+        if !user.email.eq_ignore_ascii_case(&email) {
+            return Err(AccountError::NotFound);
+        }
+        Ok(user)
+    }
+
+    /// By username, or by email address when it contains `@`.
+    pub async fn find(&self, account: &str) -> Result<UserRecord, AccountError> {
+        if account.contains('@') {
+            self.find_by_email(account).await
+        } else {
+            self.find_by_username(account).await
+        }
+    }
+
+    async fn claim_holder(&self, key: &str) -> Result<UserRecord, AccountError> {
+        let id = self.storage.get(key, None).await.map_err(AccountError::from_storage)?;
+        let id = String::from_utf8(id.body.to_vec()).map_err(|_| AccountError::Internal("a claim is not UTF-8".into()))?;
         self.get(&id).await
+    }
+
+    /// Every account, by username (for the admin page).
+    pub async fn list(&self) -> Result<Vec<UserRecord>, AccountError> {
+        let mut users = Vec::new();
+        let mut token = None;
+        loop {
+            let options = ListOptions { prefix: "sys/users/".into(), continuation_token: token, ..Default::default() };
+            let page = self.storage.list(&options).await.map_err(AccountError::Storage)?;
+            let ids: Vec<String> =
+                page.objects.iter().filter_map(|o| o.key.strip_prefix("sys/users/")?.strip_suffix(".json").map(str::to_owned)).collect();
+            let loaded = futures::future::join_all(ids.iter().map(|id| self.get(id))).await;
+            for user in loaded {
+                match user {
+                    Ok(user) => users.push(user),
+                    Err(AccountError::NotFound) => {}
+                    Err(other) => return Err(other),
+                }
+            }
+            match page.next_continuation_token {
+                Some(next) => token = Some(next),
+                None => break,
+            }
+        }
+        users.sort_by(|a, b| a.username.cmp(&b.username));
+        Ok(users)
     }
 
     /// Checks a username and password. Every failure to match — unknown
@@ -158,9 +270,7 @@ impl Accounts {
             return Err(AccountError::BadCredentials);
         }
         let user = user.ok_or(AccountError::BadCredentials)?;
-        if user.disabled {
-            return Err(AccountError::Disabled);
-        }
+        user.check_active()?;
         if !user.email_verified {
             return Err(AccountError::Unverified);
         }
@@ -196,45 +306,61 @@ impl Accounts {
         }
     }
 
-    /// Marks the email verified.
-    pub async fn mark_verified(&self, id: &str) -> Result<UserRecord, AccountError> {
-        self.update(id, |u| {
-            u.email_verified = true;
-            Ok(())
-        })
-        .await
-    }
-
-    /// Invalidates every session token issued so far.
-    pub async fn log_out_everywhere(&self, id: &str) -> Result<UserRecord, AccountError> {
-        self.update(id, |u| {
-            u.token_version += 1;
-            Ok(())
-        })
-        .await
-    }
-
-    /// Changes the password after checking the current one; older sessions end.
-    pub async fn change_password(&self, id: &str, current: Secret<String>, new: Secret<String>) -> Result<UserRecord, AccountError> {
-        let user = self.get(id).await?;
-        if !password::verify(current, Some(user.password_hash.clone())).await {
-            return Err(AccountError::Invalid(agora_model::ApiError::invalid("current_password", "is not your current password")));
+    /// Claims `key` for `id` with a create-once write. A claim whose holder
+    /// no longer has that name or address (left by a rename or deletion that
+    /// stopped half-way) is taken over, conditioned on its ETag.
+    async fn claim(&self, key: &str, id: &str, what: Claim<'_>) -> Result<(), AccountError> {
+        let stamped = |condition| PutOptions {
+            condition: Some(condition),
+            metadata: vec![(CLAIMED_AT.into(), unix_now().to_string())],
+            ..Default::default()
+        };
+        match self.storage.put(key, Bytes::from(id.to_owned()), stamped(WriteCondition::Create)).await {
+            Ok(_) => return Ok(()),
+            Err(StorageError::PreconditionFailed) => {}
+            Err(other) => return Err(AccountError::Storage(other)),
         }
-        validate_password(new.expose(), &user.username).map_err(AccountError::Invalid)?;
-        let hash = password::hash(new).await.map_err(|e| AccountError::Internal(e.to_string()))?;
-        self.update(id, move |u| {
-            u.password_hash = hash.clone();
-            u.token_version += 1;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn claim(&self, key: &str, id: &str) -> Result<(), AccountError> {
-        let create = PutOptions { condition: Some(WriteCondition::Create), ..Default::default() };
-        match self.storage.put(key, Bytes::from(id.to_owned()), create).await {
+        if matches!(what, Claim::Permanent) {
+            return Err(AccountError::Taken);
+        }
+        let current = match self.storage.get(key, None).await {
+            Ok(current) => current,
+            Err(StorageError::NotFound) => return Box::pin(self.claim(key, id, what)).await,
+            Err(other) => return Err(AccountError::Storage(other)),
+        };
+        let holder = String::from_utf8_lossy(&current.body).into_owned();
+        let still_held = match self.get(&holder).await {
+            Ok(user) => match what {
+                Claim::Username(name) => user.username == name && user.deletion_job.is_none(),
+                Claim::Email(email) => user.email.eq_ignore_ascii_case(email) && user.deletion_job.is_none(),
+                Claim::Permanent => true,
+            },
+            // No record yet: a registration in progress, unless the claim
+            // is old enough that its registration must have died.
+            Err(AccountError::NotFound) => {
+                let claimed_at = current.info.metadata.iter().find(|(k, _)| k == CLAIMED_AT).and_then(|(_, v)| v.parse::<i64>().ok());
+                claimed_at.is_some_and(|at| unix_now() - at < ORPHAN_CLAIM_SECS)
+            }
+            Err(other) => return Err(other),
+        };
+        if still_held && holder != id {
+            return Err(AccountError::Taken);
+        }
+        if holder == id {
+            return Ok(());
+        }
+        match self.storage.put(key, Bytes::from(id.to_owned()), stamped(WriteCondition::Match(current.info.etag))).await {
             Ok(_) => Ok(()),
             Err(StorageError::PreconditionFailed) => Err(AccountError::Taken),
+            Err(other) => Err(AccountError::Storage(other)),
+        }
+    }
+
+    /// Removes a claim if `id` still holds it.
+    async fn release_if_held(&self, key: &str, id: &str) -> Result<(), AccountError> {
+        match self.storage.get(key, None).await {
+            Ok(current) if current.body.as_ref() == id.as_bytes() => self.storage.delete(key).await.map_err(AccountError::Storage),
+            Ok(_) | Err(StorageError::NotFound) => Ok(()),
             Err(other) => Err(AccountError::Storage(other)),
         }
     }
@@ -248,11 +374,11 @@ impl Accounts {
 }
 
 /// Now, in Unix seconds: the unit every account record and token uses.
-pub(crate) fn unix_now() -> i64 {
+pub fn unix_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-fn random_id() -> String {
+pub(crate) fn random_id() -> String {
     use rand::RngCore;
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);

@@ -43,15 +43,39 @@ pub fn verify_blocking(password: &Secret<String>, stored: &str) -> bool {
     }
 }
 
+/// At most this many hashes run at once — one per core — so their memory
+/// stays within `cores × 19 MiB` however many logins arrive together; the
+/// rest wait their turn.
+fn hashing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| tokio::sync::Semaphore::new(max_concurrent_hashes()))
+}
+
+/// How many hashes may run at once (the cores available).
+pub fn max_concurrent_hashes() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+}
+
+/// The memory argon2 itself may use at once, in bytes.
+pub fn memory_bound_bytes() -> u64 {
+    max_concurrent_hashes() as u64 * u64::from(MEMORY_KIB) * 1024
+}
+
+/// Runs one hash or verification off the executor, within the slots.
+async fn off_executor<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, PasswordError> {
+    let _slot = hashing_slots().acquire().await.map_err(|_| PasswordError::Cancelled)?;
+    tokio::task::spawn_blocking(work).await.map_err(|_| PasswordError::Cancelled)
+}
+
 pub async fn hash(password: Secret<String>) -> Result<String, PasswordError> {
-    tokio::task::spawn_blocking(move || hash_blocking(&password)).await.map_err(|_| PasswordError::Cancelled)?
+    off_executor(move || hash_blocking(&password)).await?
 }
 
 /// Checks a password; with `stored = None` (no such user) it still spends the
 /// same work on a fixed hash and returns false, so timing does not reveal
 /// whether the account exists.
 pub async fn verify(password: Secret<String>, stored: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || match stored {
+    off_executor(move || match stored {
         Some(stored) => verify_blocking(&password, &stored),
         None => {
             verify_blocking(&password, dummy_hash());

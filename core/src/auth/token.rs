@@ -17,6 +17,9 @@ pub enum TokenKind {
     Session,
     /// The link in a verification mail; carries the address being verified.
     EmailVerification,
+    /// The link in a password-reset mail; dies with the token version, so it
+    /// works once.
+    PasswordReset,
 }
 
 impl TokenKind {
@@ -24,6 +27,7 @@ impl TokenKind {
         match self {
             TokenKind::Session => "session",
             TokenKind::EmailVerification => "verify-email",
+            TokenKind::PasswordReset => "reset-password",
         }
     }
 }

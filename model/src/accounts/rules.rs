@@ -1,5 +1,4 @@
-//! Account input rules, shared by the registration form (inline errors) and
-//! the server (enforcement). Each failure names the field and the rule.
+//! Account input rules. Each failure names the field and the rule.
 
 use crate::ApiError;
 

@@ -1,0 +1,96 @@
+//! The abuse limits on authentication, per client IP and per account name:
+//! login, registration, mailed links (verification, password reset) and the
+//! tokens those links carry. Exceeding one answers 429 with `Retry-After`.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use agora_model::ApiError;
+
+use crate::rate_limit::RateLimiter;
+
+/// Keys tracked per limiter before the stalest is dropped.
+const MAX_KEYS: usize = 100_000;
+
+const MINUTE: Duration = Duration::from_secs(60);
+const HOUR: Duration = Duration::from_secs(3600);
+
+pub struct AuthLimits {
+    login_ip: RateLimiter,
+    login_account: RateLimiter,
+    register_ip: RateLimiter,
+    mail_ip: RateLimiter,
+    mail_account: RateLimiter,
+    link_ip: RateLimiter,
+}
+
+/// One attempt to check.
+pub enum Attempt<'a> {
+    Login {
+        ip: Option<IpAddr>,
+        account: &'a str,
+    },
+    Register {
+        ip: Option<IpAddr>,
+    },
+    /// Asking for a verification or reset mail.
+    Mail {
+        ip: Option<IpAddr>,
+        account: &'a str,
+    },
+    /// Presenting a token from a mailed link.
+    LinkToken {
+        ip: Option<IpAddr>,
+    },
+}
+
+impl Default for AuthLimits {
+    /// Login: 30 a minute per IP, 10 per 15 minutes per account. Register:
+    /// 20 an hour per IP. Mail: 10 an hour per IP, 3 per account. Link
+    /// tokens: 30 per 10 minutes per IP.
+    fn default() -> Self {
+        Self {
+            login_ip: RateLimiter::new(30, MINUTE, MAX_KEYS),
+            login_account: RateLimiter::new(10, 15 * MINUTE, MAX_KEYS),
+            register_ip: RateLimiter::new(20, HOUR, MAX_KEYS),
+            mail_ip: RateLimiter::new(10, HOUR, MAX_KEYS),
+            mail_account: RateLimiter::new(3, HOUR, MAX_KEYS),
+            link_ip: RateLimiter::new(30, 10 * MINUTE, MAX_KEYS),
+        }
+    }
+}
+
+impl AuthLimits {
+    /// Counts the attempt, or refuses it with the wait until one would pass.
+    pub fn check(&self, attempt: Attempt<'_>) -> Result<(), ApiError> {
+        let ip_key = |ip: Option<IpAddr>| ip.map(|ip| ip.to_string()).unwrap_or_else(|| "unknown".into());
+        let account_key = |account: &str| account.trim().to_lowercase();
+        let result = match attempt {
+            Attempt::Login { ip, account } => {
+                self.login_ip.check(&ip_key(ip)).and_then(|()| self.login_account.check(&account_key(account)))
+            }
+            Attempt::Register { ip } => self.register_ip.check(&ip_key(ip)),
+            Attempt::Mail { ip, account } => self.mail_ip.check(&ip_key(ip)).and_then(|()| self.mail_account.check(&account_key(account))),
+            Attempt::LinkToken { ip } => self.link_ip.check(&ip_key(ip)),
+        };
+        result.map_err(ApiError::rate_limited)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_eleventh_login_to_one_account_waits_whatever_the_ip() {
+        let limits = AuthLimits::default();
+        for i in 0..10 {
+            let ip = Some(IpAddr::from([10, 0, 0, i]));
+            limits.check(Attempt::Login { ip, account: "Alice" }).unwrap();
+        }
+        let err = limits.check(Attempt::Login { ip: Some(IpAddr::from([10, 0, 1, 1])), account: "alice " }).unwrap_err();
+        assert_eq!(err.kind, agora_model::ErrorKind::RateLimited);
+        assert!(err.retry_after_secs.unwrap() >= 60, "{err:?}");
+        limits.check(Attempt::Login { ip: Some(IpAddr::from([10, 0, 1, 1])), account: "bob" }).unwrap();
+    }
+}

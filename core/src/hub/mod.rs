@@ -1,0 +1,159 @@
+//! The hub: the domain services one Agora node runs, bundled for the web
+//! layer. Server functions and REST handlers get a `Hub` and call into it.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+mod accounts;
+
+use agora_model::ApiError;
+
+use crate::accounts::verification::Mailing;
+use crate::accounts::{AccountError, Accounts, UserRecord};
+use crate::auth::caller::{Caller, Identity};
+use crate::auth::limits::AuthLimits;
+use crate::auth::token::{TokenError, TokenKeys};
+use crate::mail::Mailer;
+use crate::storage::Storage;
+
+/// What the web layer found on the request.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Credentials<'a> {
+    /// The value after `Authorization: Bearer `.
+    pub bearer: Option<&'a str>,
+    /// The session cookie's value.
+    pub session_cookie: Option<&'a str>,
+}
+
+pub struct HubParts {
+    pub storage: Storage,
+    pub tokens: TokenKeys,
+    pub mailer: Mailer,
+    /// Agora's public base URL, for links in mail.
+    pub public_url: String,
+    pub session_ttl: Duration,
+}
+
+#[derive(Clone)]
+pub struct Hub(Arc<Inner>);
+
+struct Inner {
+    storage: Storage,
+    accounts: Accounts,
+    tokens: TokenKeys,
+    mailer: Mailer,
+    limits: AuthLimits,
+    public_url: String,
+    session_ttl: Duration,
+}
+
+impl Hub {
+    pub fn new(parts: HubParts) -> Self {
+        Hub(Arc::new(Inner {
+            accounts: Accounts::new(parts.storage.clone()),
+            storage: parts.storage,
+            tokens: parts.tokens,
+            mailer: parts.mailer,
+            limits: AuthLimits::default(),
+            public_url: parts.public_url,
+            session_ttl: parts.session_ttl,
+        }))
+    }
+
+    pub fn storage(&self) -> &Storage {
+        &self.0.storage
+    }
+
+    pub fn accounts(&self) -> &Accounts {
+        &self.0.accounts
+    }
+
+    pub fn tokens(&self) -> &TokenKeys {
+        &self.0.tokens
+    }
+
+    pub fn limits(&self) -> &AuthLimits {
+        &self.0.limits
+    }
+
+    pub fn session_ttl(&self) -> Duration {
+        self.0.session_ttl
+    }
+
+    /// Whether Agora is served over HTTPS (cookies get `Secure`).
+    pub fn https(&self) -> bool {
+        self.0.public_url.starts_with("https://")
+    }
+
+    pub fn mailing(&self) -> Mailing<'_> {
+        Mailing { tokens: &self.0.tokens, mailer: &self.0.mailer, public_url: &self.0.public_url }
+    }
+
+    /// A fresh session token for `user` and when it expires (Unix seconds).
+    pub fn issue_session(&self, user: &UserRecord) -> Result<(String, i64), ApiError> {
+        let now = crate::accounts::unix_now().max(0) as u64;
+        let ttl = self.0.session_ttl.as_secs();
+        let token = self.0.tokens.issue(&user.id, user.token_version, now, ttl).map_err(|e| {
+            tracing::error!(error = %e, "could not sign a session token");
+            ApiError::internal()
+        })?;
+        Ok((token, (now + ttl) as i64))
+    }
+
+    /// Resolves who is calling. A Bearer credential that does not check out
+    /// is an error (a script should hear that its key is wrong); a stale
+    /// session cookie just means "anonymous".
+    pub async fn caller(&self, credentials: Credentials<'_>, ip: Option<IpAddr>) -> Result<Caller, ApiError> {
+        if let Some(bearer) = credentials.bearer {
+            let identity = if bearer.starts_with(crate::accounts::api_keys::KEY_PREFIX) {
+                self.api_key_identity(bearer).await?
+            } else {
+                self.session_identity(bearer).await?.ok_or_else(|| {
+                    ApiError::unauthenticated("the Bearer token is invalid or has expired; log in again or use an API key")
+                })?
+            };
+            return Ok(Caller { identity, ip });
+        }
+        if let Some(token) = credentials.session_cookie {
+            if let Some(identity) = self.session_identity(token).await? {
+                return Ok(Caller { identity, ip });
+            }
+        }
+        Ok(Caller::anonymous(ip))
+    }
+
+    async fn session_identity(&self, token: &str) -> Result<Option<Identity>, ApiError> {
+        let claims = match self.0.tokens.verify(token) {
+            Ok(claims) => claims,
+            Err(TokenError::Expired | TokenError::Invalid | TokenError::TooLong | TokenError::WeakSecret) => return Ok(None),
+        };
+        let user = match self.0.accounts.get(&claims.sub).await {
+            Ok(user) => user,
+            Err(AccountError::NotFound) => return Ok(None),
+            Err(other) => return Err(other.to_api()),
+        };
+        if user.token_version != claims.ver || user.check_active().is_err() {
+            return Ok(None);
+        }
+        Ok(Some(Identity::Session { user: Box::new(user), claims }))
+    }
+
+    async fn api_key_identity(&self, key: &str) -> Result<Identity, ApiError> {
+        let refused = || ApiError::unauthenticated("the API key is invalid, expired or revoked");
+        let record = match self.0.accounts.verify_api_key(key).await {
+            Ok(record) => record,
+            Err(AccountError::BadCredentials) => return Err(refused()),
+            Err(other) => return Err(other.to_api()),
+        };
+        let user = match self.0.accounts.get(&record.owner).await {
+            Ok(user) if user.check_active().is_ok() => user,
+            Ok(_) | Err(AccountError::NotFound) => return Err(refused()),
+            Err(other) => return Err(other.to_api()),
+        };
+        let accounts = self.0.accounts.clone();
+        let touched = record.clone();
+        tokio::spawn(async move { accounts.touch_api_key(&touched).await });
+        Ok(Identity::ApiKey { user: Box::new(user), key: Box::new(record) })
+    }
+}
