@@ -5,6 +5,8 @@ use leptos_icons::Icon;
 use leptos_router::components::{Form, A};
 use leptos_router::hooks::use_query_map;
 
+use crate::api::account::Logout;
+use crate::session::use_session;
 use crate::theme::ThemeToggle;
 
 #[component]
@@ -24,13 +26,57 @@ pub fn Header() -> impl IntoView {
                 <HeaderSearch />
                 <div class="header-actions">
                     <ThemeToggle />
+                    <AccountMenu />
+                </div>
+            </div>
+        </header>
+    }
+}
+
+/// "Log in" for visitors; for a logged-in person, a menu with their
+/// settings, keys, administration (admins) and "Log out".
+#[component]
+fn AccountMenu() -> impl IntoView {
+    let session = use_session();
+    let logout = ServerAction::<Logout>::new();
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = logout.value().get() {
+            session.refresh();
+            navigate("/", Default::default());
+        }
+    });
+    view! {
+        <Transition fallback=|| ()>
+            {move || session.resource().get().map(|result| match result.ok().flatten() {
+                Some(user) => view! {
+                    <details class="account-menu" data-testid="account-menu">
+                        <summary class="button button-small" data-testid="account-menu-button">
+                            <Icon icon=icondata::LuCircleUser />
+                            <span data-testid="current-user">{user.username.clone()}</span>
+                        </summary>
+                        <div class="menu" role="menu">
+                            <A href="/settings" attr:role="menuitem">"Settings"</A>
+                            <A href="/settings/keys" attr:role="menuitem">"API keys"</A>
+                            {(user.role == agora_model::accounts::Role::Admin).then(|| view! {
+                                <A href="/admin/users" attr:role="menuitem" attr:data-testid="admin-link">"Users (admin)"</A>
+                            })}
+                            <ActionForm action=logout>
+                                <button type="submit" class="menu-button" role="menuitem" data-testid="logout">"Log out"</button>
+                            </ActionForm>
+                        </div>
+                    </details>
+                }
+                .into_any(),
+                None => view! {
                     <A href="/login" attr:class="button button-primary button-small" attr:data-testid="login-link">
                         <Icon icon=icondata::LuLogIn />
                         <span>"Log in"</span>
                     </A>
-                </div>
-            </div>
-        </header>
+                }
+                .into_any(),
+            })}
+        </Transition>
     }
 }
 

@@ -10,6 +10,9 @@ pub mod api;
 pub mod components;
 pub mod layout;
 pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod server;
+pub mod session;
 pub mod theme;
 
 use leptos::prelude::*;
@@ -20,8 +23,19 @@ use leptos_router::path;
 use crate::components::error_view::ErrorView;
 use crate::layout::{Footer, Header};
 use crate::pages::{
-    dashboards::DashboardsPage, datasets::DatasetsPage, home::HomePage, login::LoginPage, monitoring::MonitoringPage,
-    not_found::NotFoundPage, search::SearchPage,
+    admin::AdminUsersPage,
+    api_keys::ApiKeysPage,
+    dashboards::DashboardsPage,
+    datasets::DatasetsPage,
+    email_links::{ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage},
+    goodbye::GoodbyePage,
+    home::HomePage,
+    login::LoginPage,
+    monitoring::MonitoringPage,
+    not_found::NotFoundPage,
+    register::RegisterPage,
+    search::SearchPage,
+    settings::SettingsPage,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -47,6 +61,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     theme::provide_theme();
+    session::provide_session();
 
     // Effects run only in the browser: this flips once the WASM app has taken
     // over the server-rendered page. End-to-end tests wait for it.
@@ -74,6 +89,14 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("monitoring") view=MonitoringPage />
                             <Route path=path!("search") view=SearchPage />
                             <Route path=path!("login") view=LoginPage />
+                            <Route path=path!("register") view=RegisterPage />
+                            <Route path=path!("verify-email") view=VerifyEmailPage />
+                            <Route path=path!("forgot-password") view=ForgotPasswordPage />
+                            <Route path=path!("reset-password") view=ResetPasswordPage />
+                            <Route path=path!("settings") view=SettingsPage />
+                            <Route path=path!("settings/keys") view=ApiKeysPage />
+                            <Route path=path!("admin/users") view=AdminUsersPage />
+                            <Route path=path!("goodbye") view=GoodbyePage />
                         </Routes>
                     </ErrorBoundary>
                 </main>

@@ -13,7 +13,7 @@ use leptos_use::{use_cookie_with_options, SameSite, UseCookieOptions};
 const ONE_YEAR_MS: i64 = 365 * 24 * 60 * 60 * 1000;
 
 #[derive(Clone, Copy)]
-struct ThemeState {
+pub struct ThemeState {
     theme: Signal<Theme>,
     set: WriteSignal<Option<Theme>>,
 }
@@ -27,8 +27,19 @@ pub fn provide_theme() {
     provide_context(ThemeState { theme, set });
 }
 
-fn use_theme() -> ThemeState {
+pub fn use_theme() -> ThemeState {
     expect_context::<ThemeState>()
+}
+
+impl ThemeState {
+    pub fn current(&self) -> Theme {
+        self.theme.get()
+    }
+
+    /// Switches to `theme` and remembers it in the cookie.
+    pub fn choose(&self, theme: Theme) {
+        self.set.set(Some(theme));
+    }
 }
 
 /// Puts the chosen theme on `<html data-theme=…>`; the stylesheet does the rest.

@@ -11,6 +11,7 @@ pub mod health;
 pub mod sharing;
 pub mod tags;
 pub mod theme;
+pub mod time;
 
 pub use error::{ApiError, ErrorKind};
 

@@ -47,6 +47,47 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run a benchmark and print its figures with a comparison from the same run.
     Bench(crate::bench::BenchArgs),
+    /// Manage accounts from the command line (bootstrapping, lost admin passwords).
+    Admin(AdminArgs),
+}
+
+/// `agora admin <action>`: works on the same bucket as `agora serve` with the
+/// same options. With the embedded store it uses a running Agora's endpoint
+/// if there is one, and otherwise opens the store itself.
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    #[command(subcommand)]
+    pub action: AdminAction,
+
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum AdminAction {
+    /// Create a verified account. The password is read from standard input (one
+    /// line), so it never shows in the process list or shell history.
+    CreateUser {
+        username: String,
+        email: String,
+        /// Make the account an administrator.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Make an account an administrator or a regular user.
+    SetRole {
+        username: String,
+        #[arg(value_enum)]
+        role: RoleArg,
+    },
+    /// Set a new password (read from standard input, one line); every session ends.
+    ResetPassword { username: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    User,
+    Admin,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
@@ -131,6 +172,26 @@ pub struct ServeArgs {
     #[arg(long, env = "AGORA_PRESIGN_EXPIRY_SECS", value_name = "SECONDS")]
     pub presign_expiry_secs: Option<u64>,
 
+    /// SMTP server for account mail, e.g. smtp://user:pass@mail.example.com:587?tls=required
+    /// or smtps://mail.example.com. Unset: mail goes to the `outbox` folder in the data
+    /// directory and links are logged.
+    #[arg(long, env = "AGORA_SMTP_URL", value_name = "URL", hide_env_values = true, value_parser = parse_secret)]
+    pub smtp_url: Option<Secret<String>>,
+
+    /// Sender of account mail [default: Agora <agora@localhost>].
+    #[arg(long, env = "AGORA_SMTP_FROM", value_name = "MAILBOX")]
+    pub smtp_from: Option<String>,
+
+    /// Secret that signs session tokens, at least 32 bytes. Unset: one is created
+    /// once in the bucket, so every node sharing the bucket agrees.
+    #[arg(long, env = "AGORA_SESSION_SECRET", value_name = "SECRET", hide_env_values = true, value_parser = parse_secret)]
+    pub session_secret: Option<Secret<String>>,
+
+    /// How long a session lasts without activity, in minutes, 5 to 10080; it is
+    /// renewed while the person is active [default: 120].
+    #[arg(long, env = "AGORA_SESSION_TTL_MINS", value_name = "MINUTES")]
+    pub session_ttl_mins: Option<u64>,
+
     /// Log line format.
     #[arg(long, env = "AGORA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -173,9 +234,33 @@ mod tests {
     }
 
     #[test]
+    fn admin_commands_parse_and_take_the_storage_options() {
+        let cli =
+            Cli::try_parse_from(["agora", "admin", "create-user", "root", "root@example.com", "--admin", "--data-dir", "/tmp/d"]).unwrap();
+        match cli.into_command() {
+            Command::Admin(AdminArgs { action: AdminAction::CreateUser { username, admin, .. }, serve }) => {
+                assert_eq!((username.as_str(), admin), ("root", true));
+                assert_eq!(serve.data_dir.as_deref(), Some(std::path::Path::new("/tmp/d")));
+            }
+            other => panic!("expected admin create-user, got {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["agora", "admin", "set-role", "bob", "emperor"]).is_err());
+    }
+
+    #[test]
     fn secrets_given_on_the_command_line_never_print() {
-        let cli = Cli::try_parse_from(["agora", "serve", "--s3-secret-access-key", "hunter2-secret"]).unwrap();
-        assert!(!format!("{cli:?}").contains("hunter2-secret"));
+        let cli = Cli::try_parse_from([
+            "agora",
+            "serve",
+            "--s3-secret-access-key",
+            "hunter2-secret",
+            "--smtp-url",
+            "smtp://u:hunter2-smtp@x",
+            "--session-secret",
+            "hunter2-session-secret-hunter2-session",
+        ])
+        .unwrap();
+        assert!(!format!("{cli:?}").contains("hunter2"));
     }
 
     #[test]
@@ -202,6 +287,10 @@ mod tests {
             "AGORA_S3_CORS_ORIGINS",
             "AGORA_S3_UPLOAD_MAX_AGE_HOURS",
             "AGORA_PRESIGN_EXPIRY_SECS",
+            "AGORA_SMTP_URL",
+            "AGORA_SMTP_FROM",
+            "AGORA_SESSION_SECRET",
+            "AGORA_SESSION_TTL_MINS",
         ] {
             assert!(help.contains(needle), "`agora serve --help` lacks {needle}:\n{help}");
         }

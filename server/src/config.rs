@@ -22,6 +22,9 @@ pub const DEFAULT_PRESIGN_EXPIRY_SECS: u64 = 15 * 60;
 pub const MAX_PRESIGN_EXPIRY_SECS: u64 = 60 * 60;
 /// Matches `output-name` in the workspace's `[[workspace.metadata.leptos]]`.
 pub const OUTPUT_NAME: &str = "agora";
+pub const DEFAULT_SMTP_FROM: &str = "Agora <agora@localhost>";
+pub const DEFAULT_SESSION_TTL_MINS: u64 = 120;
+const SESSION_TTL_MINS: std::ops::RangeInclusive<u64> = 5..=7 * 24 * 60;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -34,6 +37,18 @@ pub struct Config {
     /// Agora's origin as browsers see it, e.g. `http://127.0.0.1:3000`.
     pub public_url: String,
     pub storage: StorageSettings,
+    pub auth: AuthSettings,
+}
+
+/// Accounts: mail and sessions.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// `None`: mail goes to the outbox folder.
+    pub smtp_url: Option<Secret<String>>,
+    pub smtp_from: String,
+    /// `None`: created once in the bucket.
+    pub session_secret: Option<Secret<String>>,
+    pub session_ttl: Duration,
 }
 
 /// Where the bucket lives.
@@ -104,7 +119,8 @@ impl Config {
             None => format!("http://{addr}"),
         };
         let storage = storage_settings(&args_storage(&storage_args), &public_url)?;
-        Ok(Config { addr, data_dir, site_root, log_format: args.log_format, dev_mode, public_url, storage })
+        let auth = auth_settings(&storage_args)?;
+        Ok(Config { addr, data_dir, site_root, log_format: args.log_format, dev_mode, public_url, storage, auth })
     }
 
     /// The embedded endpoint's files live here.
@@ -129,6 +145,46 @@ impl Config {
     pub fn site_is_built(&self) -> bool {
         self.site_root.join("pkg").join(format!("{OUTPUT_NAME}.js")).is_file()
     }
+}
+
+fn auth_settings(args: &ServeArgs) -> Result<AuthSettings, ConfigError> {
+    let smtp_from = args.smtp_from.clone().unwrap_or_else(|| DEFAULT_SMTP_FROM.into());
+    if !smtp_from.contains('@') {
+        return Err(ConfigError {
+            setting: "--smtp-from / AGORA_SMTP_FROM",
+            message: format!("{smtp_from:?} is not a mailbox such as \"Agora <agora@example.com>\""),
+        });
+    }
+    if let Some(url) = &args.smtp_url {
+        let scheme_ok = url.expose().starts_with("smtp://") || url.expose().starts_with("smtps://");
+        if !scheme_ok {
+            return Err(ConfigError {
+                setting: "--smtp-url / AGORA_SMTP_URL",
+                message: "must start with smtp:// or smtps://, e.g. smtp://user:pass@mail.example.com:587?tls=required".into(),
+            });
+        }
+    }
+    if let Some(secret) = &args.session_secret {
+        if secret.expose().len() < agora_core::auth::token::MIN_SECRET_BYTES {
+            return Err(ConfigError {
+                setting: "--session-secret / AGORA_SESSION_SECRET",
+                message: format!("must be at least {} bytes long", agora_core::auth::token::MIN_SECRET_BYTES),
+            });
+        }
+    }
+    let mins = args.session_ttl_mins.unwrap_or(DEFAULT_SESSION_TTL_MINS);
+    if !SESSION_TTL_MINS.contains(&mins) {
+        return Err(ConfigError {
+            setting: "--session-ttl-mins / AGORA_SESSION_TTL_MINS",
+            message: format!("{mins} is outside {} to {} minutes", SESSION_TTL_MINS.start(), SESSION_TTL_MINS.end()),
+        });
+    }
+    Ok(AuthSettings {
+        smtp_url: args.smtp_url.clone(),
+        smtp_from,
+        session_secret: args.session_secret.clone(),
+        session_ttl: Duration::from_secs(mins * 60),
+    })
 }
 
 /// The storage part of the arguments, borrowed.
@@ -346,6 +402,13 @@ mod tests {
             ),
             (ServeArgs { s3_cors_origins: vec!["*".into()], ..ServeArgs::default() }, "--s3-cors-origins / AGORA_S3_CORS_ORIGINS"),
             (ServeArgs { public_url: Some("ftp://x".into()), ..ServeArgs::default() }, "--public-url / AGORA_PUBLIC_URL"),
+            (ServeArgs { smtp_from: Some("nobody".into()), ..ServeArgs::default() }, "--smtp-from / AGORA_SMTP_FROM"),
+            (ServeArgs { smtp_url: Some(Secret::new("http://x".into())), ..ServeArgs::default() }, "--smtp-url / AGORA_SMTP_URL"),
+            (
+                ServeArgs { session_secret: Some(Secret::new("short".into())), ..ServeArgs::default() },
+                "--session-secret / AGORA_SESSION_SECRET",
+            ),
+            (ServeArgs { session_ttl_mins: Some(1), ..ServeArgs::default() }, "--session-ttl-mins / AGORA_SESSION_TTL_MINS"),
             (
                 ServeArgs { s3_endpoint: Some("http://minio:9000".into()), s3_access_key_id: Some("k".into()), ..ServeArgs::default() },
                 "--s3-access-key-id / AGORA_S3_ACCESS_KEY_ID",

@@ -3,10 +3,12 @@
 //! The `agora` server: configuration, HTTP router, Leptos SSR and the
 //! start/stop lifecycle. Business rules live in `agora-core`.
 
+pub mod admin;
 pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod hub;
 pub mod storage;
 pub mod telemetry;
 
@@ -55,14 +57,20 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: impl Future<
     let stop = CancellationToken::new();
     let storage = storage::start(&config, stop.clone()).await?;
 
+    let addr = listener.local_addr().context("the listener has no local address")?;
+    // Bound to port 0 (tests): links in mail must carry the real port.
+    let public_url =
+        if config.public_url == format!("http://{}", config.addr) { format!("http://{addr}") } else { config.public_url.clone() };
+    let hub = hub::start(&config, &data_dir, storage.storage.clone(), public_url, stop.clone()).await?;
+
     let state = AppState {
         leptos_options: config.leptos_options(),
         readiness: Readiness::new(PROBE_TIMEOUT).with(DataDirProbe(data_dir.clone())).with(storage::StorageProbe(storage.storage.clone())),
         storage: storage.storage,
+        hub,
     };
     let router = http::router(state);
 
-    let addr = listener.local_addr().context("the listener has no local address")?;
     tracing::info!(
         url = %format!("http://{addr}"),
         data_dir = %data_dir.root().display(),

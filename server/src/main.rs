@@ -31,6 +31,16 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Admin(args) => {
+            telemetry::init(agora_server::config::LogFormat::Text);
+            match agora_server::admin::run(args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("agora admin: {err:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Bench(args) => match agora_server::bench::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {

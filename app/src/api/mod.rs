@@ -1,6 +1,10 @@
 //! Server functions: thin wrappers that get state from context, call one
 //! domain function, and map its error.
 
+pub mod account;
+pub mod admin;
+pub mod keys;
+
 use agora_model::health::ReadinessReport;
 use agora_model::ApiError;
 use leptos::prelude::*;

@@ -2,5 +2,6 @@
 
 pub mod empty_state;
 pub mod error_view;
+pub mod form;
 pub mod loading;
 pub mod status;

@@ -1,9 +1,15 @@
 //! One module per page.
 
+pub mod admin;
+pub mod api_keys;
 pub mod dashboards;
 pub mod datasets;
+pub mod email_links;
+pub mod goodbye;
 pub mod home;
 pub mod login;
 pub mod monitoring;
 pub mod not_found;
+pub mod register;
 pub mod search;
+pub mod settings;

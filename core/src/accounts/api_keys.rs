@@ -137,9 +137,10 @@ impl Accounts {
             return Err(AccountError::Invalid(agora_model::ApiError::invalid("expires_at", "must be in the future")));
         }
         self.get(owner).await?;
-        let mut rng = rand::rng();
-        let id = hex::encode(rand::Rng::random::<[u8; ID_LEN / 2]>(&mut rng));
-        let secret = Alphanumeric.sample_string(&mut rng, SECRET_LEN);
+        let (id, secret) = {
+            let mut rng = rand::rng();
+            (hex::encode(rand::Rng::random::<[u8; ID_LEN / 2]>(&mut rng)), Alphanumeric.sample_string(&mut rng, SECRET_LEN))
+        };
         let record = ApiKeyRecord {
             id: id.clone(),
             owner: owner.to_owned(),

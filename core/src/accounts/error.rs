@@ -70,6 +70,8 @@ impl AccountError {
                     },
                 )
             }
+            // Named, so the login page can offer to resend the link.
+            AccountError::Unverified => ApiError { field: Some("email_verified".into()), ..ApiError::new(self.kind(), self.to_string()) },
             other => ApiError::new(other.kind(), other.to_string()),
         }
     }

@@ -101,6 +101,20 @@ impl Hub {
         Ok((token, (now + ttl) as i64))
     }
 
+    /// A `Set-Cookie` value renewing the session in `token`, once a quarter
+    /// of its lifetime has passed (so an active person stays logged in, and
+    /// cookies are not rewritten on every request). `None`: nothing to renew.
+    pub fn renewed_session_cookie(&self, token: &str) -> Option<String> {
+        let claims = self.0.tokens.verify(token).ok()?;
+        let now = crate::accounts::unix_now().max(0) as u64;
+        let ttl = self.0.session_ttl.as_secs();
+        if now.saturating_sub(claims.iat) < (ttl / 4).max(60) {
+            return None;
+        }
+        let fresh = self.0.tokens.issue(&claims.sub, claims.ver, now, ttl).ok()?;
+        Some(crate::auth::cookie::set_session(&fresh, ttl, self.https()))
+    }
+
     /// Resolves who is calling. A Bearer credential that does not check out
     /// is an error (a script should hear that its key is wrong); a stale
     /// session cookie just means "anonymous".

@@ -2,17 +2,21 @@
 //! files, and the middleware around all of them.
 
 mod access_log;
+mod csrf;
 mod health;
+pub mod rest;
+mod session;
 
 use axum::extract::FromRef;
 use axum::routing::get;
-use axum::{middleware, Router};
+use axum::{middleware, Extension, Router};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::compression::CompressionLayer;
 
 use agora_app::{shell, App};
+use agora_core::hub::Hub;
 use agora_core::readiness::Readiness;
 use agora_core::storage::Storage;
 
@@ -22,6 +26,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub readiness: Readiness,
     pub storage: Storage,
+    pub hub: Hub,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -45,8 +50,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .nest("/api/v1", rest::router())
         .leptos_routes_with_context(&state, routes, context.clone(), render_shell)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .layer(middleware::from_fn_with_state(state.hub.clone(), session::renew_session))
+        .layer(middleware::from_fn(csrf::refuse_cross_site_writes))
+        .layer(Extension(state.hub.clone()))
         .layer(middleware::from_fn(access_log::access_log))
         .layer(CompressionLayer::new())
         .with_state(state)

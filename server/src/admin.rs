@@ -1,0 +1,105 @@
+//! `agora admin …`: account chores from the command line, on the same
+//! bucket `agora serve` uses.
+
+use std::io::BufRead;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use tokio_util::sync::CancellationToken;
+
+use agora_core::accounts::{Accounts, Registration, Role};
+use agora_core::secret::Secret;
+use agora_core::storage::{Storage, StorageConfig};
+use agora_s3d::credentials::Credentials;
+
+use crate::cli::{AdminAction, AdminArgs, RoleArg};
+use crate::config::{Config, StorageMode};
+
+pub fn run(args: AdminArgs) -> anyhow::Result<()> {
+    let config = Config::from_args(args.serve)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("could not start the async runtime")?;
+    runtime.block_on(async {
+        let stop = CancellationToken::new();
+        let storage = connect(&config, stop.clone()).await?;
+        let result = act(&Accounts::new(storage), args.action).await;
+        stop.cancel();
+        result
+    })
+}
+
+async fn act(accounts: &Accounts, action: AdminAction) -> anyhow::Result<()> {
+    match action {
+        AdminAction::CreateUser { username, email, admin } => {
+            let password = read_password()?;
+            let user = accounts.register(Registration { username, email, password }).await.map_err(|e| anyhow::anyhow!(e.to_api()))?;
+            accounts.mark_verified(&user.id).await.map_err(|e| anyhow::anyhow!(e.to_api()))?;
+            let user = if admin && user.role != Role::Admin {
+                accounts.set_role(&user.id, Role::Admin).await.map_err(|e| anyhow::anyhow!(e.to_api()))?
+            } else {
+                user
+            };
+            println!("created {} ({:?}, email verified)", user.username, user.role);
+        }
+        AdminAction::SetRole { username, role } => {
+            let user = find(accounts, &username).await?;
+            let role = match role {
+                RoleArg::User => Role::User,
+                RoleArg::Admin => Role::Admin,
+            };
+            let user = accounts.set_role(&user.id, role).await.map_err(|e| anyhow::anyhow!(e.to_api()))?;
+            println!("{} is now {:?}", user.username, user.role);
+        }
+        AdminAction::ResetPassword { username } => {
+            let user = find(accounts, &username).await?;
+            let password = read_password()?;
+            let user = accounts.set_password(&user, password).await.map_err(|e| anyhow::anyhow!(e.to_api()))?;
+            println!("new password set for {}; every session has ended", user.username);
+        }
+    }
+    Ok(())
+}
+
+async fn find(accounts: &Accounts, username: &str) -> anyhow::Result<agora_core::accounts::UserRecord> {
+    accounts.find_by_username(username).await.map_err(|_| anyhow::anyhow!("no account is called {username:?}"))
+}
+
+fn read_password() -> anyhow::Result<Secret<String>> {
+    eprintln!("password (one line on standard input):");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("could not read the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    if password.is_empty() {
+        bail!("no password given on standard input");
+    }
+    Ok(Secret::new(password))
+}
+
+/// The bucket: a running Agora's embedded endpoint if one answers at the
+/// configured address (two processes must not write one store directory),
+/// else the embedded store opened here on a private port, else the external
+/// store.
+async fn connect(config: &Config, stop: CancellationToken) -> anyhow::Result<Storage> {
+    if let StorageMode::Embedded { addr } = &config.storage.mode {
+        let credentials_file = config.s3_dir().join("credentials.json");
+        if credentials_file.is_file() {
+            let credentials =
+                Credentials::load_or_create(&credentials_file).context("could not read the embedded endpoint's credentials")?;
+            let storage = Storage::connect(&StorageConfig {
+                endpoint: Some(format!("http://{addr}")),
+                public_endpoint: None,
+                region: config.storage.region.clone(),
+                bucket: config.storage.bucket.clone(),
+                credentials: Some((credentials.access_key_id.clone(), Secret::new(credentials.secret_access_key.clone()))),
+                path_style: true,
+            })
+            .await;
+            if tokio::time::timeout(Duration::from_secs(2), storage.check_bucket()).await.is_ok_and(|r| r.is_ok()) {
+                return Ok(storage);
+            }
+        }
+        let mut private = config.clone();
+        private.storage.mode = StorageMode::Embedded { addr: "127.0.0.1:0".parse()? };
+        return Ok(crate::storage::start(&private, stop).await?.storage);
+    }
+    Ok(crate::storage::start(config, stop).await?.storage)
+}

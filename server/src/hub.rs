@@ -1,0 +1,52 @@
+//! Assembling the hub at start-up: the session secret (configured or shared
+//! through the bucket), outgoing mail, and the background work accounts need.
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+use agora_core::auth::session_secret;
+use agora_core::auth::token::TokenKeys;
+use agora_core::data_dir::DataDir;
+use agora_core::hub::{Hub, HubParts};
+use agora_core::mail::Mailer;
+use agora_core::storage::Storage;
+
+use crate::config::Config;
+
+pub async fn start(
+    config: &Config,
+    data_dir: &DataDir,
+    storage: Storage,
+    public_url: String,
+    stop: CancellationToken,
+) -> anyhow::Result<Hub> {
+    let secret = session_secret::load_or_create(&storage, config.auth.session_secret.as_ref())
+        .await
+        .context("could not load or create the session secret in the bucket")?;
+    let tokens = TokenKeys::new(&secret).context("the session secret is unusable (--session-secret / AGORA_SESSION_SECRET)")?;
+    let mailer = match &config.auth.smtp_url {
+        Some(url) => Mailer::smtp(url, &config.auth.smtp_from).context("invalid mail settings (--smtp-url, --smtp-from)")?,
+        None => {
+            let outbox = data_dir.root().join("outbox");
+            tracing::info!(outbox = %outbox.display(), "no SMTP server configured (AGORA_SMTP_URL): account mail goes to the outbox and links to this log");
+            Mailer::outbox(outbox, &config.auth.smtp_from).context("invalid sender (--smtp-from / AGORA_SMTP_FROM)")?
+        }
+    };
+    let hub = Hub::new(HubParts { storage, tokens, mailer, public_url, session_ttl: config.auth.session_ttl });
+    resume_deletions(hub.clone(), stop);
+    Ok(hub)
+}
+
+/// Account deletions a crash interrupted carry on in the background.
+fn resume_deletions(hub: Hub, stop: CancellationToken) {
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = stop.cancelled() => {}
+            resumed = hub.accounts().resume_deletions() => match resumed {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(jobs = n, "resumed account deletions"),
+                Err(err) => tracing::warn!(error = %err, "could not resume account deletions; they are retried at the next start"),
+            },
+        }
+    });
+}
