@@ -1,0 +1,276 @@
+//! Accounts through the real HTTP surface: REST under /api/v1, server
+//! functions under /api/fn, mail through a real SMTP server (aiosmtpd).
+
+mod common;
+
+use agora_core::secret::Secret;
+use agora_testkit::SmtpServer;
+use common::TestServer;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+async fn server_with_mail() -> (TestServer, SmtpServer) {
+    let smtp = agora_testkit::smtp_server();
+    let url = smtp.url();
+    let server = TestServer::start_with(|args| args.smtp_url = Some(Secret::new(url))).await.expect("server starts");
+    (server, smtp)
+}
+
+impl TestServer {
+    async fn call(&self, method: reqwest::Method, path: &str, bearer: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(bearer) = bearer {
+            request = request.bearer_auth(bearer);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, bearer: Option<&str>, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::POST, path, bearer, Some(body)).await
+    }
+
+    async fn get(&self, path: &str, bearer: Option<&str>) -> (StatusCode, Value) {
+        self.call(reqwest::Method::GET, path, bearer, None).await
+    }
+
+    async fn register(&self, name: &str) -> Value {
+        let (status, user) = self
+            .post("/api/v1/auth/register", None, json!({"username": name, "email": format!("{name}@example.com"), "password": format!("{name}'s password")}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{user}");
+        user
+    }
+
+    async fn token(&self, name: &str, password: &str) -> (StatusCode, Value) {
+        self.post("/api/v1/auth/token", None, json!({"username": name, "password": password})).await
+    }
+}
+
+/// The token in the newest mailed link to `path`, read back from the SMTP server.
+async fn mailed_token(smtp: &SmtpServer, to: &str, path: &str) -> String {
+    let needle = format!("{path}?token=");
+    let text = smtp.wait_for(&format!("To: {to}")).await;
+    let text = smtp.wait_for(&needle).await.split(&format!("To: {to}")).last().unwrap().to_owned();
+    assert!(text.contains(&needle), "no {path} link for {to} in:\n{text}");
+    text.rsplit(&needle).next().unwrap().chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect()
+}
+
+async fn verified_user(server: &TestServer, smtp: &SmtpServer, name: &str) -> String {
+    server.register(name).await;
+    let token = mailed_token(smtp, &format!("{name}@example.com"), "/verify-email").await;
+    let (status, body) = server.post("/api/v1/auth/verify-email", None, json!({"token": token})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = server.token(name, &format!("{name}'s password")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn register_verify_log_in_and_use_keys_over_rest() {
+    let (server, smtp) = server_with_mail().await;
+    let alice = server.register("alice").await;
+    assert_eq!(alice["role"], "admin", "the first account administers the hub");
+    assert!(alice.get("password_hash").is_none());
+
+    let (status, body) = server.token("alice", "alice's password").await;
+    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::FORBIDDEN, Some("email_verified")), "{body}");
+    let (wrong, wrong_body) = server.token("alice", "not the password").await;
+    let (unknown, unknown_body) = server.token("nobody", "not the password").await;
+    assert_eq!((wrong, unknown), (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED));
+    assert_eq!(wrong_body, unknown_body, "no hint whether the username exists");
+
+    let token = mailed_token(&smtp, "alice@example.com", "/verify-email").await;
+    let (status, body) = server.post("/api/v1/auth/verify-email", None, json!({"token": token})).await;
+    assert_eq!((status, body["email_verified"].as_bool()), (StatusCode::OK, Some(true)), "{body}");
+    let (status, body) = server.token("alice", "alice's password").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let session = body["token"].as_str().unwrap().to_owned();
+    let (status, me) = server.get("/api/v1/me", Some(&session)).await;
+    assert_eq!((status, me["username"].as_str()), (StatusCode::OK, Some("alice")));
+
+    let (status, created) = server
+        .post("/api/v1/me/keys", Some(&session), json!({"name": "trainer", "scopes": [{"kind": "all_datasets", "access": "read"}]}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let key = created["secret"].as_str().unwrap().to_owned();
+    assert!(key.starts_with("agk_"));
+    let (status, me) = server.get("/api/v1/me", Some(&key)).await;
+    assert_eq!((status, me["username"].as_str()), (StatusCode::OK, Some("alice")), "a key works where a token does");
+    let (status, body) = server.get("/api/v1/me/keys", Some(&key)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "keys never manage the account: {body}");
+    let (status, keys) = server.get("/api/v1/me/keys", Some(&session)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(keys[0].get("secret").is_none() && keys[0]["prefix"].as_str().unwrap().starts_with("agk_"));
+    let id = created["key"]["id"].as_str().unwrap();
+    let (status, _) = server.call(reqwest::Method::DELETE, &format!("/api/v1/me/keys/{id}"), Some(&session), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = server.get("/api/v1/me", Some(&key)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthenticated")));
+
+    // A new password ends the old token; the answer carries a fresh one.
+    let (status, fresh) = server
+        .post("/api/v1/me/password", Some(&session), json!({"current_password": "alice's password", "new_password": "a newer long password"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{fresh}");
+    assert_eq!(server.get("/api/v1/me", Some(&session)).await.0, StatusCode::UNAUTHORIZED);
+    let fresh = fresh["token"].as_str().unwrap().to_owned();
+    assert_eq!(server.get("/api/v1/me", Some(&fresh)).await.0, StatusCode::OK);
+    assert_eq!(server.post("/api/v1/auth/logout", Some(&fresh), json!({})).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(server.get("/api/v1/me", Some(&fresh)).await.0, StatusCode::UNAUTHORIZED, "logout ends the token");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_named_error_and_changes_nothing() {
+    let server = TestServer::start().await;
+    let (status, body) = server.post("/api/v1/auth/register", None, json!({"username": "bo", "email": "bo@example.com", "password": "long enough pw"})).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("username")), "{body}");
+    let (status, body) =
+        server.post("/api/v1/auth/register", None, json!({"username": "bob", "email": "bob@example.com", "password": "short"})).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("password")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("at least 10"));
+    // Nothing was created: the name is still free.
+    server.register("bob").await;
+
+    let raw = server.client.post(server.url("/api/v1/auth/token")).header("content-type", "application/json").body("{not json").send().await.unwrap();
+    assert_eq!(raw.status(), StatusCode::BAD_REQUEST);
+    let body: Value = raw.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "body");
+    let raw = server.client.post(server.url("/api/v1/auth/token")).body("username=x").send().await.unwrap();
+    assert_eq!(raw.status(), StatusCode::BAD_REQUEST, "a form body is refused with a message, not a 415/500");
+    let (status, body) = server.post("/api/v1/me/keys", Some("agk_nonsense"), json!({})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let (status, body) = server.get("/api/v1/no/such/route", None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    let (status, body) = server.get("/api/v1/me", None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthenticated")));
+
+    let (status, doc) = server.get("/api/v1/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    for path in ["/api/v1/auth/register", "/api/v1/auth/token", "/api/v1/me", "/api/v1/me/keys/{id}", "/api/v1/admin/users/{id}"] {
+        assert!(doc["paths"].get(path).is_some(), "OpenAPI lacks {path}");
+    }
+    assert!(doc["components"]["schemas"].get("UserView").is_some());
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_are_limited_with_retry_after() {
+    let server = TestServer::start().await;
+    server.register("carol").await;
+    let mut statuses = Vec::new();
+    for _ in 0..11 {
+        let response = server.client.post(server.url("/api/v1/auth/token")).json(&json!({"username": "carol", "password": "guess guess guess"})).send().await.unwrap();
+        statuses.push((response.status(), response.headers().get("retry-after").map(|v| v.to_str().unwrap().parse::<u64>().unwrap())));
+    }
+    assert!(statuses[..10].iter().all(|(s, _)| *s == StatusCode::FORBIDDEN || *s == StatusCode::UNAUTHORIZED), "{statuses:?}");
+    let (status, retry_after) = statuses[10];
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(retry_after.is_some_and(|s| s >= 60), "{statuses:?}");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn browsers_log_in_with_a_cookie_and_other_sites_cannot_post() {
+    let (server, smtp) = server_with_mail().await;
+    verified_user(&server, &smtp, "dora").await;
+    let form = [("username", "dora"), ("password", "dora's password")];
+
+    let refused = server.client.post(server.url("/api/fn/login")).header("sec-fetch-site", "cross-site").form(&form).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let refused = server.client.post(server.url("/api/fn/login")).header("origin", "https://evil.example").form(&form).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    let response = server
+        .client
+        .post(server.url("/api/fn/login"))
+        .header("origin", format!("http://{}", server.addr))
+        .header("sec-fetch-site", "same-origin")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("agora_session=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain http here");
+    let session = cookie.split(';').next().unwrap().to_owned();
+
+    // The server renders the page for the logged-in person.
+    let page = server.client.get(server.url("/settings")).header("cookie", &session).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("data-testid=\"current-user\">dora<"), "the header names the user");
+    let page = server.client.get(server.url("/settings")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("login-prompt"), "without the cookie, a prompt to log in");
+
+    let failed = server.client.post(server.url("/api/fn/login")).form(&[("username", "dora"), ("password", "wrong wrong wrong")]).send().await.unwrap();
+    assert_eq!(failed.status(), StatusCode::UNAUTHORIZED, "server functions answer with the error's status");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn admins_manage_users_and_deleted_accounts_are_gone() {
+    let (server, smtp) = server_with_mail().await;
+    let admin = verified_user(&server, &smtp, "root").await;
+    let user = verified_user(&server, &smtp, "erin").await;
+
+    let (status, _) = server.get("/api/v1/admin/users", Some(&user)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, users) = server.get("/api/v1/admin/users", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    let erin = users.as_array().unwrap().iter().find(|u| u["username"] == "erin").unwrap()["id"].as_str().unwrap().to_owned();
+    let root = users.as_array().unwrap().iter().find(|u| u["username"] == "root").unwrap()["id"].as_str().unwrap().to_owned();
+    let (status, body) = server.call(reqwest::Method::PATCH, &format!("/api/v1/admin/users/{root}"), Some(&admin), Some(json!({"role": "user"}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "the only admin stays: {body}");
+    let (status, body) = server.call(reqwest::Method::PATCH, &format!("/api/v1/admin/users/{erin}"), Some(&admin), Some(json!({"disabled": true}))).await;
+    assert_eq!((status, body["disabled"].as_bool()), (StatusCode::OK, Some(true)));
+    assert_eq!(server.get("/api/v1/me", Some(&user)).await.0, StatusCode::UNAUTHORIZED, "disabling ends sessions");
+    let (status, body) = server.token("erin", "erin's password").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    server.call(reqwest::Method::PATCH, &format!("/api/v1/admin/users/{erin}"), Some(&admin), Some(json!({"disabled": false}))).await;
+
+    let (_, body) = server.token("erin", "erin's password").await;
+    let erin_token = body["token"].as_str().unwrap().to_owned();
+    let (status, body) = server.call(reqwest::Method::DELETE, "/api/v1/me", Some(&erin_token), Some(json!({"password": "wrong one!!"}))).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("password")));
+    let (status, job) = server.call(reqwest::Method::DELETE, "/api/v1/me", Some(&erin_token), Some(json!({"password": "erin's password"}))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    let id = job["id"].as_str().unwrap();
+    let mut state = String::new();
+    for _ in 0..100 {
+        let (_, job) = server.get(&format!("/api/v1/jobs/{id}"), None).await;
+        state = job["state"].as_str().unwrap().to_owned();
+        if state == "done" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(state, "done");
+    assert_eq!(server.get("/api/v1/me", Some(&erin_token)).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(server.token("erin", "erin's password").await.0, StatusCode::UNAUTHORIZED);
+    server.register("erin").await;
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_through_a_mailed_link() {
+    let (server, smtp) = server_with_mail().await;
+    let old = verified_user(&server, &smtp, "fred").await;
+    let (status, _) = server.post("/api/v1/auth/password-reset/request", None, json!({"account": "nobody"})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "unknown accounts get the same answer");
+    let (status, _) = server.post("/api/v1/auth/password-reset/request", None, json!({"account": "fred@example.com"})).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let token = mailed_token(&smtp, "fred@example.com", "/reset-password").await;
+    let (status, body) = server.post("/api/v1/auth/password-reset", None, json!({"token": token, "new_password": "fred's new password"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(server.get("/api/v1/me", Some(&old)).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(server.token("fred", "fred's new password").await.0, StatusCode::OK);
+    let (status, body) = server.post("/api/v1/auth/password-reset", None, json!({"token": token, "new_password": "another new one!"})).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("token")), "links work once");
+    server.stop().await.unwrap();
+}
