@@ -40,6 +40,13 @@ fn AccountMenu() -> impl IntoView {
     let session = use_session();
     let logout = ServerAction::<Logout>::new();
     let navigate = leptos_router::hooks::use_navigate();
+    // The menu closes once something in it is chosen, or on Escape.
+    let menu = NodeRef::<leptos::html::Details>::new();
+    let close = move || {
+        if let Some(details) = menu.get_untracked() {
+            details.set_open(false);
+        }
+    };
     Effect::new(move |_| {
         if let Some(Ok(())) = logout.value().get() {
             session.refresh();
@@ -50,12 +57,17 @@ fn AccountMenu() -> impl IntoView {
         <Transition fallback=|| ()>
             {move || session.resource().get().map(|result| match result.ok().flatten() {
                 Some(user) => view! {
-                    <details class="account-menu" data-testid="account-menu">
+                    <details
+                        class="account-menu"
+                        data-testid="account-menu"
+                        node_ref=menu
+                        on:keydown=move |ev| if ev.key() == "Escape" { close() }
+                    >
                         <summary class="button button-small" data-testid="account-menu-button">
                             <Icon icon=icondata::LuCircleUser />
                             <span data-testid="current-user">{user.username.clone()}</span>
                         </summary>
-                        <div class="menu" role="menu">
+                        <div class="menu" role="menu" on:click=move |_| close()>
                             <A href="/settings" attr:role="menuitem">"Settings"</A>
                             <A href="/settings/keys" attr:role="menuitem">"API keys"</A>
                             {(user.role == agora_model::accounts::Role::Admin).then(|| view! {

@@ -34,11 +34,25 @@ impl RateLimiter {
     }
 
     pub fn check_at(&self, key: &str, now: Instant) -> Result<(), Duration> {
+        self.decide(key, now, true)
+    }
+
+    /// Whether a request would be allowed now, without counting it (for
+    /// limits that count only failures: peek first, [`Self::check`] after a
+    /// failure).
+    pub fn peek(&self, key: &str) -> Result<(), Duration> {
+        self.decide(key, Instant::now(), false)
+    }
+
+    fn decide(&self, key: &str, now: Instant, count: bool) -> Result<(), Duration> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let tat = state.get(key).copied().unwrap_or(now).max(now);
         let ahead = tat - now;
         if ahead > self.tolerance {
             return Err(ahead - self.tolerance);
+        }
+        if !count {
+            return Ok(());
         }
         if !state.contains_key(key) && state.len() >= self.max_keys {
             state.retain(|_, t| *t > now);

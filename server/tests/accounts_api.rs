@@ -41,7 +41,11 @@ impl TestServer {
 
     async fn register(&self, name: &str) -> Value {
         let (status, user) = self
-            .post("/api/v1/auth/register", None, json!({"username": name, "email": format!("{name}@example.com"), "password": format!("{name}'s password")}))
+            .post(
+                "/api/v1/auth/register",
+                None,
+                json!({"username": name, "email": format!("{name}@example.com"), "password": format!("{name}'s password")}),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{user}");
         user
@@ -115,7 +119,11 @@ async fn register_verify_log_in_and_use_keys_over_rest() {
 
     // A new password ends the old token; the answer carries a fresh one.
     let (status, fresh) = server
-        .post("/api/v1/me/password", Some(&session), json!({"current_password": "alice's password", "new_password": "a newer long password"}))
+        .post(
+            "/api/v1/me/password",
+            Some(&session),
+            json!({"current_password": "alice's password", "new_password": "a newer long password"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{fresh}");
     assert_eq!(server.get("/api/v1/me", Some(&session)).await.0, StatusCode::UNAUTHORIZED);
@@ -129,7 +137,9 @@ async fn register_verify_log_in_and_use_keys_over_rest() {
 #[tokio::test]
 async fn bad_input_gets_a_named_error_and_changes_nothing() {
     let server = TestServer::start().await;
-    let (status, body) = server.post("/api/v1/auth/register", None, json!({"username": "bo", "email": "bo@example.com", "password": "long enough pw"})).await;
+    let (status, body) = server
+        .post("/api/v1/auth/register", None, json!({"username": "bo", "email": "bo@example.com", "password": "long enough pw"}))
+        .await;
     assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("username")), "{body}");
     let (status, body) =
         server.post("/api/v1/auth/register", None, json!({"username": "bob", "email": "bob@example.com", "password": "short"})).await;
@@ -138,7 +148,14 @@ async fn bad_input_gets_a_named_error_and_changes_nothing() {
     // Nothing was created: the name is still free.
     server.register("bob").await;
 
-    let raw = server.client.post(server.url("/api/v1/auth/token")).header("content-type", "application/json").body("{not json").send().await.unwrap();
+    let raw = server
+        .client
+        .post(server.url("/api/v1/auth/token"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(raw.status(), StatusCode::BAD_REQUEST);
     let body: Value = raw.json().await.unwrap();
     assert_eq!(body["error"]["field"], "body");
@@ -166,7 +183,13 @@ async fn repeated_failed_logins_are_limited_with_retry_after() {
     server.register("carol").await;
     let mut statuses = Vec::new();
     for _ in 0..11 {
-        let response = server.client.post(server.url("/api/v1/auth/token")).json(&json!({"username": "carol", "password": "guess guess guess"})).send().await.unwrap();
+        let response = server
+            .client
+            .post(server.url("/api/v1/auth/token"))
+            .json(&json!({"username": "carol", "password": "guess guess guess"}))
+            .send()
+            .await
+            .unwrap();
         statuses.push((response.status(), response.headers().get("retry-after").map(|v| v.to_str().unwrap().parse::<u64>().unwrap())));
     }
     assert!(statuses[..10].iter().all(|(s, _)| *s == StatusCode::FORBIDDEN || *s == StatusCode::UNAUTHORIZED), "{statuses:?}");
@@ -184,7 +207,8 @@ async fn browsers_log_in_with_a_cookie_and_other_sites_cannot_post() {
 
     let refused = server.client.post(server.url("/api/fn/login")).header("sec-fetch-site", "cross-site").form(&form).send().await.unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    let refused = server.client.post(server.url("/api/fn/login")).header("origin", "https://evil.example").form(&form).send().await.unwrap();
+    let refused =
+        server.client.post(server.url("/api/fn/login")).header("origin", "https://evil.example").form(&form).send().await.unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 
     let response = server
@@ -208,7 +232,13 @@ async fn browsers_log_in_with_a_cookie_and_other_sites_cannot_post() {
     let page = server.client.get(server.url("/settings")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("login-prompt"), "without the cookie, a prompt to log in");
 
-    let failed = server.client.post(server.url("/api/fn/login")).form(&[("username", "dora"), ("password", "wrong wrong wrong")]).send().await.unwrap();
+    let failed = server
+        .client
+        .post(server.url("/api/fn/login"))
+        .form(&[("username", "dora"), ("password", "wrong wrong wrong")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(failed.status(), StatusCode::UNAUTHORIZED, "server functions answer with the error's status");
     server.stop().await.unwrap();
 }
@@ -225,9 +255,11 @@ async fn admins_manage_users_and_deleted_accounts_are_gone() {
     assert_eq!(status, StatusCode::OK);
     let erin = users.as_array().unwrap().iter().find(|u| u["username"] == "erin").unwrap()["id"].as_str().unwrap().to_owned();
     let root = users.as_array().unwrap().iter().find(|u| u["username"] == "root").unwrap()["id"].as_str().unwrap().to_owned();
-    let (status, body) = server.call(reqwest::Method::PATCH, &format!("/api/v1/admin/users/{root}"), Some(&admin), Some(json!({"role": "user"}))).await;
+    let (status, body) =
+        server.call(reqwest::Method::PATCH, &format!("/api/v1/admin/users/{root}"), Some(&admin), Some(json!({"role": "user"}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "the only admin stays: {body}");
-    let (status, body) = server.call(reqwest::Method::PATCH, &format!("/api/v1/admin/users/{erin}"), Some(&admin), Some(json!({"disabled": true}))).await;
+    let (status, body) =
+        server.call(reqwest::Method::PATCH, &format!("/api/v1/admin/users/{erin}"), Some(&admin), Some(json!({"disabled": true}))).await;
     assert_eq!((status, body["disabled"].as_bool()), (StatusCode::OK, Some(true)));
     assert_eq!(server.get("/api/v1/me", Some(&user)).await.0, StatusCode::UNAUTHORIZED, "disabling ends sessions");
     let (status, body) = server.token("erin", "erin's password").await;
@@ -236,9 +268,11 @@ async fn admins_manage_users_and_deleted_accounts_are_gone() {
 
     let (_, body) = server.token("erin", "erin's password").await;
     let erin_token = body["token"].as_str().unwrap().to_owned();
-    let (status, body) = server.call(reqwest::Method::DELETE, "/api/v1/me", Some(&erin_token), Some(json!({"password": "wrong one!!"}))).await;
+    let (status, body) =
+        server.call(reqwest::Method::DELETE, "/api/v1/me", Some(&erin_token), Some(json!({"password": "wrong one!!"}))).await;
     assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("password")));
-    let (status, job) = server.call(reqwest::Method::DELETE, "/api/v1/me", Some(&erin_token), Some(json!({"password": "erin's password"}))).await;
+    let (status, job) =
+        server.call(reqwest::Method::DELETE, "/api/v1/me", Some(&erin_token), Some(json!({"password": "erin's password"}))).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{job}");
     let id = job["id"].as_str().unwrap();
     let mut state = String::new();
@@ -266,11 +300,13 @@ async fn a_forgotten_password_is_reset_through_a_mailed_link() {
     let (status, _) = server.post("/api/v1/auth/password-reset/request", None, json!({"account": "fred@example.com"})).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let token = mailed_token(&smtp, "fred@example.com", "/reset-password").await;
-    let (status, body) = server.post("/api/v1/auth/password-reset", None, json!({"token": token, "new_password": "fred's new password"})).await;
+    let (status, body) =
+        server.post("/api/v1/auth/password-reset", None, json!({"token": token, "new_password": "fred's new password"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(server.get("/api/v1/me", Some(&old)).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(server.token("fred", "fred's new password").await.0, StatusCode::OK);
-    let (status, body) = server.post("/api/v1/auth/password-reset", None, json!({"token": token, "new_password": "another new one!"})).await;
+    let (status, body) =
+        server.post("/api/v1/auth/password-reset", None, json!({"token": token, "new_password": "another new one!"})).await;
     assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("token")), "links work once");
     server.stop().await.unwrap();
 }

@@ -45,7 +45,7 @@ pub enum Attempt<'a> {
 }
 
 impl Default for AuthLimits {
-    /// Login: 30 a minute per IP, 10 per 15 minutes per account. Register:
+    /// Login: 30 failures a minute per IP, 10 per 15 minutes per account. Register:
     /// 20 an hour per IP. Mail: 10 an hour per IP, 3 per account. Link
     /// tokens: 30 per 10 minutes per IP.
     fn default() -> Self {
@@ -63,8 +63,6 @@ impl Default for AuthLimits {
 impl AuthLimits {
     /// Counts the attempt, or refuses it with the wait until one would pass.
     pub fn check(&self, attempt: Attempt<'_>) -> Result<(), ApiError> {
-        let ip_key = |ip: Option<IpAddr>| ip.map(|ip| ip.to_string()).unwrap_or_else(|| "unknown".into());
-        let account_key = |account: &str| account.trim().to_lowercase();
         let result = match attempt {
             Attempt::Login { ip, account } => {
                 self.login_ip.check(&ip_key(ip)).and_then(|()| self.login_account.check(&account_key(account)))
@@ -75,11 +73,45 @@ impl AuthLimits {
         };
         result.map_err(ApiError::rate_limited)
     }
+
+    /// Whether a login may be tried now. Logins count only when they fail
+    /// ([`Self::login_failed`]), so people and scripts that log in correctly
+    /// are never slowed, while guessing is.
+    pub fn login_allowed(&self, ip: Option<IpAddr>, account: &str) -> Result<(), ApiError> {
+        let (ip, account) = (ip_key(ip), account_key(account));
+        self.login_ip.peek(&ip).and_then(|()| self.login_account.peek(&account)).map_err(ApiError::rate_limited)
+    }
+
+    pub fn login_failed(&self, ip: Option<IpAddr>, account: &str) {
+        let _ = self.login_ip.check(&ip_key(ip));
+        let _ = self.login_account.check(&account_key(account));
+    }
+}
+
+fn ip_key(ip: Option<IpAddr>) -> String {
+    ip.map(|ip| ip.to_string()).unwrap_or_else(|| "unknown".into())
+}
+
+fn account_key(account: &str) -> String {
+    account.trim().to_lowercase()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_failed_logins_count() {
+        let limits = AuthLimits::default();
+        for _ in 0..50 {
+            limits.login_allowed(None, "carol").unwrap();
+        }
+        for _ in 0..10 {
+            limits.login_failed(Some(IpAddr::from([10, 0, 0, 1])), "carol");
+        }
+        assert!(limits.login_allowed(Some(IpAddr::from([10, 0, 0, 2])), "Carol").is_err());
+        limits.login_allowed(Some(IpAddr::from([10, 0, 0, 2])), "dave").unwrap();
+    }
 
     #[test]
     fn the_eleventh_login_to_one_account_waits_whatever_the_ip() {

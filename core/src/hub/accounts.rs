@@ -37,10 +37,19 @@ impl Hub {
         Ok(user.view())
     }
 
-    /// Checks the password and issues a session token.
+    /// Checks the password and issues a session token. Failed attempts are
+    /// limited per IP and per account.
     pub async fn login(&self, caller: &Caller, request: LoginRequest) -> Result<(UserView, TokenResponse), ApiError> {
-        self.limits().check(Attempt::Login { ip: caller.ip, account: &request.username })?;
-        let user = self.accounts().authenticate(&request.username, Secret::new(request.password)).await.map_err(api)?;
+        self.limits().login_allowed(caller.ip, &request.username)?;
+        let user = match self.accounts().authenticate(&request.username, Secret::new(request.password)).await {
+            Ok(user) => user,
+            Err(err) => {
+                if matches!(err, AccountError::BadCredentials) {
+                    self.limits().login_failed(caller.ip, &request.username);
+                }
+                return Err(err.to_api());
+            }
+        };
         Ok((user.view(), self.token_response(&user)?))
     }
 

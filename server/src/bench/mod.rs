@@ -1,6 +1,7 @@
 //! `agora bench …`: measurements that print their figures together with a
 //! comparison taken in the same run, and the machine's core count.
 
+mod accounts;
 mod child;
 mod startup;
 mod storage;
@@ -21,12 +22,16 @@ pub enum Bench {
     /// Presigned multipart upload into the embedded endpoint vs. a plain file
     /// copy; presigned URLs per second per core; endpoint memory during upload.
     Storage(storage::StorageArgs),
+    /// argon2id hash time, login latency over HTTP vs. an authenticated GET,
+    /// and a burst of concurrent logins against the stated memory bound.
+    Accounts(accounts::AccountsArgs),
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.which {
         Bench::Startup(args) => startup::run(args),
         Bench::Storage(args) => storage::run(args),
+        Bench::Accounts(args) => accounts::run(args),
     }
 }
 
