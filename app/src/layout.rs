@@ -133,6 +133,8 @@ pub fn Footer() -> impl IntoView {
             <span class="footer-sep" aria-hidden="true">"·"</span>
             <a href="/readyz" rel="external">"Status"</a>
             <span class="footer-sep" aria-hidden="true">"·"</span>
+            <a href="/api/v1/openapi.json" rel="external" data-testid="api-docs">"REST API (OpenAPI)"</a>
+            <span class="footer-sep" aria-hidden="true">"·"</span>
             <span>"Datasets and dashboards for ML teams, on your own storage"</span>
         </footer>
     }

@@ -48,3 +48,14 @@ export async function mailedLink(to: string, linkPath: string): Promise<string> 
     .toBe(true);
   return link!;
 }
+
+/** Registers through the REST API and opens the mailed link: a verified account. */
+export async function verifiedAccount(request: import("@playwright/test").APIRequestContext, name: string, password: string) {
+  const email = `${name}@example.com`;
+  const registered = await request.post("/api/v1/auth/register", { data: { username: name, email, password } });
+  expect(registered.status()).toBe(201);
+  const token = new URL(await mailedLink(email, "/verify-email")).searchParams.get("token");
+  const verified = await request.post("/api/v1/auth/verify-email", { data: { token } });
+  expect(verified.status()).toBe(200);
+  return email;
+}

@@ -51,8 +51,8 @@ pub enum Command {
     Admin(AdminArgs),
 }
 
-/// `agora admin <action>`: works on the same bucket as `agora serve` with the
-/// same options. With the embedded store it uses a running Agora's endpoint
+/// `agora admin [storage options] <action>`: works on the same bucket as
+/// `agora serve` with the same options (given before the action). With the embedded store it uses a running Agora's endpoint
 /// if there is one, and otherwise opens the store itself.
 #[derive(Debug, Args)]
 pub struct AdminArgs {

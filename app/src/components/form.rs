@@ -38,7 +38,8 @@ pub fn Field(
     #[prop(default = "off")] autocomplete: &'static str,
     #[prop(into, optional)] error: Signal<Option<String>>,
     #[prop(optional)] hint: &'static str,
-    /// Two-way binding, for inline checks and forms sent as JSON.
+    /// Two-way binding, for inline checks and forms sent as JSON (a field
+    /// without one keeps its own).
     #[prop(optional)]
     bind: Option<RwSignal<String>>,
     #[prop(optional)] required: bool,
@@ -57,37 +58,21 @@ pub fn Field(
         }
         (!ids.is_empty()).then(|| ids.join(" "))
     };
-    let input = match bind {
-        Some(bind) => view! {
-            <input
-                id=id.clone()
-                name=name
-                type=kind
-                autocomplete=autocomplete
-                required=required
-                autofocus=autofocus
-                data-testid=format!("input-{name}")
-                aria-invalid=move || error.get().is_some().to_string()
-                aria-describedby=described.clone()
-                prop:value=move || bind.get()
-                on:input=move |ev| bind.set(event_target_value(&ev))
-            />
-        }
-        .into_any(),
-        None => view! {
-            <input
-                id=id.clone()
-                name=name
-                type=kind
-                autocomplete=autocomplete
-                required=required
-                autofocus=autofocus
-                data-testid=format!("input-{name}")
-                aria-invalid=move || error.get().is_some().to_string()
-                aria-describedby=described
-            />
-        }
-        .into_any(),
+    let bind = bind.unwrap_or_else(|| RwSignal::new(String::new()));
+    let input = view! {
+        <input
+            id=id.clone()
+            name=name
+            type=kind
+            autocomplete=autocomplete
+            required=required
+            autofocus=autofocus
+            data-testid=format!("input-{name}")
+            aria-invalid=move || error.get().is_some().to_string()
+            aria-describedby=described
+            prop:value=move || bind.get()
+            on:input=move |ev| bind.set(event_target_value(&ev))
+        />
     };
     view! {
         <div class="field">

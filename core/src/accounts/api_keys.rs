@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::{unix_now as now, AccountError, Accounts};
 use crate::secret::Secret;
-use crate::storage::{ListOptions, PutOptions, StorageError, WriteCondition};
+use crate::storage::{PutOptions, StorageError, WriteCondition};
 
 pub const KEY_PREFIX: &str = "agk_";
 const ID_LEN: usize = 12;
@@ -162,25 +162,14 @@ impl Accounts {
 
     /// The owner's keys, newest first (revoked ones included, marked).
     pub async fn list_api_keys(&self, owner: &str) -> Result<Vec<ApiKeyRecord>, AccountError> {
-        let mut keys = Vec::new();
-        let mut token = None;
-        loop {
-            let page = self
-                .storage
-                .list(&ListOptions { prefix: format!("sys/user-keys/{owner}/"), continuation_token: token, ..Default::default() })
-                .await
-                .map_err(AccountError::Storage)?;
-            for marker in &page.objects {
-                let id = marker.key.rsplit('/').next().unwrap_or_default();
-                match self.load_key(id).await {
-                    Ok(record) => keys.push(record),
-                    Err(AccountError::NotFound) => {}
-                    Err(other) => return Err(other),
-                }
-            }
-            match page.next_continuation_token {
-                Some(next) => token = Some(next),
-                None => break,
+        let markers = self.storage.list_all(&format!("sys/user-keys/{owner}/")).await.map_err(AccountError::Storage)?;
+        let mut keys = Vec::with_capacity(markers.len());
+        for marker in &markers {
+            let id = marker.key.rsplit('/').next().unwrap_or_default();
+            match self.load_key(id).await {
+                Ok(record) => keys.push(record),
+                Err(AccountError::NotFound) => {}
+                Err(other) => return Err(other),
             }
         }
         keys.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));

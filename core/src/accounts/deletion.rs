@@ -132,21 +132,12 @@ impl Accounts {
     /// Resumes every unfinished account deletion (called at start-up).
     pub async fn resume_deletions(&self) -> Result<usize, AccountError> {
         let mut resumed = 0;
-        let mut token = None;
-        loop {
-            let options = ListOptions { prefix: JOBS_PREFIX.into(), continuation_token: token, ..Default::default() };
-            let page = self.storage.list(&options).await.map_err(AccountError::Storage)?;
-            for object in &page.objects {
-                let Some(id) = object.key.strip_prefix(JOBS_PREFIX).and_then(|k| k.strip_suffix(".json")) else { continue };
-                let job = self.load_job(id).await?;
-                if job.kind == JOB_KIND && job.state == JobState::Running {
-                    self.run_deletion(id).await?;
-                    resumed += 1;
-                }
-            }
-            match page.next_continuation_token {
-                Some(next) => token = Some(next),
-                None => break,
+        for object in self.storage.list_all(JOBS_PREFIX).await.map_err(AccountError::Storage)? {
+            let Some(id) = object.key.strip_prefix(JOBS_PREFIX).and_then(|k| k.strip_suffix(".json")) else { continue };
+            let job = self.load_job(id).await?;
+            if job.kind == JOB_KIND && job.state == JobState::Running {
+                self.run_deletion(id).await?;
+                resumed += 1;
             }
         }
         Ok(resumed)

@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::password;
 use crate::secret::Secret;
-use crate::storage::{ListOptions, PutOptions, Storage, StorageError, WriteCondition};
+use crate::storage::{PutOptions, Storage, StorageError, WriteCondition};
 pub use error::AccountError;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -231,24 +231,14 @@ impl Accounts {
 
     /// Every account, by username (for the admin page).
     pub async fn list(&self) -> Result<Vec<UserRecord>, AccountError> {
-        let mut users = Vec::new();
-        let mut token = None;
-        loop {
-            let options = ListOptions { prefix: "sys/users/".into(), continuation_token: token, ..Default::default() };
-            let page = self.storage.list(&options).await.map_err(AccountError::Storage)?;
-            let ids: Vec<String> =
-                page.objects.iter().filter_map(|o| o.key.strip_prefix("sys/users/")?.strip_suffix(".json").map(str::to_owned)).collect();
-            let loaded = futures::future::join_all(ids.iter().map(|id| self.get(id))).await;
-            for user in loaded {
-                match user {
-                    Ok(user) => users.push(user),
-                    Err(AccountError::NotFound) => {}
-                    Err(other) => return Err(other),
-                }
-            }
-            match page.next_continuation_token {
-                Some(next) => token = Some(next),
-                None => break,
+        let listed = self.storage.list_all("sys/users/").await.map_err(AccountError::Storage)?;
+        let ids: Vec<&str> = listed.iter().filter_map(|o| o.key.strip_prefix("sys/users/")?.strip_suffix(".json")).collect();
+        let mut users = Vec::with_capacity(ids.len());
+        for user in futures::future::join_all(ids.iter().map(|id| self.get(id))).await {
+            match user {
+                Ok(user) => users.push(user),
+                Err(AccountError::NotFound) => {}
+                Err(other) => return Err(other),
             }
         }
         users.sort_by(|a, b| a.username.cmp(&b.username));

@@ -4,9 +4,9 @@
 //! functions, which run it off the executor.
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
-use std::sync::OnceLock;
+use argon2::password_hash::{self, ParamsString, PasswordHash, PasswordVerifier, Salt, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use std::sync::{Mutex, OnceLock};
 
 use crate::secret::Secret;
 
@@ -31,16 +31,61 @@ pub enum PasswordError {
 /// Hashes a password (blocking; prefer [`hash`]).
 pub fn hash_blocking(password: &Secret<String>) -> Result<String, PasswordError> {
     let salt = SaltString::generate(&mut OsRng);
-    argon2().hash_password(password.expose().as_bytes(), &salt).map(|hash| hash.to_string()).map_err(|e| PasswordError::Hash(e.to_string()))
+    with_memory(|blocks| compute(password.expose().as_bytes(), salt.as_salt(), blocks).map(|hash| hash.to_string()))
+        .map_err(|e| PasswordError::Hash(e.to_string()))
 }
 
 /// Whether `password` matches the stored PHC string (blocking; prefer
-/// [`verify`]). A malformed stored hash never matches.
+/// [`verify`]). A malformed stored hash never matches. Hashes made with
+/// other parameters (older settings) still verify, the slower way.
 pub fn verify_blocking(password: &Secret<String>, stored: &str) -> bool {
-    match PasswordHash::new(stored) {
-        Ok(parsed) => argon2().verify_password(password.expose().as_bytes(), &parsed).is_ok(),
-        Err(_) => false,
+    let Ok(parsed) = PasswordHash::new(stored) else { return false };
+    let ours = Params::new(MEMORY_KIB, PASSES, LANES, None).ok().and_then(|p| ParamsString::try_from(&p).ok());
+    let same_settings = parsed.algorithm == Algorithm::Argon2id.ident()
+        && parsed.version == Some(Version::V0x13.into())
+        && ours.is_some_and(|ours| ours == parsed.params);
+    match (same_settings, parsed.salt, &parsed.hash) {
+        (true, Some(salt), Some(expected)) => with_memory(|blocks| compute(password.expose().as_bytes(), salt, blocks))
+            // `Output` compares in constant time.
+            .is_ok_and(|computed| computed.hash.as_ref() == Some(expected)),
+        _ => argon2().verify_password(password.expose().as_bytes(), &parsed).is_ok(),
     }
+}
+
+/// argon2id of `password` with `salt` in the given working memory, as a PHC
+/// hash (what `PasswordHasher::hash_password` does, minus its allocation).
+fn compute<'a>(password: &[u8], salt: Salt<'a>, blocks: &mut [Block]) -> password_hash::Result<PasswordHash<'a>> {
+    let argon2 = argon2();
+    let mut salt_bytes = [0u8; 64];
+    let salt_raw = salt.decode_b64(&mut salt_bytes)?;
+    let output = password_hash::Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
+        argon2.hash_password_into_with_memory(password, salt_raw, out, &mut *blocks).map_err(|_| password_hash::Error::Password)
+    })?;
+    let params = Params::new(MEMORY_KIB, PASSES, LANES, None).map_err(|_| password_hash::Error::ParamsMaxExceeded)?;
+    Ok(PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params)?,
+        salt: Some(salt),
+        hash: Some(output),
+    })
+}
+
+/// Runs `work` with argon2's 19 MiB of working memory, taken from a pool
+/// that keeps at most one buffer per hashing slot. Reusing the buffers keeps
+/// the process's memory flat: allocating 19 MiB per login made glibc's heap
+/// grow by about that much per login under load (its adaptive mmap
+/// threshold), to gigabytes in a burst.
+fn with_memory<T>(work: impl FnOnce(&mut [Block]) -> T) -> T {
+    static POOL: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
+    let pooled = POOL.lock().unwrap_or_else(|e| e.into_inner()).pop();
+    let mut blocks = pooled.unwrap_or_else(|| vec![Block::default(); MEMORY_KIB as usize]);
+    let result = work(&mut blocks);
+    let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    if pool.len() < max_concurrent_hashes() {
+        pool.push(blocks);
+    }
+    result
 }
 
 /// At most this many hashes run at once — one per core — so their memory
@@ -115,6 +160,23 @@ mod tests {
         assert!(verify_blocking(&secret("correct horse battery"), &a));
         assert!(!verify_blocking(&secret("correct horse batterY"), &a));
         assert!(!verify_blocking(&secret("anything"), "not a phc string"));
+    }
+
+    #[test]
+    fn hashes_from_the_standard_hasher_verify_and_vice_versa() {
+        use argon2::password_hash::PasswordHasher;
+        let standard = argon2().hash_password(b"correct horse battery", &SaltString::generate(&mut OsRng)).unwrap().to_string();
+        assert!(verify_blocking(&secret("correct horse battery"), &standard));
+        let ours = hash_blocking(&secret("correct horse battery")).unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(argon2().verify_password(b"correct horse battery", &parsed).is_ok());
+        // Other parameters (a hash from older settings) still verify.
+        let older = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8 * 1024, 3, 1, None).unwrap())
+            .hash_password(b"correct horse battery", &SaltString::generate(&mut OsRng))
+            .unwrap()
+            .to_string();
+        assert!(verify_blocking(&secret("correct horse battery"), &older));
+        assert!(!verify_blocking(&secret("wrong horse battery"), &older));
     }
 
     #[tokio::test]

@@ -366,6 +366,21 @@ impl Storage {
         })
     }
 
+    /// Every key under `prefix`, following continuation tokens. For small
+    /// listings (system records); datasets page through the index instead.
+    pub async fn list_all(&self, prefix: &str) -> StorageResult<Vec<ListedObject>> {
+        let mut objects = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self.list(&ListOptions { prefix: prefix.to_owned(), continuation_token: token, ..Default::default() }).await?;
+            objects.extend(page.objects);
+            match page.next_continuation_token {
+                Some(next) => token = Some(next),
+                None => return Ok(objects),
+            }
+        }
+    }
+
     pub async fn get_tags(&self, key: &str) -> StorageResult<Vec<Tag>> {
         let output = self.client.get_object_tagging().bucket(&self.bucket).key(key).send().await.map_err(StorageError::from_sdk)?;
         Ok(output.tag_set().iter().map(|t| Tag::new(t.key(), t.value())).collect())

@@ -88,8 +88,9 @@ fn hashing() {
 fn create_user(data: &std::path::Path) -> anyhow::Result<()> {
     let exe = std::env::current_exe()?;
     let mut admin = Command::new(exe)
-        .args(["admin", "create-user", USER, "bench@example.com", "--s3-addr", "127.0.0.1:0", "--data-dir"])
+        .args(["admin", "--s3-addr", "127.0.0.1:0", "--data-dir"])
         .arg(data)
+        .args(["create-user", USER, "bench@example.com"])
         .env("RUST_LOG", "error")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
