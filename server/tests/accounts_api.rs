@@ -56,13 +56,26 @@ impl TestServer {
     }
 }
 
-/// The token in the newest mailed link to `path`, read back from the SMTP server.
+/// The token in the newest mailed link to `path` sent to `to`, read back
+/// from the SMTP server.
 async fn mailed_token(smtp: &SmtpServer, to: &str, path: &str) -> String {
     let needle = format!("{path}?token=");
-    let text = smtp.wait_for(&format!("To: {to}")).await;
-    let text = smtp.wait_for(&needle).await.split(&format!("To: {to}")).last().unwrap().to_owned();
-    assert!(text.contains(&needle), "no {path} link for {to} in:\n{text}");
-    text.rsplit(&needle).next().unwrap().chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect()
+    for _ in 0..200 {
+        let all = smtp.wait_for(&needle).await;
+        let newest =
+            all.split("---------- END MESSAGE ----------").filter(|m| m.contains(&format!("To: {to}")) && m.contains(&needle)).last();
+        if let Some(message) = newest {
+            return message
+                .rsplit(&needle)
+                .next()
+                .unwrap()
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                .collect();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no {path} link mailed to {to}");
 }
 
 async fn verified_user(server: &TestServer, smtp: &SmtpServer, name: &str) -> String {
@@ -117,6 +130,43 @@ async fn register_verify_log_in_and_use_keys_over_rest() {
     let (status, body) = server.get("/api/v1/me", Some(&key)).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthenticated")));
 
+    // Settings over REST: a new username, preferences that follow the account.
+    let (status, me) = server
+        .call(
+            reqwest::Method::PATCH,
+            "/api/v1/me",
+            Some(&session),
+            Some(json!({"username": "alice2", "preferences": {"theme": "dark", "upload_sound": false}})),
+        )
+        .await;
+    assert_eq!(
+        (status, me["username"].as_str(), me["preferences"]["theme"].as_str()),
+        (StatusCode::OK, Some("alice2"), Some("dark")),
+        "{me}"
+    );
+    let (status, body) = server.call(reqwest::Method::PATCH, "/api/v1/me", Some(&session), Some(json!({"username": "x"}))).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("username")));
+
+    // Another user reaches none of alice's things.
+    let other = verified_user(&server, &smtp, "mallory").await;
+    let (status, _) = server
+        .post(
+            "/api/v1/me/keys",
+            Some(&session),
+            json!({"name": "second", "scopes": [{"kind": "dataset", "dataset_id": "d1", "access": "read_write"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, keys) = server.get("/api/v1/me/keys", Some(&session)).await;
+    let second = keys[0]["id"].as_str().unwrap().to_owned();
+    let (status, _) = server.call(reqwest::Method::DELETE, &format!("/api/v1/me/keys/{second}"), Some(&other), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "someone else's key is not found, and stays");
+    let (_, keys) = server.get("/api/v1/me/keys", Some(&session)).await;
+    assert!(keys.as_array().unwrap().iter().any(|k| k["id"] == second.as_str() && k["revoked"] == false));
+    let (_, theirs) = server.get("/api/v1/me/keys", Some(&other)).await;
+    assert_eq!(theirs.as_array().map(Vec::len), Some(0), "lists hold only the caller's keys");
+    assert_eq!(server.get("/api/v1/admin/users", Some(&other)).await.0, StatusCode::FORBIDDEN);
+
     // A new password ends the old token; the answer carries a fresh one.
     let (status, fresh) = server
         .post(
@@ -165,6 +215,19 @@ async fn bad_input_gets_a_named_error_and_changes_nothing() {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     let (status, body) = server.get("/api/v1/no/such/route", None).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    // Forged session tokens: no signature, and a signature by another key.
+    let b64 = |s: &str| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, s);
+    let payload =
+        b64(r#"{"sub":"00000000000000000000000000000000","ver":0,"typ":"session","iss":"agora","aud":"agora","iat":0,"exp":9999999999}"#);
+    let unsigned = format!("{}.{payload}.", b64(r#"{"alg":"none","typ":"JWT"}"#));
+    let other_key = agora_core::auth::token::TokenKeys::new(&Secret::new(vec![1u8; 48]))
+        .unwrap()
+        .issue("0".repeat(32).as_str(), 0, agora_core::accounts::unix_now() as u64, 900)
+        .unwrap();
+    for forged in [unsigned, other_key] {
+        let (status, body) = server.get("/api/v1/me", Some(&forged)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
     let (status, body) = server.get("/api/v1/me", None).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthenticated")));
 
