@@ -11,7 +11,11 @@ async function logIn(page: Page, username: string, password: string) {
   await page.getByLabel("Password").press("Enter");
 }
 
-test("register, verify by mail, log in, change password, manage API keys, log out", async ({ page }) => {
+test("register, verify by mail, log in, change password, manage API keys, log out", async ({ page }, testInfo) => {
+  const shot = async (name: string) => {
+    await page.screenshot({ path: testInfo.outputPath(`${name}.png`), fullPage: true });
+    await testInfo.attach(name, { path: testInfo.outputPath(`${name}.png`), contentType: "image/png" });
+  };
   const name = unique();
   const email = `${name}@example.com`;
   const password = "a long first password";
@@ -24,6 +28,7 @@ test("register, verify by mail, log in, change password, manage API keys, log ou
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill("short");
   await expect(page.getByTestId("error-password")).toContainText("at least 10");
+  await shot("register-inline-error");
   await page.getByLabel("Password").fill(password);
   await expect(page.getByTestId("error-password")).toHaveCount(0);
   await page.getByTestId("register-submit").click();
@@ -56,6 +61,7 @@ test("register, verify by mail, log in, change password, manage API keys, log ou
   await passwordForm.getByLabel("Current password").fill(password);
   await passwordForm.getByTestId("password-save").click();
   await expect(passwordForm.getByTestId("notice")).toContainText("Password changed");
+  await shot("settings");
 
   // API keys: created, shown once, listed, revoked.
   await page.getByTestId("api-keys-link").click();
@@ -67,6 +73,7 @@ test("register, verify by mail, log in, change password, manage API keys, log ou
   await expect(row).toHaveCount(1);
   await expect(row).toHaveAttribute("data-status", "active");
   await expect(row).toContainText("training cluster");
+  await shot("api-keys");
   await row.getByTestId("revoke-key").click();
   await expect(row).toHaveAttribute("data-status", "revoked");
 

@@ -236,7 +236,7 @@ mod tests {
     #[test]
     fn admin_commands_parse_and_take_the_storage_options() {
         let cli =
-            Cli::try_parse_from(["agora", "admin", "create-user", "root", "root@example.com", "--admin", "--data-dir", "/tmp/d"]).unwrap();
+            Cli::try_parse_from(["agora", "admin", "--data-dir", "/tmp/d", "create-user", "root", "root@example.com", "--admin"]).unwrap();
         match cli.into_command() {
             Command::Admin(AdminArgs { action: AdminAction::CreateUser { username, admin, .. }, serve }) => {
                 assert_eq!((username.as_str(), admin), ("root", true));
