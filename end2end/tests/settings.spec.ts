@@ -21,10 +21,15 @@ test("preferences follow the account, a new email waits for its link, and deleti
   await logIn(page, name, password);
 
   await gotoHydrated(page, "/settings");
+  // Two quick changes: both must be kept, whatever order the saves land in.
   await page.getByTestId("pref-theme").selectOption("dark");
   await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
-  await expect(page.getByTestId("preferences-saved")).toBeVisible();
+  const soundSaved = page.waitForResponse(
+    async (r) => r.url().endsWith("/api/fn/update_profile") && (await r.text()).includes('"upload_sound":false'),
+  );
   await page.getByTestId("pref-sound").uncheck();
+  await soundSaved;
+  await expect(page.getByText("Saving…")).toHaveCount(0);
   await expect(page.getByTestId("preferences-saved")).toBeVisible();
   await gotoHydrated(page, "/settings");
   await expect(page.getByTestId("pref-theme")).toHaveValue("dark");

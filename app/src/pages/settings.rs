@@ -91,9 +91,26 @@ fn PreferencesSection(preferences: Preferences) -> impl IntoView {
     let save = Action::new(move |preferences: &Preferences| {
         update_profile(ProfileChange { preferences: Some(*preferences), ..Default::default() })
     });
+    // One save in flight at a time, each carrying the latest state: two
+    // quick changes sent at once could land out of order and the older one
+    // would win.
+    let dirty = RwSignal::new(false);
+    let save_latest = move || {
+        dirty.set(false);
+        save.dispatch(current.get_untracked());
+    };
+    Effect::new(move |_| {
+        if !save.pending().get() && dirty.get_untracked() {
+            save_latest();
+        }
+    });
     let set = move |change: &dyn Fn(&mut Preferences)| {
         current.update(|p| change(p));
-        save.dispatch(current.get_untracked());
+        if save.pending().get_untracked() {
+            dirty.set(true);
+        } else {
+            save_latest();
+        }
     };
     view! {
         <section class="card settings-section" aria-labelledby="preferences-heading">
@@ -119,6 +136,7 @@ fn PreferencesSection(preferences: Preferences) -> impl IntoView {
                     " Play a sound when an upload finishes"
                 </label>
                 {move || match save.value().get() {
+                    _ if save.pending().get() || dirty.get() => Some(view! { <p class="muted" role="status">"Saving…"</p> }.into_any()),
                     Some(Err(err)) => Some(view! { <div class="alert alert-error" role="alert">{err.to_string()}</div> }.into_any()),
                     Some(Ok(_)) => Some(view! { <p class="muted" role="status" data-testid="preferences-saved">"Saved."</p> }.into_any()),
                     None => None,
