@@ -126,7 +126,7 @@ fn PreferencesSection(preferences: Preferences) -> impl IntoView {
                             set(&|p| p.theme = theme);
                         }>
                         {[Theme::System, Theme::Light, Theme::Dark].into_iter().map(|t| view! {
-                            <option value=t.as_str() selected=move || current.get().theme == t>{t.label()}</option>
+                            <option value=t.as_str() selected=move || current.get().theme == t>{theme_name(t)}</option>
                         }).collect_view()}
                     </select>
                 </div>
@@ -143,6 +143,14 @@ fn PreferencesSection(preferences: Preferences) -> impl IntoView {
                 }}
             </div>
         </section>
+    }
+}
+
+fn theme_name(theme: Theme) -> &'static str {
+    match theme {
+        Theme::System => "Follow the system",
+        Theme::Light => "Light",
+        Theme::Dark => "Dark",
     }
 }
 
