@@ -7,7 +7,9 @@
 pub mod accounts;
 pub mod auth;
 pub mod data_dir;
+pub mod datasets;
 pub mod hub;
+pub mod jobs;
 pub mod mail;
 pub mod rate_limit;
 pub mod readiness;

@@ -6,6 +6,7 @@
 //! that cross the wire.
 
 pub mod accounts;
+pub mod datasets;
 pub mod error;
 pub mod health;
 pub mod sharing;

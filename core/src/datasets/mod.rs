@@ -1,0 +1,435 @@
+//! Datasets: a manifest in the bucket, members with roles, visibility, and
+//! deletion as a background job.
+//!
+//! ```text
+//! ds/{id}/dataset.json            the manifest: name, description, owner, members, visibility
+//! ds/{id}/files/{path}            the data (labels are the objects' tags)
+//! sys/user-datasets/{user}/{id}   marker: a dataset the user owns or is a member of
+//! sys/public-datasets/{id}        marker: a public dataset
+//! ```
+//!
+//! The markers make "the datasets I can see" a prefix listing until the
+//! search index answers it. A manifest changes by read-modify-write with
+//! `If-Match`; markers follow the manifest and are repaired by the next
+//! change if a crash falls in between.
+
+mod error;
+
+use agora_model::datasets::{
+    normalize_dataset_name, validate_description, DatasetChange, DatasetView, MemberView, NewDataset, Permission, ShareRequest,
+    TransferRequest,
+};
+use agora_model::sharing::{Member, MemberRole, Visibility};
+use agora_model::ApiError;
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::{unix_now, AccountError, Accounts};
+use crate::auth::access::{allowed, authorize, Kind, Need, Resource};
+use crate::auth::caller::{Caller, Identity};
+use crate::jobs::{JobRecord, Jobs};
+use crate::storage::{PutOptions, Storage, StorageError, WriteCondition};
+pub use error::DatasetError;
+
+pub const DELETE_JOB: &str = "delete-dataset";
+
+fn manifest_key(id: &str) -> String {
+    format!("ds/{id}/dataset.json")
+}
+
+fn member_marker(user: &str, id: &str) -> String {
+    format!("sys/user-datasets/{user}/{id}")
+}
+
+fn public_marker(id: &str) -> String {
+    format!("sys/public-datasets/{id}")
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetRecord {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub owner: String,
+    /// Everyone but the owner.
+    pub members: Vec<Member>,
+    pub visibility: Visibility,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Set once deletion was asked for: the dataset is gone for every purpose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_job: Option<String>,
+}
+
+impl DatasetRecord {
+    pub fn resource(&self) -> Resource<'_> {
+        Resource { kind: Kind::Dataset, id: &self.id, owner: &self.owner, members: &self.members, visibility: self.visibility }
+    }
+
+    /// Everyone with a role, owner included.
+    fn people(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.owner.as_str()).chain(self.members.iter().map(|m| m.user_id.as_str()))
+    }
+}
+
+/// Configurable limits.
+#[derive(Debug, Clone, Copy)]
+pub struct DatasetLimits {
+    /// Datasets one user may own.
+    pub per_user: usize,
+}
+
+impl Default for DatasetLimits {
+    fn default() -> Self {
+        Self { per_user: 100 }
+    }
+}
+
+#[derive(Clone)]
+pub struct Datasets {
+    storage: Storage,
+    accounts: Accounts,
+    jobs: Jobs,
+    limits: DatasetLimits,
+}
+
+fn new_id() -> String {
+    crate::accounts::random_id()[..16].to_owned()
+}
+
+impl Datasets {
+    pub fn new(storage: Storage, accounts: Accounts, limits: DatasetLimits) -> Self {
+        Self { jobs: Jobs::new(storage.clone()), storage, accounts, limits }
+    }
+
+    /// Creates a dataset owned by the caller. A session may; an API key may
+    /// if it reaches all of its owner's datasets read-write.
+    pub async fn create(&self, caller: &Caller, request: NewDataset) -> Result<DatasetRecord, DatasetError> {
+        let owner = caller.require_user().map_err(DatasetError::Api)?;
+        if let Identity::ApiKey { key, .. } = &caller.identity {
+            let may = key
+                .scopes
+                .iter()
+                .any(|s| matches!(s, agora_model::accounts::Scope::AllDatasets { access: agora_model::accounts::Access::ReadWrite }));
+            if !may {
+                return Err(DatasetError::Api(ApiError::forbidden(
+                    "this API key may not create datasets; it needs read-write access to all datasets",
+                )));
+            }
+        }
+        let name = normalize_dataset_name(&request.name).map_err(DatasetError::Api)?;
+        validate_description(&request.description).map_err(DatasetError::Api)?;
+        let owned = self.owned_count(&owner.id).await?;
+        if owned >= self.limits.per_user {
+            return Err(DatasetError::Api(ApiError::forbidden(format!(
+                "you own {owned} datasets, the most allowed per person (AGORA_MAX_DATASETS_PER_USER); delete one or ask an administrator"
+            ))));
+        }
+        let now = unix_now();
+        let record = DatasetRecord {
+            id: new_id(),
+            name,
+            description: request.description.trim().to_owned(),
+            owner: owner.id.clone(),
+            members: Vec::new(),
+            visibility: request.visibility,
+            created_at: now,
+            updated_at: now,
+            deletion_job: None,
+        };
+        let json = serde_json::to_vec(&record).map_err(|e| DatasetError::Internal(e.to_string()))?;
+        let create =
+            PutOptions { condition: Some(WriteCondition::Create), content_type: Some("application/json".into()), ..Default::default() };
+        self.storage.put(&manifest_key(&record.id), Bytes::from(json), create).await?;
+        self.sync_markers(None, &record).await?;
+        tracing::info!(dataset = %record.id, owner = %owner.username, "dataset created");
+        Ok(record)
+    }
+
+    /// The dataset, if the caller may read it ("not found" otherwise).
+    pub async fn get(&self, caller: &Caller, id: &str) -> Result<DatasetRecord, DatasetError> {
+        let record = self.load(id).await?;
+        authorize(caller, &record.resource(), Need::Read).map_err(DatasetError::Api)?;
+        Ok(record)
+    }
+
+    /// What the caller may see: their own, those shared with them, public ones.
+    pub async fn list(&self, caller: &Caller) -> Result<Vec<DatasetRecord>, DatasetError> {
+        let mut ids: Vec<String> = Vec::new();
+        if let Some(user) = caller.user() {
+            for marker in self.storage.list_all(&format!("sys/user-datasets/{}/", user.id)).await? {
+                ids.extend(marker.key.rsplit('/').next().map(str::to_owned));
+            }
+        }
+        for marker in self.storage.list_all("sys/public-datasets/").await? {
+            ids.extend(marker.key.rsplit('/').next().map(str::to_owned));
+        }
+        ids.sort();
+        ids.dedup();
+        let loaded = futures::future::join_all(ids.iter().map(|id| self.load(id))).await;
+        let mut visible: Vec<DatasetRecord> =
+            loaded.into_iter().filter_map(|r| r.ok()).filter(|record| allowed(caller, &record.resource()).is_some()).collect();
+        visible.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| a.name.cmp(&b.name)));
+        Ok(visible)
+    }
+
+    /// Renames, describes (editors) or changes visibility (owner).
+    pub async fn update(&self, caller: &Caller, id: &str, change: DatasetChange) -> Result<DatasetRecord, DatasetError> {
+        let name = change.name.as_deref().map(normalize_dataset_name).transpose().map_err(DatasetError::Api)?;
+        if let Some(description) = &change.description {
+            validate_description(description).map_err(DatasetError::Api)?;
+        }
+        let need = if change.visibility.is_some() { Need::Manage } else { Need::Write };
+        self.modify(caller, id, need, |record| {
+            if let Some(name) = &name {
+                record.name = name.clone();
+            }
+            if let Some(description) = &change.description {
+                record.description = description.trim().to_owned();
+            }
+            if let Some(visibility) = change.visibility {
+                record.visibility = visibility;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Gives someone a role, changes it, or (role `None`) removes them.
+    pub async fn share(&self, caller: &Caller, id: &str, request: ShareRequest) -> Result<DatasetRecord, DatasetError> {
+        if request.role == Some(MemberRole::Owner) {
+            return Err(DatasetError::Api(ApiError::invalid("role", "there is one owner; transfer ownership instead")));
+        }
+        let user = self.find_user(&request.username).await?;
+        self.modify(caller, id, Need::Manage, |record| {
+            if user.id == record.owner {
+                return Err(ApiError::invalid("username", "this is the owner; transfer ownership to someone else first"));
+            }
+            record.members.retain(|m| m.user_id != user.id);
+            if let Some(role) = request.role {
+                record.members.push(Member { user_id: user.id.clone(), role });
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Makes someone else the owner; the previous owner stays as an editor.
+    pub async fn transfer(&self, caller: &Caller, id: &str, request: TransferRequest) -> Result<DatasetRecord, DatasetError> {
+        let user = self.find_user(&request.username).await?;
+        self.modify(caller, id, Need::Manage, |record| {
+            if user.id == record.owner {
+                return Err(ApiError::invalid("username", "this person owns the dataset already"));
+            }
+            let previous = std::mem::replace(&mut record.owner, user.id.clone());
+            record.members.retain(|m| m.user_id != user.id && m.user_id != previous);
+            record.members.push(Member { user_id: previous, role: MemberRole::Editor });
+            Ok(())
+        })
+        .await
+    }
+
+    /// Deletes the dataset: gone from every list at once, its objects removed
+    /// by a background job. Returns the job.
+    pub async fn delete(&self, caller: &Caller, id: &str) -> Result<JobRecord, DatasetError> {
+        let job = self.jobs.create(DELETE_JOB, id).await?;
+        let job_id = job.id.clone();
+        let marked = self
+            .modify(caller, id, Need::Manage, |record| {
+                if record.deletion_job.is_none() {
+                    record.deletion_job = Some(job_id.clone());
+                }
+                Ok(())
+            })
+            .await;
+        let marked = match marked {
+            Ok(record) => record,
+            Err(err) => {
+                self.jobs.discard(&job.id).await;
+                return Err(err);
+            }
+        };
+        let winner = marked.deletion_job.clone().unwrap_or_default();
+        if winner != job.id {
+            self.jobs.discard(&job.id).await;
+        }
+        self.remove_markers(&marked).await?;
+        tracing::info!(dataset = %id, job = %winner, "dataset deletion asked for");
+        Ok(self.jobs.load(&winner).await?)
+    }
+
+    /// Removes a deleted dataset's objects, then its manifest.
+    pub async fn run_deletion(&self, job_id: &str) -> Result<JobRecord, DatasetError> {
+        let mut job = self.jobs.load(job_id).await?;
+        if job.state == agora_model::accounts::JobState::Done {
+            return Ok(job);
+        }
+        let id = job.subject.clone();
+        let manifest = manifest_key(&id);
+        if let Ok(record) = self.load_any(&id).await {
+            self.remove_markers(&record).await?;
+        }
+        self.jobs.set_step(&mut job, "removing files").await?;
+        self.jobs.delete_prefix(&mut job, &format!("ds/{id}/"), |_| Vec::new(), Some(&manifest)).await?;
+        match self.storage.delete(&manifest).await {
+            Ok(()) | Err(StorageError::NotFound) => {}
+            Err(other) => return Err(other.into()),
+        }
+        job.done += 1;
+        self.jobs.finish(&mut job).await?;
+        tracing::info!(dataset = %id, removed = job.done, "dataset deletion finished");
+        Ok(job)
+    }
+
+    /// Resumes unfinished dataset deletions (at start-up).
+    pub async fn resume_deletions(&self) -> Result<usize, DatasetError> {
+        let running = self.jobs.running(DELETE_JOB).await?;
+        for job in &running {
+            self.run_deletion(&job.id).await?;
+        }
+        Ok(running.len())
+    }
+
+    /// The record as the caller sees it: members by name, their permission.
+    pub async fn view(&self, caller: &Caller, record: &DatasetRecord) -> DatasetView {
+        let permission = match allowed(caller, &record.resource()) {
+            Some(Need::Manage) => Permission::Manage,
+            Some(Need::Write) => Permission::Write,
+            _ => Permission::Read,
+        };
+        let mut members = Vec::with_capacity(record.members.len() + 1);
+        let owner = std::iter::once((record.owner.clone(), MemberRole::Owner));
+        for (user_id, role) in owner.chain(record.members.iter().map(|m| (m.user_id.clone(), m.role))) {
+            let username = match self.accounts.get(&user_id).await {
+                Ok(user) => user.username,
+                Err(_) => "(deleted account)".into(),
+            };
+            members.push(MemberView { user_id, username, role });
+        }
+        members[1..].sort_by(|a, b| a.username.cmp(&b.username));
+        DatasetView {
+            id: record.id.clone(),
+            name: record.name.clone(),
+            description: record.description.clone(),
+            visibility: record.visibility,
+            members,
+            created_at: record.created_at,
+            updated_at: record.updated_at,
+            permission,
+        }
+    }
+
+    /// Read-modify-write of the manifest after checking `need`; markers follow.
+    async fn modify(
+        &self,
+        caller: &Caller,
+        id: &str,
+        need: Need,
+        change: impl Fn(&mut DatasetRecord) -> Result<(), ApiError>,
+    ) -> Result<DatasetRecord, DatasetError> {
+        let mut before: Option<DatasetRecord> = None;
+        let mut after: Option<DatasetRecord> = None;
+        let mut refused: Option<ApiError> = None;
+        let outcome = self
+            .storage
+            .update(&manifest_key(valid_id(id)?), 10, |current| {
+                let current = current.ok_or(StorageError::NotFound)?;
+                let mut record: DatasetRecord = serde_json::from_slice(current).map_err(|e| StorageError::Other(e.to_string()))?;
+                let checked = if record.deletion_job.is_some() {
+                    Err(ApiError::not_found("no such dataset"))
+                } else {
+                    authorize(caller, &record.resource(), need)
+                };
+                before = Some(record.clone());
+                if let Err(err) = checked.and_then(|()| change(&mut record)) {
+                    refused = Some(err);
+                    return Err(StorageError::Invalid("refused".into()));
+                }
+                record.updated_at = unix_now();
+                let json = serde_json::to_vec(&record).map_err(|e| StorageError::Other(e.to_string()))?;
+                after = Some(record);
+                Ok(Bytes::from(json))
+            })
+            .await;
+        if let Some(err) = refused {
+            return Err(DatasetError::Api(err));
+        }
+        match outcome {
+            Ok(_) => {}
+            Err(StorageError::NotFound) => return Err(DatasetError::Api(ApiError::not_found("no such dataset"))),
+            Err(other) => return Err(other.into()),
+        }
+        let after = after.ok_or_else(|| DatasetError::Internal("the update produced no record".into()))?;
+        if after.deletion_job.is_none() {
+            self.sync_markers(before.as_ref(), &after).await?;
+        }
+        Ok(after)
+    }
+
+    /// Brings the markers in line with the manifest.
+    async fn sync_markers(&self, before: Option<&DatasetRecord>, after: &DatasetRecord) -> Result<(), DatasetError> {
+        for user in after.people() {
+            self.storage.put(&member_marker(user, &after.id), Bytes::new(), PutOptions::default()).await?;
+        }
+        if let Some(before) = before {
+            for gone in before.people().filter(|u| !after.people().any(|p| p == *u)) {
+                self.storage.delete(&member_marker(gone, &after.id)).await?;
+            }
+        }
+        match after.visibility {
+            Visibility::Public => self.storage.put(&public_marker(&after.id), Bytes::new(), PutOptions::default()).await.map(drop)?,
+            Visibility::Private => self.storage.delete(&public_marker(&after.id)).await?,
+        }
+        Ok(())
+    }
+
+    async fn remove_markers(&self, record: &DatasetRecord) -> Result<(), DatasetError> {
+        let mut keys: Vec<String> = record.people().map(|u| member_marker(u, &record.id)).collect();
+        keys.push(public_marker(&record.id));
+        self.storage.delete_many(&keys).await?;
+        Ok(())
+    }
+
+    async fn owned_count(&self, user: &str) -> Result<usize, DatasetError> {
+        let markers = self.storage.list_all(&format!("sys/user-datasets/{user}/")).await?;
+        let loaded = futures::future::join_all(markers.iter().filter_map(|m| m.key.rsplit('/').next()).map(|id| self.load(id))).await;
+        Ok(loaded.into_iter().filter_map(|r| r.ok()).filter(|r| r.owner == user).count())
+    }
+
+    async fn find_user(&self, username: &str) -> Result<crate::accounts::UserRecord, DatasetError> {
+        match self.accounts.find_by_username(username).await {
+            Ok(user) if user.check_active().is_ok() => Ok(user),
+            Ok(_) | Err(AccountError::NotFound) => {
+                Err(DatasetError::Api(ApiError::invalid("username", format!("no account is called {username:?}"))))
+            }
+            Err(other) => Err(DatasetError::Api(other.to_api())),
+        }
+    }
+
+    /// A live dataset's manifest (deleted ones are not found).
+    async fn load(&self, id: &str) -> Result<DatasetRecord, DatasetError> {
+        let record = self.load_any(id).await?;
+        if record.deletion_job.is_some() {
+            return Err(DatasetError::Api(ApiError::not_found("no such dataset")));
+        }
+        Ok(record)
+    }
+
+    async fn load_any(&self, id: &str) -> Result<DatasetRecord, DatasetError> {
+        let object = self.storage.get(&manifest_key(valid_id(id)?), None).await.map_err(|e| match e {
+            StorageError::NotFound => DatasetError::Api(ApiError::not_found("no such dataset")),
+            other => DatasetError::Storage(other),
+        })?;
+        serde_json::from_slice(&object.body).map_err(|e| DatasetError::Internal(format!("dataset {id} has an unreadable manifest: {e}")))
+    }
+}
+
+/// Dataset ids are 16 lowercase hex digits; anything else is not found
+/// (and never reaches a storage key).
+fn valid_id(id: &str) -> Result<&str, DatasetError> {
+    if id.len() == 16 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        Ok(id)
+    } else {
+        Err(DatasetError::Api(ApiError::not_found("no such dataset")))
+    }
+}

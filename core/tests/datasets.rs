@@ -1,0 +1,154 @@
+//! Datasets in the bucket, against the embedded endpoint and moto.
+
+use agora_core::accounts::api_keys::{Access, Scope};
+use agora_core::accounts::{Accounts, Registration, UserRecord};
+use agora_core::auth::caller::{Caller, Identity};
+use agora_core::auth::token::Claims;
+use agora_core::datasets::{DatasetLimits, Datasets};
+use agora_core::secret::Secret;
+use agora_core::storage::{ListOptions, PutOptions};
+use agora_model::datasets::{DatasetChange, NewDataset, Permission, ShareRequest, TransferRequest};
+use agora_model::sharing::{MemberRole, Visibility};
+use agora_model::ErrorKind;
+use agora_testkit::{both_backends, Fixture};
+use bytes::Bytes;
+
+async fn user(accounts: &Accounts, name: &str) -> UserRecord {
+    let registration =
+        Registration { username: name.into(), email: format!("{name}@example.com"), password: Secret::new(format!("{name}'s password")) };
+    let user = accounts.register(registration).await.unwrap();
+    accounts.mark_verified(&user.id).await.unwrap()
+}
+
+fn session(user: &UserRecord) -> Caller {
+    let claims = Claims {
+        sub: user.id.clone(),
+        ver: 0,
+        typ: "session".into(),
+        iss: "agora".into(),
+        aud: "agora".into(),
+        iat: 0,
+        exp: 0,
+        email: None,
+    };
+    Caller { identity: Identity::Session { user: Box::new(user.clone()), claims }, ip: None }
+}
+
+fn new(name: &str) -> NewDataset {
+    NewDataset { name: name.into(), description: String::new(), visibility: Visibility::Private }
+}
+
+async fn setup(f: &Fixture, per_user: usize) -> (Datasets, Accounts, UserRecord, UserRecord, UserRecord) {
+    let accounts = Accounts::new(f.storage.clone());
+    let admin = user(&accounts, "admin").await;
+    let ann = user(&accounts, "ann").await;
+    let ben = user(&accounts, "ben").await;
+    (Datasets::new(f.storage.clone(), accounts.clone(), DatasetLimits { per_user }), accounts, admin, ann, ben)
+}
+
+both_backends!(owners_share_and_members_get_their_role_only, |f: Fixture| async move {
+    let (datasets, _, _, ann, ben) = setup(&f, 10).await;
+    let (ann_c, ben_c, nobody) = (session(&ann), session(&ben), Caller::anonymous(None));
+    let cats = datasets
+        .create(&ann_c, NewDataset { name: " Cats ".into(), description: "pictures".into(), visibility: Visibility::Private })
+        .await
+        .unwrap();
+    assert_eq!(cats.name, "Cats");
+    assert_eq!(datasets.list(&ann_c).await.unwrap().len(), 1);
+    assert!(datasets.list(&ben_c).await.unwrap().is_empty(), "private datasets are invisible to others");
+    assert_eq!(datasets.get(&ben_c, &cats.id).await.unwrap_err().to_api().kind, ErrorKind::NotFound);
+    assert_eq!(datasets.get(&nobody, &cats.id).await.unwrap_err().to_api().kind, ErrorKind::NotFound);
+
+    datasets.share(&ann_c, &cats.id, ShareRequest { username: "BEN".into(), role: Some(MemberRole::Viewer) }).await.unwrap();
+    let seen = datasets.list(&ben_c).await.unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(datasets.view(&ben_c, &seen[0]).await.permission, Permission::Read);
+    let change = DatasetChange { name: Some("Dogs".into()), ..Default::default() };
+    assert_eq!(datasets.update(&ben_c, &cats.id, change.clone()).await.unwrap_err().to_api().kind, ErrorKind::Forbidden);
+    datasets.share(&ann_c, &cats.id, ShareRequest { username: "ben".into(), role: Some(MemberRole::Editor) }).await.unwrap();
+    assert_eq!(datasets.update(&ben_c, &cats.id, change).await.unwrap().name, "Dogs");
+    let public = DatasetChange { visibility: Some(Visibility::Public), ..Default::default() };
+    assert_eq!(
+        datasets.update(&ben_c, &cats.id, public.clone()).await.unwrap_err().to_api().kind,
+        ErrorKind::Forbidden,
+        "editors do not change visibility"
+    );
+    datasets.update(&ann_c, &cats.id, public).await.unwrap();
+    assert_eq!(datasets.list(&nobody).await.unwrap().len(), 1, "public datasets are listed for everyone");
+
+    let err = datasets
+        .share(&ann_c, &cats.id, ShareRequest { username: "nobody-here".into(), role: Some(MemberRole::Viewer) })
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_api().field.as_deref(), Some("username"));
+    datasets.share(&ann_c, &cats.id, ShareRequest { username: "ben".into(), role: None }).await.unwrap();
+    let view = datasets.view(&ann_c, &datasets.get(&ann_c, &cats.id).await.unwrap()).await;
+    assert_eq!(view.members.iter().map(|m| m.username.as_str()).collect::<Vec<_>>(), ["ann"]);
+});
+
+both_backends!(ownership_moves_and_the_old_owner_stays_an_editor, |f: Fixture| async move {
+    let (datasets, _, _, ann, ben) = setup(&f, 10).await;
+    let (ann_c, ben_c) = (session(&ann), session(&ben));
+    let ds = datasets.create(&ann_c, new("Audio")).await.unwrap();
+    assert_eq!(
+        datasets.transfer(&ben_c, &ds.id, TransferRequest { username: "ben".into() }).await.unwrap_err().to_api().kind,
+        ErrorKind::NotFound
+    );
+    let moved = datasets.transfer(&ann_c, &ds.id, TransferRequest { username: "ben".into() }).await.unwrap();
+    assert_eq!(moved.owner, ben.id);
+    assert_eq!(datasets.view(&ann_c, &moved).await.permission, Permission::Write);
+    assert_eq!(datasets.view(&ben_c, &moved).await.permission, Permission::Manage);
+    assert_eq!(datasets.list(&ann_c).await.unwrap().len(), 1);
+});
+
+both_backends!(quotas_and_bad_names_are_refused_with_the_rule, |f: Fixture| async move {
+    let (datasets, _, _, ann, _) = setup(&f, 2).await;
+    let ann_c = session(&ann);
+    datasets.create(&ann_c, new("one")).await.unwrap();
+    datasets.create(&ann_c, new("two")).await.unwrap();
+    let err = datasets.create(&ann_c, new("three")).await.unwrap_err().to_api();
+    assert!(err.message.contains("AGORA_MAX_DATASETS_PER_USER"), "{err}");
+    assert_eq!(datasets.create(&ann_c, new("")).await.unwrap_err().to_api().field.as_deref(), Some("name"));
+    assert_eq!(datasets.create(&Caller::anonymous(None), new("x")).await.unwrap_err().to_api().kind, ErrorKind::Unauthenticated);
+    assert_eq!(datasets.get(&ann_c, "../../sys/users").await.unwrap_err().to_api().kind, ErrorKind::NotFound);
+});
+
+async fn key_caller(accounts: &Accounts, owner: &UserRecord, access: Access) -> Caller {
+    let (record, _) = accounts.create_api_key(&owner.id, "k", vec![Scope::AllDatasets { access }], None).await.unwrap();
+    Caller { identity: Identity::ApiKey { user: Box::new(owner.clone()), key: Box::new(record) }, ip: None }
+}
+
+both_backends!(keys_create_only_with_full_write_access, |f: Fixture| async move {
+    let (datasets, accounts, _, ann, _) = setup(&f, 10).await;
+    let reader = key_caller(&accounts, &ann, Access::Read).await;
+    assert_eq!(datasets.create(&reader, new("x")).await.unwrap_err().to_api().kind, ErrorKind::Forbidden);
+    let writer = key_caller(&accounts, &ann, Access::ReadWrite).await;
+    let ds = datasets.create(&writer, new("from a script")).await.unwrap();
+    assert_eq!(datasets.view(&writer, &ds).await.permission, Permission::Write, "keys never manage");
+    assert_eq!(datasets.delete(&writer, &ds.id).await.unwrap_err().to_api().kind, ErrorKind::Forbidden);
+});
+
+both_backends!(deleting_a_non_empty_dataset_hides_it_at_once_and_a_job_removes_everything, |f: Fixture| async move {
+    let (datasets, _, _, ann, ben) = setup(&f, 10).await;
+    let (ann_c, ben_c) = (session(&ann), session(&ben));
+    let ds = datasets.create(&ann_c, new("big")).await.unwrap();
+    datasets.share(&ann_c, &ds.id, ShareRequest { username: "ben".into(), role: Some(MemberRole::Editor) }).await.unwrap();
+    for i in 0..1005 {
+        f.storage.put(&format!("ds/{}/files/f{i:04}.txt", ds.id), Bytes::from_static(b"x"), PutOptions::default()).await.unwrap();
+    }
+    assert_eq!(datasets.delete(&ben_c, &ds.id).await.unwrap_err().to_api().kind, ErrorKind::Forbidden, "editors do not delete");
+    let job = datasets.delete(&ann_c, &ds.id).await.unwrap();
+    // Gone from every list and every read at once, before the job ran.
+    assert!(datasets.list(&ann_c).await.unwrap().is_empty());
+    assert!(datasets.list(&ben_c).await.unwrap().is_empty());
+    assert_eq!(datasets.get(&ann_c, &ds.id).await.unwrap_err().to_api().kind, ErrorKind::NotFound);
+    assert_eq!(datasets.delete(&ann_c, &ds.id).await.unwrap_err().to_api().kind, ErrorKind::NotFound);
+
+    // The node "crashed" before running it: a start resumes it.
+    assert_eq!(datasets.resume_deletions().await.unwrap(), 1);
+    let done = datasets.run_deletion(&job.id).await.unwrap();
+    assert_eq!(done.done, 1005 + 1);
+    let left = f.storage.list(&ListOptions { prefix: format!("ds/{}/", ds.id), ..Default::default() }).await.unwrap();
+    assert!(left.objects.is_empty(), "{:?}", left.objects);
+    assert_eq!(datasets.resume_deletions().await.unwrap(), 0);
+});
