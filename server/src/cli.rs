@@ -192,6 +192,10 @@ pub struct ServeArgs {
     #[arg(long, env = "AGORA_SESSION_TTL_MINS", value_name = "MINUTES")]
     pub session_ttl_mins: Option<u64>,
 
+    /// Datasets one person may own [default: 100].
+    #[arg(long, env = "AGORA_MAX_DATASETS_PER_USER", value_name = "N")]
+    pub max_datasets_per_user: Option<usize>,
+
     /// Log line format.
     #[arg(long, env = "AGORA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -291,6 +295,7 @@ mod tests {
             "AGORA_SMTP_FROM",
             "AGORA_SESSION_SECRET",
             "AGORA_SESSION_TTL_MINS",
+            "AGORA_MAX_DATASETS_PER_USER",
         ] {
             assert!(help.contains(needle), "`agora serve --help` lacks {needle}:\n{help}");
         }

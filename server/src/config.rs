@@ -24,6 +24,7 @@ pub const MAX_PRESIGN_EXPIRY_SECS: u64 = 60 * 60;
 pub const OUTPUT_NAME: &str = "agora";
 pub const DEFAULT_SMTP_FROM: &str = "Agora <agora@localhost>";
 pub const DEFAULT_SESSION_TTL_MINS: u64 = 120;
+pub const DEFAULT_MAX_DATASETS_PER_USER: usize = 100;
 const SESSION_TTL_MINS: std::ops::RangeInclusive<u64> = 5..=7 * 24 * 60;
 
 #[derive(Debug, Clone)]
@@ -38,6 +39,8 @@ pub struct Config {
     pub public_url: String,
     pub storage: StorageSettings,
     pub auth: AuthSettings,
+    /// Datasets one person may own.
+    pub max_datasets_per_user: usize,
 }
 
 /// Accounts: mail and sessions.
@@ -120,7 +123,14 @@ impl Config {
         };
         let storage = storage_settings(&args_storage(&storage_args), &public_url)?;
         let auth = auth_settings(&storage_args)?;
-        Ok(Config { addr, data_dir, site_root, log_format: args.log_format, dev_mode, public_url, storage, auth })
+        let max_datasets_per_user = args.max_datasets_per_user.unwrap_or(DEFAULT_MAX_DATASETS_PER_USER);
+        if max_datasets_per_user == 0 {
+            return Err(ConfigError {
+                setting: "--max-datasets-per-user / AGORA_MAX_DATASETS_PER_USER",
+                message: "must be at least 1".into(),
+            });
+        }
+        Ok(Config { addr, data_dir, site_root, log_format: args.log_format, dev_mode, public_url, storage, auth, max_datasets_per_user })
     }
 
     /// The embedded endpoint's files live here.

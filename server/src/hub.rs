@@ -7,6 +7,7 @@ use tokio_util::sync::CancellationToken;
 use agora_core::auth::session_secret;
 use agora_core::auth::token::TokenKeys;
 use agora_core::data_dir::DataDir;
+use agora_core::datasets::DatasetLimits;
 use agora_core::hub::{Hub, HubParts};
 use agora_core::mail::Mailer;
 use agora_core::storage::Storage;
@@ -32,20 +33,27 @@ pub async fn start(
             Mailer::outbox(outbox, &config.auth.smtp_from).context("invalid sender (--smtp-from / AGORA_SMTP_FROM)")?
         }
     };
-    let hub = Hub::new(HubParts { storage, tokens, mailer, public_url, session_ttl: config.auth.session_ttl });
-    resume_deletions(hub.clone(), stop);
+    let hub = Hub::new(HubParts {
+        storage,
+        tokens,
+        mailer,
+        public_url,
+        session_ttl: config.auth.session_ttl,
+        dataset_limits: DatasetLimits { per_user: config.max_datasets_per_user },
+    });
+    resume_jobs(hub.clone(), stop);
     Ok(hub)
 }
 
-/// Account deletions a crash interrupted carry on in the background.
-fn resume_deletions(hub: Hub, stop: CancellationToken) {
+/// Deletions a crash interrupted carry on in the background.
+fn resume_jobs(hub: Hub, stop: CancellationToken) {
     tokio::spawn(async move {
         tokio::select! {
             _ = stop.cancelled() => {}
-            resumed = hub.accounts().resume_deletions() => match resumed {
+            resumed = hub.resume_jobs() => match resumed {
                 Ok(0) => {}
-                Ok(n) => tracing::info!(jobs = n, "resumed account deletions"),
-                Err(err) => tracing::warn!(error = %err, "could not resume account deletions; they are retried at the next start"),
+                Ok(n) => tracing::info!(jobs = n, "resumed interrupted deletions"),
+                Err(err) => tracing::warn!(error = %err, "could not resume interrupted deletions; they are retried at the next start"),
             },
         }
     });

@@ -230,12 +230,16 @@ impl Datasets {
     }
 
     /// Deletes the dataset: gone from every list at once, its objects removed
-    /// by a background job. Returns the job.
+    /// by a background job ([`Self::run_deletion`]). Returns the job.
     pub async fn delete(&self, caller: &Caller, id: &str) -> Result<JobRecord, DatasetError> {
+        self.mark_deleted(id, |record| authorize(caller, &record.resource(), Need::Manage)).await
+    }
+
+    async fn mark_deleted(&self, id: &str, check: impl Fn(&DatasetRecord) -> Result<(), ApiError>) -> Result<JobRecord, DatasetError> {
         let job = self.jobs.create(DELETE_JOB, id).await?;
         let job_id = job.id.clone();
         let marked = self
-            .modify(caller, id, Need::Manage, |record| {
+            .modify_checked(id, check, |record| {
                 if record.deletion_job.is_none() {
                     record.deletion_job = Some(job_id.clone());
                 }
@@ -256,6 +260,37 @@ impl Datasets {
         self.remove_markers(&marked).await?;
         tracing::info!(dataset = %id, job = %winner, "dataset deletion asked for");
         Ok(self.jobs.load(&winner).await?)
+    }
+
+    /// For a deleted account: deletes the datasets it owned (to the end) and
+    /// takes it out of the others. Returns how many datasets it touched.
+    pub async fn remove_user(&self, user_id: &str) -> Result<u64, DatasetError> {
+        let mut touched = 0;
+        for marker in self.storage.list_all(&format!("sys/user-datasets/{user_id}/")).await? {
+            let Some(id) = marker.key.rsplit('/').next() else { continue };
+            match self.load(id).await {
+                Ok(record) if record.owner == user_id => {
+                    let job = self.mark_deleted(id, |_| Ok(())).await?;
+                    self.run_deletion(&job.id).await?;
+                }
+                Ok(_) => {
+                    self.modify_checked(
+                        id,
+                        |_| Ok(()),
+                        |record| {
+                            record.members.retain(|m| m.user_id != user_id);
+                            Ok(())
+                        },
+                    )
+                    .await?;
+                }
+                Err(DatasetError::Api(_)) => {}
+                Err(other) => return Err(other),
+            }
+            self.storage.delete(&marker.key).await?;
+            touched += 1;
+        }
+        Ok(touched)
     }
 
     /// Removes a deleted dataset's objects, then its manifest.
@@ -327,6 +362,15 @@ impl Datasets {
         need: Need,
         change: impl Fn(&mut DatasetRecord) -> Result<(), ApiError>,
     ) -> Result<DatasetRecord, DatasetError> {
+        self.modify_checked(id, |record| authorize(caller, &record.resource(), need), change).await
+    }
+
+    async fn modify_checked(
+        &self,
+        id: &str,
+        check: impl Fn(&DatasetRecord) -> Result<(), ApiError>,
+        change: impl Fn(&mut DatasetRecord) -> Result<(), ApiError>,
+    ) -> Result<DatasetRecord, DatasetError> {
         let mut before: Option<DatasetRecord> = None;
         let mut after: Option<DatasetRecord> = None;
         let mut refused: Option<ApiError> = None;
@@ -335,11 +379,7 @@ impl Datasets {
             .update(&manifest_key(valid_id(id)?), 10, |current| {
                 let current = current.ok_or(StorageError::NotFound)?;
                 let mut record: DatasetRecord = serde_json::from_slice(current).map_err(|e| StorageError::Other(e.to_string()))?;
-                let checked = if record.deletion_job.is_some() {
-                    Err(ApiError::not_found("no such dataset"))
-                } else {
-                    authorize(caller, &record.resource(), need)
-                };
+                let checked = if record.deletion_job.is_some() { Err(ApiError::not_found("no such dataset")) } else { check(&record) };
                 before = Some(record.clone());
                 if let Err(err) = checked.and_then(|()| change(&mut record)) {
                     refused = Some(err);

@@ -122,10 +122,10 @@ impl Hub {
         self.limits().check(Attempt::Login { ip: caller.ip, account: &user.username })?;
         let job = self.accounts().request_deletion(&user.id, Secret::new(confirmation.password)).await.map_err(api)?;
         tracing::info!(user = %user.username, job = %job.id, "account deletion asked for");
-        let accounts = self.accounts().clone();
+        let hub = self.clone();
         let id = job.id.clone();
         tokio::spawn(async move {
-            if let Err(err) = accounts.run_deletion(&id).await {
+            if let Err(err) = hub.run_account_deletion(&id).await {
                 tracing::error!(job = %id, error = %err, "account deletion stopped; it resumes at the next start");
             }
         });

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod accounts;
+mod datasets;
 
 use agora_model::ApiError;
 
@@ -14,6 +15,7 @@ use crate::accounts::{AccountError, Accounts, UserRecord};
 use crate::auth::caller::{Caller, Identity};
 use crate::auth::limits::AuthLimits;
 use crate::auth::token::{TokenError, TokenKeys};
+use crate::datasets::{DatasetLimits, Datasets};
 use crate::mail::Mailer;
 use crate::storage::Storage;
 
@@ -33,6 +35,7 @@ pub struct HubParts {
     /// Agora's public base URL, for links in mail.
     pub public_url: String,
     pub session_ttl: Duration,
+    pub dataset_limits: DatasetLimits,
 }
 
 #[derive(Clone)]
@@ -41,6 +44,7 @@ pub struct Hub(Arc<Inner>);
 struct Inner {
     storage: Storage,
     accounts: Accounts,
+    datasets: Datasets,
     tokens: TokenKeys,
     mailer: Mailer,
     limits: AuthLimits,
@@ -50,8 +54,10 @@ struct Inner {
 
 impl Hub {
     pub fn new(parts: HubParts) -> Self {
+        let accounts = Accounts::new(parts.storage.clone());
         Hub(Arc::new(Inner {
-            accounts: Accounts::new(parts.storage.clone()),
+            datasets: Datasets::new(parts.storage.clone(), accounts.clone(), parts.dataset_limits),
+            accounts,
             storage: parts.storage,
             tokens: parts.tokens,
             mailer: parts.mailer,
@@ -67,6 +73,39 @@ impl Hub {
 
     pub fn accounts(&self) -> &Accounts {
         &self.0.accounts
+    }
+
+    pub fn datasets(&self) -> &Datasets {
+        &self.0.datasets
+    }
+
+    /// Finishes what a crash interrupted: dataset and account deletions.
+    pub async fn resume_jobs(&self) -> Result<usize, ApiError> {
+        let datasets = self.0.datasets.resume_deletions().await.map_err(|e| e.to_api())?;
+        let mut accounts = 0;
+        let running = crate::jobs::Jobs::new(self.0.storage.clone())
+            .running(crate::accounts::deletion::JOB_KIND)
+            .await
+            .map_err(|e| AccountError::from(e).to_api())?;
+        for job in running {
+            self.run_account_deletion(&job.id).await?;
+            accounts += 1;
+        }
+        Ok(datasets + accounts)
+    }
+
+    /// An account deletion: the datasets it owned and its memberships first,
+    /// then its keys, claims and record.
+    pub async fn run_account_deletion(&self, job_id: &str) -> Result<(), ApiError> {
+        let job = self.0.accounts.job(job_id).await.map_err(|e| e.to_api())?;
+        if job.state == agora_model::accounts::JobState::Done {
+            return Ok(());
+        }
+        let subject =
+            crate::jobs::Jobs::new(self.0.storage.clone()).load(job_id).await.map_err(|e| AccountError::from(e).to_api())?.subject;
+        self.0.datasets.remove_user(&subject).await.map_err(|e| e.to_api())?;
+        self.0.accounts.run_deletion(job_id).await.map_err(|e| e.to_api())?;
+        Ok(())
     }
 
     pub fn tokens(&self) -> &TokenKeys {

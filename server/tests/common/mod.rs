@@ -10,6 +10,8 @@
 
 #![allow(dead_code)]
 
+pub mod api;
+
 use std::net::SocketAddr;
 
 use agora_server::cli::ServeArgs;

@@ -4,6 +4,7 @@
 //! from [`RequestCaller`], one hub operation, the answer.
 
 mod accounts;
+mod datasets;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
@@ -79,7 +80,7 @@ impl Modify for BearerAuth {
     info(title = "Agora REST API", description = "Datasets, dashboards and accounts for ML teams. Authenticate with `Authorization: Bearer <token or API key>`."),
     modifiers(&BearerAuth),
     components(schemas(ErrorBody)),
-    nest((path = "/api/v1", api = accounts::AccountsApi)),
+    nest((path = "/api/v1", api = accounts::AccountsApi), (path = "/api/v1", api = datasets::DatasetsApi)),
 )]
 pub struct ApiDoc;
 
@@ -92,5 +93,5 @@ async fn no_such_route() -> RestError {
 }
 
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new().route("/openapi.json", get(openapi)).merge(accounts::router()).fallback(no_such_route)
+    Router::new().route("/openapi.json", get(openapi)).merge(accounts::router()).merge(datasets::router()).fallback(no_such_route)
 }

@@ -1,0 +1,57 @@
+//! Dataset operations as a caller performs them, in the wire types.
+
+use agora_model::accounts::JobView;
+use agora_model::datasets::{DatasetChange, DatasetView, NewDataset, ShareRequest, TransferRequest};
+use agora_model::ApiError;
+
+use super::Hub;
+use crate::auth::caller::Caller;
+
+impl Hub {
+    pub async fn create_dataset(&self, caller: &Caller, request: NewDataset) -> Result<DatasetView, ApiError> {
+        let record = self.datasets().create(caller, request).await.map_err(|e| e.to_api())?;
+        Ok(self.datasets().view(caller, &record).await)
+    }
+
+    pub async fn dataset(&self, caller: &Caller, id: &str) -> Result<DatasetView, ApiError> {
+        let record = self.datasets().get(caller, id).await.map_err(|e| e.to_api())?;
+        Ok(self.datasets().view(caller, &record).await)
+    }
+
+    pub async fn list_datasets(&self, caller: &Caller) -> Result<Vec<DatasetView>, ApiError> {
+        let records = self.datasets().list(caller).await.map_err(|e| e.to_api())?;
+        let mut views = Vec::with_capacity(records.len());
+        for record in &records {
+            views.push(self.datasets().view(caller, record).await);
+        }
+        Ok(views)
+    }
+
+    pub async fn update_dataset(&self, caller: &Caller, id: &str, change: DatasetChange) -> Result<DatasetView, ApiError> {
+        let record = self.datasets().update(caller, id, change).await.map_err(|e| e.to_api())?;
+        Ok(self.datasets().view(caller, &record).await)
+    }
+
+    pub async fn share_dataset(&self, caller: &Caller, id: &str, request: ShareRequest) -> Result<DatasetView, ApiError> {
+        let record = self.datasets().share(caller, id, request).await.map_err(|e| e.to_api())?;
+        Ok(self.datasets().view(caller, &record).await)
+    }
+
+    pub async fn transfer_dataset(&self, caller: &Caller, id: &str, request: TransferRequest) -> Result<DatasetView, ApiError> {
+        let record = self.datasets().transfer(caller, id, request).await.map_err(|e| e.to_api())?;
+        Ok(self.datasets().view(caller, &record).await)
+    }
+
+    /// Hides the dataset at once and removes its objects in the background.
+    pub async fn delete_dataset(&self, caller: &Caller, id: &str) -> Result<JobView, ApiError> {
+        let job = self.datasets().delete(caller, id).await.map_err(|e| e.to_api())?;
+        let datasets = self.datasets().clone();
+        let job_id = job.id.clone();
+        tokio::spawn(async move {
+            if let Err(err) = datasets.run_deletion(&job_id).await {
+                tracing::error!(job = %job_id, error = %err, "dataset deletion stopped; it resumes at the next start");
+            }
+        });
+        Ok(job.view())
+    }
+}

@@ -1,0 +1,89 @@
+//! `/api/v1/datasets/…`: create, list, view, change, share, transfer, delete.
+
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use utoipa::OpenApi;
+
+use agora_app::server::RequestCaller;
+use agora_model::accounts::JobView;
+use agora_model::datasets::{DatasetChange, DatasetView, NewDataset, ShareRequest, TransferRequest};
+
+use super::{Answer, Body, ErrorBody};
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(list, create, show, update, delete, share, transfer),
+    tags((name = "datasets", description = "Datasets, their members and visibility"))
+)]
+pub struct DatasetsApi;
+
+pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new()
+        .route("/datasets", get(list).post(create))
+        .route("/datasets/{id}", get(show).patch(update).delete(delete))
+        .route("/datasets/{id}/members", post(share))
+        .route("/datasets/{id}/transfer", post(transfer))
+}
+
+/// The datasets the caller may see: their own, shared with them, public.
+#[utoipa::path(get, path = "/datasets", tag = "datasets", security((), ("bearer" = [])), responses((status = 200, body = Vec<DatasetView>)))]
+async fn list(RequestCaller(hub, caller): RequestCaller) -> Answer<Json<Vec<DatasetView>>> {
+    Ok(Json(hub.list_datasets(&caller).await?))
+}
+
+/// Creates a dataset owned by the caller (an API key needs read-write access to all datasets).
+#[utoipa::path(post, path = "/datasets", tag = "datasets", security(("bearer" = [])), request_body = NewDataset, responses(
+    (status = 201, body = DatasetView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "quota reached or key without write access")))]
+async fn create(RequestCaller(hub, caller): RequestCaller, Body(request): Body<NewDataset>) -> Answer<(StatusCode, Json<DatasetView>)> {
+    Ok((StatusCode::CREATED, Json(hub.create_dataset(&caller, request).await?)))
+}
+
+/// One dataset; "not found" also when the caller may not see it.
+#[utoipa::path(get, path = "/datasets/{id}", tag = "datasets", security((), ("bearer" = [])), params(("id" = String, Path)), responses(
+    (status = 200, body = DatasetView), (status = 404, body = ErrorBody)))]
+async fn show(RequestCaller(hub, caller): RequestCaller, Path(id): Path<String>) -> Answer<Json<DatasetView>> {
+    Ok(Json(hub.dataset(&caller, &id).await?))
+}
+
+/// Renames or describes (editors), or changes visibility (owner).
+#[utoipa::path(patch, path = "/datasets/{id}", tag = "datasets", security(("bearer" = [])), params(("id" = String, Path)), request_body = DatasetChange,
+    responses((status = 200, body = DatasetView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn update(
+    RequestCaller(hub, caller): RequestCaller,
+    Path(id): Path<String>,
+    Body(change): Body<DatasetChange>,
+) -> Answer<Json<DatasetView>> {
+    Ok(Json(hub.update_dataset(&caller, &id, change).await?))
+}
+
+/// Deletes the dataset (owner): it disappears at once; a background job
+/// removes its objects, with progress at `GET /jobs/{id}`.
+#[utoipa::path(delete, path = "/datasets/{id}", tag = "datasets", security(("bearer" = [])), params(("id" = String, Path)), responses(
+    (status = 202, body = JobView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete(RequestCaller(hub, caller): RequestCaller, Path(id): Path<String>) -> Answer<(StatusCode, Json<JobView>)> {
+    Ok((StatusCode::ACCEPTED, Json(hub.delete_dataset(&caller, &id).await?)))
+}
+
+/// Gives someone a role (viewer, editor), changes it, or removes them (`role: null`).
+#[utoipa::path(post, path = "/datasets/{id}/members", tag = "datasets", security(("bearer" = [])), params(("id" = String, Path)), request_body = ShareRequest,
+    responses((status = 200, body = DatasetView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn share(
+    RequestCaller(hub, caller): RequestCaller,
+    Path(id): Path<String>,
+    Body(request): Body<ShareRequest>,
+) -> Answer<Json<DatasetView>> {
+    Ok(Json(hub.share_dataset(&caller, &id, request).await?))
+}
+
+/// Makes someone else the owner; the previous owner stays as an editor.
+#[utoipa::path(post, path = "/datasets/{id}/transfer", tag = "datasets", security(("bearer" = [])), params(("id" = String, Path)), request_body = TransferRequest,
+    responses((status = 200, body = DatasetView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn transfer(
+    RequestCaller(hub, caller): RequestCaller,
+    Path(id): Path<String>,
+    Body(request): Body<TransferRequest>,
+) -> Answer<Json<DatasetView>> {
+    Ok(Json(hub.transfer_dataset(&caller, &id, request).await?))
+}

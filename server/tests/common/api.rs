@@ -1,0 +1,87 @@
+//! Talking to a test server's REST API, with mail through a real SMTP server.
+
+use agora_core::secret::Secret;
+use agora_testkit::SmtpServer;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use super::TestServer;
+
+pub async fn server_with_mail() -> (TestServer, SmtpServer) {
+    let smtp = agora_testkit::smtp_server();
+    let url = smtp.url();
+    let server = TestServer::start_with(|args| args.smtp_url = Some(Secret::new(url))).await.expect("server starts");
+    (server, smtp)
+}
+
+impl TestServer {
+    pub async fn call(&self, method: reqwest::Method, path: &str, bearer: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(bearer) = bearer {
+            request = request.bearer_auth(bearer);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, bearer: Option<&str>, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::POST, path, bearer, Some(body)).await
+    }
+
+    pub async fn get(&self, path: &str, bearer: Option<&str>) -> (StatusCode, Value) {
+        self.call(reqwest::Method::GET, path, bearer, None).await
+    }
+
+    pub async fn register(&self, name: &str) -> Value {
+        let (status, user) = self
+            .post(
+                "/api/v1/auth/register",
+                None,
+                json!({"username": name, "email": format!("{name}@example.com"), "password": format!("{name}'s password")}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{user}");
+        user
+    }
+
+    pub async fn token(&self, name: &str, password: &str) -> (StatusCode, Value) {
+        self.post("/api/v1/auth/token", None, json!({"username": name, "password": password})).await
+    }
+}
+
+/// The token in the newest mailed link to `path` sent to `to`, read back
+/// from the SMTP server.
+pub async fn mailed_token(smtp: &SmtpServer, to: &str, path: &str) -> String {
+    let needle = format!("{path}?token=");
+    for _ in 0..200 {
+        let all = smtp.wait_for(&needle).await;
+        let newest =
+            all.split("---------- END MESSAGE ----------").filter(|m| m.contains(&format!("To: {to}")) && m.contains(&needle)).last();
+        if let Some(message) = newest {
+            return message
+                .rsplit(&needle)
+                .next()
+                .unwrap()
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                .collect();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no {path} link mailed to {to}");
+}
+
+pub async fn verified_user(server: &TestServer, smtp: &SmtpServer, name: &str) -> String {
+    server.register(name).await;
+    let token = mailed_token(smtp, &format!("{name}@example.com"), "/verify-email").await;
+    let (status, body) = server.post("/api/v1/auth/verify-email", None, json!({"token": token})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = server.token(name, &format!("{name}'s password")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["token"].as_str().unwrap().to_owned()
+}
