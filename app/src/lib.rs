@@ -14,6 +14,7 @@ pub mod pages;
 pub mod server;
 pub mod session;
 pub mod theme;
+pub mod url;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Body, Link, Meta, MetaTags, Stylesheet, Title};
@@ -26,6 +27,7 @@ use crate::pages::{
     admin::AdminUsersPage,
     api_keys::ApiKeysPage,
     dashboards::DashboardsPage,
+    dataset::DatasetPage,
     datasets::DatasetsPage,
     email_links::{ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage},
     goodbye::GoodbyePage,
@@ -85,6 +87,7 @@ pub fn App() -> impl IntoView {
                         <Routes fallback=NotFoundPage>
                             <Route path=path!("") view=HomePage />
                             <Route path=path!("datasets") view=DatasetsPage />
+                            <Route path=path!("datasets/:id") view=DatasetPage />
                             <Route path=path!("dashboards") view=DashboardsPage />
                             <Route path=path!("monitoring") view=MonitoringPage />
                             <Route path=path!("search") view=SearchPage />

@@ -71,7 +71,7 @@ where
                     Ok(Some(user)) => children(user).into_any(),
                     Ok(None) => {
                         let next = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
-                        let href = format!("/login?next={}", urlencode(&next));
+                        let href = format!("/login?next={}", crate::url::encode_query_value(&next));
                         view! {
                             <EmptyState icon=icondata::LuLogIn title="Please log in">
                                 <p>"This page belongs to an account."</p>
@@ -85,14 +85,4 @@ where
             }}
         </Suspense>
     }
-}
-
-/// Percent-encodes everything but unreserved characters and `/`.
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }

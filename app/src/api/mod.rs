@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod datasets;
 pub mod keys;
 
 use agora_model::health::ReadinessReport;

@@ -1,0 +1,46 @@
+//! Server functions for the dataset pages.
+
+use agora_model::accounts::JobView;
+use agora_model::datasets::{DatasetChange, DatasetView, NewDataset, ShareRequest};
+use agora_model::ApiError;
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+#[cfg(feature = "ssr")]
+use crate::server::{fail, request};
+
+#[server(prefix = "/api/fn", endpoint = "list_datasets")]
+pub async fn list_datasets() -> Result<Vec<DatasetView>, ApiError> {
+    let (hub, caller) = request().await?;
+    hub.list_datasets(&caller).await.map_err(fail)
+}
+
+#[server(prefix = "/api/fn", endpoint = "create_dataset", input = Json)]
+pub async fn create_dataset(dataset: NewDataset) -> Result<DatasetView, ApiError> {
+    let (hub, caller) = request().await?;
+    hub.create_dataset(&caller, dataset).await.map_err(fail)
+}
+
+#[server(prefix = "/api/fn", endpoint = "dataset")]
+pub async fn dataset(id: String) -> Result<DatasetView, ApiError> {
+    let (hub, caller) = request().await?;
+    hub.dataset(&caller, &id).await.map_err(fail)
+}
+
+#[server(prefix = "/api/fn", endpoint = "update_dataset", input = Json)]
+pub async fn update_dataset(id: String, change: DatasetChange) -> Result<DatasetView, ApiError> {
+    let (hub, caller) = request().await?;
+    hub.update_dataset(&caller, &id, change).await.map_err(fail)
+}
+
+#[server(prefix = "/api/fn", endpoint = "share_dataset", input = Json)]
+pub async fn share_dataset(id: String, share: ShareRequest) -> Result<DatasetView, ApiError> {
+    let (hub, caller) = request().await?;
+    hub.share_dataset(&caller, &id, share).await.map_err(fail)
+}
+
+#[server(prefix = "/api/fn", endpoint = "delete_dataset")]
+pub async fn delete_dataset(id: String) -> Result<JobView, ApiError> {
+    let (hub, caller) = request().await?;
+    hub.delete_dataset(&caller, &id).await.map_err(fail)
+}

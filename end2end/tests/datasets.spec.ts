@@ -1,0 +1,58 @@
+import { expect, Page, test } from "@playwright/test";
+import { gotoHydrated } from "./helpers";
+import { verifiedAccount } from "./outbox";
+
+const unique = (prefix: string) => `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+
+async function logIn(page: Page, username: string, password: string) {
+  await gotoHydrated(page, "/login");
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByTestId("login-submit").click();
+  await expect(page.getByTestId("current-user")).toHaveText(username);
+}
+
+test("create a dataset, share it read-only with a colleague, delete it", async ({ browser, request }) => {
+  const owner = unique("own");
+  const viewer = unique("view");
+  await verifiedAccount(request, owner, "owner password");
+  await verifiedAccount(request, viewer, "viewer password");
+  const name = `Cats ${unique("")}`;
+
+  const page = await browser.newPage();
+  await logIn(page, owner, "owner password");
+  await gotoHydrated(page, "/datasets");
+  await page.getByTestId("new-dataset-open").click();
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Description").fill("pictures of cats");
+  await page.getByTestId("create-dataset").click();
+  await expect(page.getByTestId("dataset-name")).toHaveText(name);
+  await expect(page.getByTestId("dataset-description")).toHaveText("pictures of cats");
+
+  const share = page.getByTestId("share-form");
+  await share.getByLabel("Share with (username)").fill("nobody-by-that-name");
+  await share.getByTestId("share-submit").click();
+  await expect(share.getByTestId("error-share_username").or(share.getByTestId("form-error"))).toContainText("no account");
+  await share.getByLabel("Share with (username)").fill(viewer);
+  await share.getByTestId("share-submit").click();
+  await expect(page.locator(`[data-testid=member-row][data-username=${viewer}]`).getByTestId("member-role")).toHaveText("viewer");
+
+  // The colleague sees it, read-only.
+  const other = await browser.newPage();
+  await logIn(other, viewer, "viewer password");
+  await gotoHydrated(other, "/datasets");
+  await other.getByRole("link", { name }).click();
+  await expect(other.getByTestId("dataset-name")).toHaveText(name);
+  await expect(other.getByText("you can view")).toBeVisible();
+  await expect(other.getByTestId("dataset-settings")).toHaveCount(0);
+  await expect(other.getByTestId("share-form")).toHaveCount(0);
+
+  // The owner deletes it; it is gone for both.
+  await page.getByTestId("delete-dataset-open").click();
+  await page.getByTestId("delete-dataset").click();
+  await expect(page).toHaveURL(/\/datasets\?deleted=/);
+  await expect(page.getByTestId("notice")).toContainText("is deleted");
+  await expect(page.getByRole("link", { name })).toHaveCount(0);
+  await gotoHydrated(other, "/datasets");
+  await expect(other.getByRole("link", { name })).toHaveCount(0);
+});
