@@ -1,10 +1,9 @@
 import { expect, Page, test } from "@playwright/test";
-import { gotoHydrated } from "./helpers";
+import { gotoHydrated, unique } from "./helpers";
 import { mailedLink } from "./outbox";
 
-const unique = () => `e2e${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
-
-async function logIn(page: Page, username: string, password: string) {
+/** Submits the log-in form with Enter (the keyboard path); callers check the outcome. */
+async function submitLogIn(page: Page, username: string, password: string) {
   await gotoHydrated(page, "/login");
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill(password);
@@ -16,7 +15,7 @@ test("register, verify by mail, log in, change password, manage API keys, log ou
     await page.screenshot({ path: testInfo.outputPath(`${name}.png`), fullPage: true });
     await testInfo.attach(name, { path: testInfo.outputPath(`${name}.png`), contentType: "image/png" });
   };
-  const name = unique();
+  const name = unique("e2e");
   const email = `${name}@example.com`;
   const password = "a long first password";
 
@@ -35,7 +34,7 @@ test("register, verify by mail, log in, change password, manage API keys, log ou
   await expect(page.getByTestId("registered")).toContainText(email);
 
   // Not verified yet: a clear message and a way to get the link again.
-  await logIn(page, name, password);
+  await submitLogIn(page, name, password);
   await expect(page.getByTestId("unverified")).toContainText("not verified");
   await page.getByTestId("resend-verification").click();
   await expect(page.getByTestId("notice")).toContainText("on its way");
@@ -45,7 +44,7 @@ test("register, verify by mail, log in, change password, manage API keys, log ou
   await page.goto(new URL(link).pathname + new URL(link).search);
   await expect(page.getByTestId("verify-email")).toContainText("is verified");
 
-  await logIn(page, name, password);
+  await submitLogIn(page, name, password);
   await expect(page.getByTestId("current-user")).toHaveText(name);
   await expect(page).toHaveURL(/\/$/);
 
@@ -84,11 +83,11 @@ test("register, verify by mail, log in, change password, manage API keys, log ou
   await gotoHydrated(page, "/settings");
   await expect(page.getByTestId("login-prompt")).toBeVisible();
 
-  await logIn(page, name, "a long second password");
+  await submitLogIn(page, name, "a long second password");
   await expect(page.getByTestId("current-user")).toHaveText(name);
 });
 
 test("a wrong password gets one message that does not reveal the account", async ({ page }) => {
-  await logIn(page, unique(), "whatever whatever");
+  await submitLogIn(page, unique("e2e"), "whatever whatever");
   await expect(page.getByTestId("form-error")).toContainText("wrong username or password");
 });

@@ -1,18 +1,8 @@
-import { expect, Page, test } from "@playwright/test";
-import { gotoHydrated } from "./helpers";
+import { expect, test } from "@playwright/test";
+import { gotoHydrated, logIn, unique } from "./helpers";
 import { verifiedAccount } from "./outbox";
 
-const unique = (prefix: string) => `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
-
-async function logIn(page: Page, username: string, password: string) {
-  await gotoHydrated(page, "/login");
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Password").fill(password);
-  await page.getByTestId("login-submit").click();
-  await expect(page.getByTestId("current-user")).toHaveText(username);
-}
-
-test("create a dataset, share it read-only with a colleague, delete it", async ({ browser, request }) => {
+test("create a dataset, share it read-only with a colleague, delete it", async ({ browser, request }, testInfo) => {
   const owner = unique("own");
   const viewer = unique("view");
   await verifiedAccount(request, owner, "owner password");
@@ -36,6 +26,8 @@ test("create a dataset, share it read-only with a colleague, delete it", async (
   await share.getByLabel("Share with (username)").fill(viewer);
   await share.getByTestId("share-submit").click();
   await expect(page.locator(`[data-testid=member-row][data-username=${viewer}]`).getByTestId("member-role")).toHaveText("viewer");
+  await page.screenshot({ path: testInfo.outputPath("dataset.png"), fullPage: true });
+  await testInfo.attach("dataset", { path: testInfo.outputPath("dataset.png"), contentType: "image/png" });
 
   // The colleague sees it, read-only.
   const other = await browser.newPage();

@@ -6,3 +6,15 @@ export async function gotoHydrated(page: Page, path: string) {
   await expect(page.locator("body[data-hydrated='true']")).toBeAttached();
   return response;
 }
+
+/** A name no other test run uses. */
+export const unique = (prefix: string) => `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+
+/** Logs in through the form and waits until the header names the user. */
+export async function logIn(page: Page, username: string, password: string) {
+  await gotoHydrated(page, "/login");
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByTestId("login-submit").click();
+  await expect(page.getByTestId("current-user")).toHaveText(username);
+}

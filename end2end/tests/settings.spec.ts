@@ -1,18 +1,8 @@
 import { execFileSync } from "child_process";
 import path from "path";
-import { expect, Page, test } from "@playwright/test";
-import { gotoHydrated } from "./helpers";
+import { expect, test } from "@playwright/test";
+import { gotoHydrated, logIn, unique } from "./helpers";
 import { verifiedAccount } from "./outbox";
-
-const unique = (prefix: string) => `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
-
-async function logIn(page: Page, username: string, password: string) {
-  await gotoHydrated(page, "/login");
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Password").fill(password);
-  await page.getByTestId("login-submit").click();
-  await expect(page.getByTestId("current-user")).toHaveText(username);
-}
 
 test("preferences follow the account, a new email waits for its link, and deleting the account removes it", async ({ page, request }) => {
   const name = unique("set");
