@@ -11,7 +11,7 @@ use crate::api::datasets::{dataset, delete_dataset, share_dataset, update_datase
 use crate::components::empty_state::EmptyState;
 use crate::components::form::{error_besides, error_for, Field, FormError, Notice};
 use crate::components::loading::Loading;
-use crate::pages::datasets::{permission_label, visibility_badge};
+use crate::pages::datasets::visibility_badge;
 
 #[component]
 pub fn DatasetPage() -> impl IntoView {
@@ -35,7 +35,7 @@ fn Dataset(ds: DatasetView, changed: impl Fn() + Clone + Send + Sync + 'static) 
         <header class="page-header">
             <div>
                 <h1 data-testid="dataset-name">{ds.name.clone()}</h1>
-                <p class="muted">{visibility_badge(ds.visibility)} " · " {format!("you {}", permission_label(ds.permission))} " · updated " {format_unix(ds.updated_at)}</p>
+                <p class="muted">{visibility_badge(ds.visibility)} " · " {your_access(ds.permission)} " · updated " {format_unix(ds.updated_at)}</p>
             </div>
         </header>
         {(!ds.description.is_empty()).then(|| view! { <p class="lead" data-testid="dataset-description">{ds.description.clone()}</p> })}
@@ -109,6 +109,14 @@ fn Members(ds: DatasetView, manage: bool, changed: impl Fn() + Clone + Send + Sy
                 </form>
             })}
         </section>
+    }
+}
+
+fn your_access(permission: Permission) -> &'static str {
+    match permission {
+        Permission::Manage => "you manage it",
+        Permission::Write => "you can edit",
+        Permission::Read => "you can view",
     }
 }
 
