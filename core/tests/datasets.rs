@@ -43,7 +43,7 @@ async fn setup(f: &Fixture, per_user: usize) -> (Datasets, Accounts, UserRecord,
     let admin = user(&accounts, "admin").await;
     let ann = user(&accounts, "ann").await;
     let ben = user(&accounts, "ben").await;
-    (Datasets::new(f.storage.clone(), accounts.clone(), DatasetLimits { per_user }), accounts, admin, ann, ben)
+    (Datasets::new(f.storage.clone(), accounts.clone(), DatasetLimits { per_user, ..Default::default() }), accounts, admin, ann, ben)
 }
 
 both_backends!(owners_share_and_members_get_their_role_only, |f: Fixture| async move {
@@ -151,4 +151,35 @@ both_backends!(deleting_a_non_empty_dataset_hides_it_at_once_and_a_job_removes_e
     let left = f.storage.list(&ListOptions { prefix: format!("ds/{}/", ds.id), ..Default::default() }).await.unwrap();
     assert!(left.objects.is_empty(), "{:?}", left.objects);
     assert_eq!(datasets.resume_deletions().await.unwrap(), 0);
+});
+
+both_backends!(an_upload_lands_in_place_with_its_labels_as_tags, |f: Fixture| async move {
+    use agora_model::files::UploadRequest;
+    use agora_model::tags::Tag;
+    let (datasets, _, _, ann, _) = setup(&f, 10).await;
+    let ann_c = session(&ann);
+    let ds = datasets.create(&ann_c, new("tagged")).await.unwrap();
+    let labels = vec![Tag::new("split", "train"), Tag::new("source", "camera 2")];
+    let request = UploadRequest {
+        path: "a/b.txt".into(),
+        size: 5,
+        content_type: Some("text/plain".into()),
+        labels: labels.clone(),
+        on_conflict: None,
+    };
+    let ticket = datasets.start_upload(&ann_c, &ds.id, request).await.unwrap();
+    let mut put = reqwest::Client::new().put(&ticket.url).body("hello");
+    for (name, value) in &ticket.headers {
+        put = put.header(name, value);
+    }
+    assert!(put.send().await.unwrap().status().is_success());
+    let file = datasets.complete_upload(&ann_c, &ds.id, &ticket.upload_id).await.unwrap();
+    assert_eq!((file.path.as_str(), file.size), ("a/b.txt", 5));
+    let mut stored = f.storage.get_tags(&format!("ds/{}/files/a/b.txt", ds.id)).await.unwrap();
+    stored.sort();
+    let mut expected = labels;
+    expected.sort();
+    assert_eq!(stored, expected, "labels are the object's tags");
+    let leftovers = f.storage.list(&ListOptions { prefix: format!("ds/{}/staging/", ds.id), ..Default::default() }).await.unwrap();
+    assert!(leftovers.objects.is_empty(), "the staging copy is gone");
 });

@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod datasets;
 pub mod error;
+pub mod files;
 pub mod health;
 pub mod sharing;
 pub mod tags;

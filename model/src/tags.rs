@@ -19,6 +19,7 @@ const ALLOWED_PUNCTUATION: &str = "+-=._:/@";
 
 /// One `key=value` tag.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Tag {
     pub key: String,
     pub value: String,

@@ -39,7 +39,7 @@ pub async fn start(
         mailer,
         public_url,
         session_ttl: config.auth.session_ttl,
-        dataset_limits: DatasetLimits { per_user: config.max_datasets_per_user },
+        dataset_limits: DatasetLimits { per_user: config.max_datasets_per_user, presign_expiry: config.storage.presign_expiry },
     });
     resume_jobs(hub.clone(), stop);
     Ok(hub)

@@ -89,3 +89,76 @@ async fn deleting_an_account_deletes_its_datasets_and_memberships() {
     assert_eq!(members, ["ann"], "and so did his membership");
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn files_go_straight_to_storage_and_are_checked_on_completion() {
+    let (server, smtp) = server_with_mail().await;
+    let ann = verified_user(&server, &smtp, "ann").await;
+    let ben = verified_user(&server, &smtp, "ben").await;
+    let (_, ds) = server.post("/api/v1/datasets", Some(&ann), json!({"name": "files"})).await;
+    let id = ds["id"].as_str().unwrap().to_owned();
+    server.post(&format!("/api/v1/datasets/{id}/members"), Some(&ann), json!({"username": "ben", "role": "viewer"})).await;
+    let uploads = format!("/api/v1/datasets/{id}/uploads");
+    let body = b"label,path\ncat,1.jpg\n".to_vec();
+    let request =
+        json!({"path": "train/labels.csv", "size": body.len(), "content_type": "text/csv", "labels": [{"key": "split", "value": "train"}]});
+
+    // Bad input: each named, nothing started.
+    for (bad, field) in [
+        (json!({"path": "../escape.txt", "size": 3}), "path"),
+        (json!({"path": "a\u{0}b", "size": 3}), "path"),
+        (json!({"path": "empty.txt", "size": 0}), "size"),
+        (json!({"path": "x.txt", "size": 3, "labels": [{"key": "aws:x", "value": "1"}]}), "labels"),
+    ] {
+        let (status, err) = server.post(&uploads, Some(&ann), bad).await;
+        assert_eq!((status, err["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some(field)), "{err}");
+    }
+    assert_eq!(server.post(&uploads, Some(&ben), request.clone()).await.0, StatusCode::FORBIDDEN, "viewers do not upload");
+
+    // The bytes go to the presigned URL, never through Agora.
+    let (status, ticket) = server.post(&uploads, Some(&ann), request.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{ticket}");
+    assert!(!ticket["url"].as_str().unwrap().starts_with(&server.url("/")), "the URL points at storage, not at Agora");
+    let send = |ticket: &serde_json::Value, bytes: Vec<u8>| {
+        let mut put = server.client.put(ticket["url"].as_str().unwrap()).body(bytes);
+        for header in ticket["headers"].as_array().unwrap() {
+            put = put.header(header[0].as_str().unwrap(), header[1].as_str().unwrap());
+        }
+        put.send()
+    };
+    let complete = |ticket: &serde_json::Value| format!("/api/v1/datasets/{id}/uploads/{}/complete", ticket["upload_id"].as_str().unwrap());
+    let (status, err) = server.post(&complete(&ticket), Some(&ann), json!({})).await;
+    assert_eq!((status, err["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("upload")), "nothing arrived yet");
+    assert!(send(&ticket, body.clone()).await.unwrap().status().is_success());
+    let (status, file) = server.post(&complete(&ticket), Some(&ann), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{file}");
+    assert_eq!((file["path"].as_str(), file["size"].as_u64()), (Some("train/labels.csv"), Some(body.len() as u64)));
+    assert_eq!(server.post(&complete(&ticket), Some(&ann), json!({})).await.0, StatusCode::NOT_FOUND, "completing twice");
+
+    // Reusing the URL after completion cannot change the file.
+    assert!(send(&ticket, b"tampered!".to_vec()).await.unwrap().status().is_success());
+    let (status, link) = server.get(&format!("/api/v1/datasets/{id}/download?path=train/labels.csv"), Some(&ben)).await;
+    assert_eq!(status, StatusCode::OK, "viewers download: {link}");
+    let fetched = server.client.get(link["url"].as_str().unwrap()).send().await.unwrap();
+    assert!(fetched.headers()["content-disposition"].to_str().unwrap().contains("labels.csv"));
+    assert_eq!(fetched.bytes().await.unwrap().to_vec(), body);
+
+    // The same path again: a conflict unless told what to do.
+    let (status, err) = server.post(&uploads, Some(&ann), request.clone()).await;
+    assert_eq!((status, err["error"]["field"].as_str()), (StatusCode::CONFLICT, Some("path")));
+    let mut keep_both = request.clone();
+    keep_both["on_conflict"] = json!("keep_both");
+    let (_, ticket) = server.post(&uploads, Some(&ann), keep_both).await;
+    assert_eq!(ticket["path"], "train/labels (1).csv");
+
+    // A size that differs from the declared one is discarded, with the reason.
+    assert!(send(&ticket, b"short".to_vec()).await.unwrap().status().is_success());
+    let (status, err) = server.post(&complete(&ticket), Some(&ann), json!({})).await;
+    assert_eq!((status, err["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("size")), "{err}");
+    assert_eq!(
+        server.get(&format!("/api/v1/datasets/{id}/download?path=train/labels%20(1).csv"), Some(&ann)).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(server.get(&format!("/api/v1/datasets/{id}/download"), Some(&ann)).await.0, StatusCode::BAD_REQUEST);
+    server.stop().await.unwrap();
+}

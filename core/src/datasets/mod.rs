@@ -14,6 +14,7 @@
 //! change if a crash falls in between.
 
 mod error;
+pub mod files;
 
 use agora_model::datasets::{
     normalize_dataset_name, validate_description, DatasetChange, DatasetView, MemberView, NewDataset, Permission, ShareRequest,
@@ -77,11 +78,13 @@ impl DatasetRecord {
 pub struct DatasetLimits {
     /// Datasets one user may own.
     pub per_user: usize,
+    /// Lifetime of presigned upload and download URLs.
+    pub presign_expiry: std::time::Duration,
 }
 
 impl Default for DatasetLimits {
     fn default() -> Self {
-        Self { per_user: 100 }
+        Self { per_user: 100, presign_expiry: crate::storage::DEFAULT_PRESIGN_EXPIRY }
     }
 }
 

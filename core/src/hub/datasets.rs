@@ -2,6 +2,7 @@
 
 use agora_model::accounts::JobView;
 use agora_model::datasets::{DatasetChange, DatasetView, NewDataset, ShareRequest, TransferRequest};
+use agora_model::files::{DownloadLink, FileView, UploadRequest, UploadTicket};
 use agora_model::ApiError;
 
 use super::Hub;
@@ -53,5 +54,19 @@ impl Hub {
             }
         });
         Ok(job.view())
+    }
+}
+
+impl Hub {
+    pub async fn start_upload(&self, caller: &Caller, id: &str, request: UploadRequest) -> Result<UploadTicket, ApiError> {
+        self.datasets().start_upload(caller, id, request).await.map_err(|e| e.to_api())
+    }
+
+    pub async fn complete_upload(&self, caller: &Caller, id: &str, upload_id: &str) -> Result<FileView, ApiError> {
+        self.datasets().complete_upload(caller, id, upload_id).await.map_err(|e| e.to_api())
+    }
+
+    pub async fn download(&self, caller: &Caller, id: &str, path: &str) -> Result<DownloadLink, ApiError> {
+        self.datasets().download(caller, id, path).await.map_err(|e| e.to_api())
     }
 }

@@ -1,6 +1,6 @@
 //! `/api/v1/datasets/…`: create, list, view, change, share, transfer, delete.
 
-use axum::extract::Path;
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -9,12 +9,13 @@ use utoipa::OpenApi;
 use agora_app::server::RequestCaller;
 use agora_model::accounts::JobView;
 use agora_model::datasets::{DatasetChange, DatasetView, NewDataset, ShareRequest, TransferRequest};
+use agora_model::files::{DownloadLink, FileView, UploadRequest, UploadTicket};
 
 use super::{Answer, Body, ErrorBody};
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list, create, show, update, delete, share, transfer),
+    paths(list, create, show, update, delete, share, transfer, start_upload, complete_upload, download),
     tags((name = "datasets", description = "Datasets, their members and visibility"))
 )]
 pub struct DatasetsApi;
@@ -25,6 +26,9 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/datasets/{id}", get(show).patch(update).delete(delete))
         .route("/datasets/{id}/members", post(share))
         .route("/datasets/{id}/transfer", post(transfer))
+        .route("/datasets/{id}/uploads", post(start_upload))
+        .route("/datasets/{id}/uploads/{upload_id}/complete", post(complete_upload))
+        .route("/datasets/{id}/download", get(download))
 }
 
 /// The datasets the caller may see: their own, shared with them, public.
@@ -86,4 +90,48 @@ async fn transfer(
     Body(request): Body<TransferRequest>,
 ) -> Answer<Json<DatasetView>> {
     Ok(Json(hub.transfer_dataset(&caller, &id, request).await?))
+}
+
+/// Starts an upload: checks rights, name, size and labels, and answers with a
+/// presigned PUT to send the bytes to (straight to storage, never through
+/// Agora). Send the headers exactly as given.
+#[utoipa::path(post, path = "/datasets/{id}/uploads", tag = "datasets", security(("bearer" = [])), params(("id" = String, Path)), request_body = UploadRequest,
+    responses((status = 201, body = UploadTicket), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    (status = 409, body = ErrorBody, description = "the path exists; choose on_conflict")))]
+async fn start_upload(
+    RequestCaller(hub, caller): RequestCaller,
+    Path(id): Path<String>,
+    Body(request): Body<UploadRequest>,
+) -> Answer<(StatusCode, Json<UploadTicket>)> {
+    Ok((StatusCode::CREATED, Json(hub.start_upload(&caller, &id, request).await?)))
+}
+
+/// Completes an upload once the bytes are sent: checks the size that arrived
+/// and puts the file in place. A wrong size discards the upload (400).
+#[utoipa::path(post, path = "/datasets/{id}/uploads/{upload_id}/complete", tag = "datasets", security(("bearer" = [])),
+    params(("id" = String, Path), ("upload_id" = String, Path)),
+    responses((status = 200, body = FileView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn complete_upload(
+    RequestCaller(hub, caller): RequestCaller,
+    Path((id, upload_id)): Path<(String, String)>,
+) -> Answer<Json<FileView>> {
+    Ok(Json(hub.complete_upload(&caller, &id, &upload_id).await?))
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+struct DownloadQuery {
+    /// The file's path in the dataset.
+    path: Option<String>,
+}
+
+/// A presigned GET for one file (saved under its own name).
+#[utoipa::path(get, path = "/datasets/{id}/download", tag = "datasets", security((), ("bearer" = [])), params(("id" = String, Path), DownloadQuery),
+    responses((status = 200, body = DownloadLink), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn download(
+    RequestCaller(hub, caller): RequestCaller,
+    Path(id): Path<String>,
+    Query(query): Query<DownloadQuery>,
+) -> Answer<Json<DownloadLink>> {
+    let path = query.path.ok_or_else(|| agora_model::ApiError::invalid("path", "is required: ?path=<the file's path>"))?;
+    Ok(Json(hub.download(&caller, &id, &path).await?))
 }

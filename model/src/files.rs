@@ -1,0 +1,134 @@
+//! Files in a dataset: path rules and the upload/download types.
+
+use serde::{Deserialize, Serialize};
+
+use crate::tags::Tag;
+use crate::ApiError;
+
+/// S3 keys are at most 1024 bytes; a file's key is `ds/<16 hex>/files/<path>`.
+pub const PATH_MAX_BYTES: usize = 1024 - "ds/0123456789abcdef/files/".len();
+/// One presigned PUT carries at most this much (S3's single-PUT limit).
+pub const SINGLE_PUT_MAX_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+
+/// A file's path inside its dataset, as folders and a name separated by `/`
+/// (a browser's `webkitRelativePath`). Refuses what could escape the dataset
+/// or confuse a file system: empty, `.` or `..` segments, a leading or
+/// trailing `/`, backslashes, control characters, more than 998 bytes.
+pub fn normalize_file_path(raw: &str) -> Result<String, ApiError> {
+    let bad = |rule: &str| Err(ApiError::invalid("path", rule.to_owned()));
+    if raw.is_empty() {
+        return bad("must not be empty");
+    }
+    if raw.len() > PATH_MAX_BYTES {
+        return bad(&format!("must be at most {PATH_MAX_BYTES} bytes long (S3 keys are at most 1024); it has {}", raw.len()));
+    }
+    if raw.chars().any(char::is_control) {
+        return bad("must not contain control characters");
+    }
+    if raw.contains('\\') {
+        return bad("must use / between folders, not \\");
+    }
+    if raw.split('/').any(|segment| segment.is_empty() || segment == "." || segment == "..") {
+        return bad(
+            "must be folder names and a file name separated by single slashes, without . or .. and without a leading or trailing /",
+        );
+    }
+    Ok(raw.to_owned())
+}
+
+/// What to do when a file with the same path exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum OnConflict {
+    Replace,
+    /// Upload under a free name: `name (1).ext`, `name (2).ext`, …
+    KeepBoth,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UploadRequest {
+    pub path: String,
+    /// Bytes the file has; what arrives is checked against it.
+    pub size: u64,
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// Labels, stored as the object's tags.
+    #[serde(default)]
+    pub labels: Vec<Tag>,
+    /// Unset: a file that exists already is a conflict (409).
+    #[serde(default)]
+    pub on_conflict: Option<OnConflict>,
+}
+
+/// Where and how to send the bytes: one HTTP request, straight to storage.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UploadTicket {
+    pub upload_id: String,
+    /// The path the file gets (differs from the asked one with `keep_both`).
+    pub path: String,
+    pub method: String,
+    pub url: String,
+    /// Headers to send exactly as given (they are signed).
+    pub headers: Vec<(String, String)>,
+    /// Unix seconds.
+    pub expires_at: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FileView {
+    pub path: String,
+    pub size: u64,
+    pub etag: String,
+    pub content_type: Option<String>,
+    pub labels: Vec<Tag>,
+}
+
+/// A presigned download.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DownloadLink {
+    pub path: String,
+    pub url: String,
+    /// Unix seconds.
+    pub expires_at: u64,
+}
+
+/// `a/b/name (n).ext` for the n-th copy of `a/b/name.ext`.
+pub fn numbered_copy(path: &str, n: u32) -> String {
+    let (dir, name) = match path.rsplit_once('/') {
+        Some((dir, name)) => (format!("{dir}/"), name),
+        None => (String::new(), path),
+    };
+    match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => format!("{dir}{stem} ({n}).{ext}"),
+        _ => format!("{dir}{name} ({n})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_that_could_escape_or_confuse_are_refused() {
+        assert_eq!(normalize_file_path("train/cats/001.jpg").unwrap(), "train/cats/001.jpg");
+        assert_eq!(normalize_file_path("ünï code.txt").unwrap(), "ünï code.txt");
+        for bad in ["", "/etc/passwd", "a/../b", "../x", "a//b", "a/", "./a", "a\\b", "a\nb", "a\u{0}b"] {
+            assert_eq!(normalize_file_path(bad).unwrap_err().field.as_deref(), Some("path"), "{bad:?}");
+        }
+        assert!(normalize_file_path(&"x".repeat(PATH_MAX_BYTES)).is_ok());
+        assert!(normalize_file_path(&"x".repeat(PATH_MAX_BYTES + 1)).unwrap_err().message.contains("1024"));
+    }
+
+    #[test]
+    fn copies_are_numbered_before_the_extension() {
+        assert_eq!(numbered_copy("a/b/cat.jpg", 1), "a/b/cat (1).jpg");
+        assert_eq!(numbered_copy("README", 2), "README (2)");
+        assert_eq!(numbered_copy(".env", 1), ".env (1)");
+        assert_eq!(numbered_copy("x.tar.gz", 3), "x.tar (3).gz");
+    }
+}
