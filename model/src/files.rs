@@ -97,6 +97,40 @@ pub struct DownloadLink {
     pub expires_at: u64,
 }
 
+/// One file in a listing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FileEntry {
+    /// Full path in the dataset.
+    pub path: String,
+    /// The last segment.
+    pub name: String,
+    pub size: u64,
+}
+
+/// One page of one folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FilePage {
+    /// The folder listed: empty for the top, else ending in `/`.
+    pub folder: String,
+    /// Sub-folders (full paths ending in `/`), on the first page.
+    pub folders: Vec<String>,
+    pub files: Vec<FileEntry>,
+    /// Pass back as `continuation` for the next page.
+    pub next: Option<String>,
+}
+
+/// A folder to list: empty (the top) or folder names each followed by `/`.
+pub fn normalize_folder(raw: &str) -> Result<String, ApiError> {
+    if raw.is_empty() {
+        return Ok(String::new());
+    }
+    let folder = if raw.ends_with('/') { raw.to_owned() } else { format!("{raw}/") };
+    normalize_file_path(folder.trim_end_matches('/')).map_err(|e| ApiError { field: Some("folder".into()), ..e })?;
+    Ok(folder)
+}
+
 /// `a/b/name (n).ext` for the n-th copy of `a/b/name.ext`.
 pub fn numbered_copy(path: &str, n: u32) -> String {
     let (dir, name) = match path.rsplit_once('/') {
@@ -122,6 +156,14 @@ mod tests {
         }
         assert!(normalize_file_path(&"x".repeat(PATH_MAX_BYTES)).is_ok());
         assert!(normalize_file_path(&"x".repeat(PATH_MAX_BYTES + 1)).unwrap_err().message.contains("1024"));
+    }
+
+    #[test]
+    fn folders_end_in_a_slash_and_follow_the_path_rules() {
+        assert_eq!(normalize_folder("").unwrap(), "");
+        assert_eq!(normalize_folder("train/cats").unwrap(), "train/cats/");
+        assert_eq!(normalize_folder("train/").unwrap(), "train/");
+        assert_eq!(normalize_folder("../x").unwrap_err().field.as_deref(), Some("folder"));
     }
 
     #[test]

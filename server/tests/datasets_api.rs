@@ -143,6 +143,15 @@ async fn files_go_straight_to_storage_and_are_checked_on_completion() {
     assert!(fetched.headers()["content-disposition"].to_str().unwrap().contains("labels.csv"));
     assert_eq!(fetched.bytes().await.unwrap().to_vec(), body);
 
+    // Listed by folder.
+    let (status, top) = server.get(&format!("/api/v1/datasets/{id}/files"), Some(&ben)).await;
+    assert_eq!(status, StatusCode::OK, "{top}");
+    assert_eq!((top["folders"].clone(), top["files"].as_array().map(Vec::len)), (json!(["train/"]), Some(0)));
+    let (_, train) = server.get(&format!("/api/v1/datasets/{id}/files?folder=train"), Some(&ben)).await;
+    assert_eq!(train["files"][0]["name"], "labels.csv");
+    assert_eq!(train["files"][0]["size"], body.len());
+    assert_eq!(server.get(&format!("/api/v1/datasets/{id}/files?folder=../x"), Some(&ben)).await.0, StatusCode::BAD_REQUEST);
+
     // The same path again: a conflict unless told what to do.
     let (status, err) = server.post(&uploads, Some(&ann), request.clone()).await;
     assert_eq!((status, err["error"]["field"].as_str()), (StatusCode::CONFLICT, Some("path")));

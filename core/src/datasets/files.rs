@@ -13,7 +13,8 @@
 //! again after completion cannot overwrite the file.
 
 use agora_model::files::{
-    normalize_file_path, numbered_copy, DownloadLink, FileView, OnConflict, UploadRequest, UploadTicket, SINGLE_PUT_MAX_BYTES,
+    normalize_file_path, normalize_folder, numbered_copy, DownloadLink, FileEntry, FilePage, FileView, OnConflict, UploadRequest,
+    UploadTicket, SINGLE_PUT_MAX_BYTES,
 };
 use agora_model::tags::validate_tag_set;
 use agora_model::ApiError;
@@ -24,7 +25,7 @@ use super::{DatasetError, Datasets};
 use crate::accounts::unix_now;
 use crate::auth::access::{authorize, Need};
 use crate::auth::caller::Caller;
-use crate::storage::{PresignExpiry, PutOptions, StorageError, WriteCondition};
+use crate::storage::{ListOptions, PresignExpiry, PutOptions, StorageError, WriteCondition};
 
 fn file_key(id: &str, path: &str) -> String {
     format!("ds/{id}/files/{path}")
@@ -176,6 +177,44 @@ impl Datasets {
         let name = path.rsplit('/').next().unwrap_or(&path);
         let presigned = self.storage.presign_get(&key, Some(name), self.presign_expiry()).await?;
         Ok(DownloadLink { path, url: presigned.url, expires_at: presigned.expires_at })
+    }
+
+    /// One page of a folder: its sub-folders and files, by name. Read
+    /// straight from storage until the search index lists datasets.
+    pub async fn list_files(
+        &self,
+        caller: &Caller,
+        id: &str,
+        folder: &str,
+        continuation: Option<String>,
+        limit: usize,
+    ) -> Result<FilePage, DatasetError> {
+        let record = self.load(id).await?;
+        authorize(caller, &record.resource(), Need::Read).map_err(DatasetError::Api)?;
+        let folder = normalize_folder(folder).map_err(DatasetError::Api)?;
+        let root = file_key(id, "");
+        let options = ListOptions {
+            prefix: format!("{root}{folder}"),
+            delimiter: Some("/".into()),
+            continuation_token: continuation.clone(),
+            max_keys: Some(limit.clamp(1, 1000) as i32),
+            ..Default::default()
+        };
+        let page = self.storage.list(&options).await.map_err(|e| match e {
+            StorageError::Invalid(_) => invalid("continuation", "is not a token from an earlier page"),
+            other => other.into(),
+        })?;
+        let strip = |key: &str| key.strip_prefix(&root).unwrap_or(key).to_owned();
+        let files = page
+            .objects
+            .iter()
+            .map(|o| {
+                let path = strip(&o.key);
+                FileEntry { name: path.rsplit('/').next().unwrap_or(&path).to_owned(), path, size: o.size }
+            })
+            .collect();
+        let folders = if continuation.is_none() { page.common_prefixes.iter().map(|p| strip(p)).collect() } else { Vec::new() };
+        Ok(FilePage { folder, folders, files, next: page.next_continuation_token })
     }
 
     async fn exists(&self, key: &str) -> Result<bool, DatasetError> {

@@ -2,7 +2,7 @@
 
 use agora_model::accounts::JobView;
 use agora_model::datasets::{DatasetChange, DatasetView, NewDataset, ShareRequest, TransferRequest};
-use agora_model::files::{DownloadLink, FileView, UploadRequest, UploadTicket};
+use agora_model::files::{DownloadLink, FilePage, FileView, UploadRequest, UploadTicket};
 use agora_model::ApiError;
 
 use super::Hub;
@@ -64,6 +64,10 @@ impl Hub {
 
     pub async fn complete_upload(&self, caller: &Caller, id: &str, upload_id: &str) -> Result<FileView, ApiError> {
         self.datasets().complete_upload(caller, id, upload_id).await.map_err(|e| e.to_api())
+    }
+
+    pub async fn list_files(&self, caller: &Caller, id: &str, folder: &str, continuation: Option<String>) -> Result<FilePage, ApiError> {
+        self.datasets().list_files(caller, id, folder, continuation, 200).await.map_err(|e| e.to_api())
     }
 
     pub async fn download(&self, caller: &Caller, id: &str, path: &str) -> Result<DownloadLink, ApiError> {

@@ -9,13 +9,13 @@ use utoipa::OpenApi;
 use agora_app::server::RequestCaller;
 use agora_model::accounts::JobView;
 use agora_model::datasets::{DatasetChange, DatasetView, NewDataset, ShareRequest, TransferRequest};
-use agora_model::files::{DownloadLink, FileView, UploadRequest, UploadTicket};
+use agora_model::files::{DownloadLink, FilePage, FileView, UploadRequest, UploadTicket};
 
 use super::{Answer, Body, ErrorBody};
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list, create, show, update, delete, share, transfer, start_upload, complete_upload, download),
+    paths(list, create, show, update, delete, share, transfer, start_upload, complete_upload, download, files),
     tags((name = "datasets", description = "Datasets, their members and visibility"))
 )]
 pub struct DatasetsApi;
@@ -29,6 +29,7 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/datasets/{id}/uploads", post(start_upload))
         .route("/datasets/{id}/uploads/{upload_id}/complete", post(complete_upload))
         .route("/datasets/{id}/download", get(download))
+        .route("/datasets/{id}/files", get(files))
 }
 
 /// The datasets the caller may see: their own, shared with them, public.
@@ -134,4 +135,24 @@ async fn download(
 ) -> Answer<Json<DownloadLink>> {
     let path = query.path.ok_or_else(|| agora_model::ApiError::invalid("path", "is required: ?path=<the file's path>"))?;
     Ok(Json(hub.download(&caller, &id, &path).await?))
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+struct FilesQuery {
+    /// The folder to list (empty: the top).
+    #[serde(default)]
+    folder: String,
+    /// `next` from the previous page.
+    continuation: Option<String>,
+}
+
+/// One page (up to 200 files) of a folder: sub-folders and files by name.
+#[utoipa::path(get, path = "/datasets/{id}/files", tag = "datasets", security((), ("bearer" = [])), params(("id" = String, Path), FilesQuery),
+    responses((status = 200, body = FilePage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn files(
+    RequestCaller(hub, caller): RequestCaller,
+    Path(id): Path<String>,
+    Query(query): Query<FilesQuery>,
+) -> Answer<Json<FilePage>> {
+    Ok(Json(hub.list_files(&caller, &id, &query.folder, query.continuation).await?))
 }
