@@ -19,6 +19,22 @@ test("create a dataset, share it read-only with a colleague, delete it", async (
   await expect(page.getByTestId("dataset-name")).toHaveText(name);
   await expect(page.getByTestId("dataset-description")).toHaveText("pictures of cats");
 
+  // Upload two files straight to storage, watch them finish, download one.
+  const csv = "label,path\ncat,1.jpg\ndog,2.jpg\n";
+  await page.getByTestId("upload-input").setInputFiles([
+    { name: "labels.csv", mimeType: "text/csv", buffer: Buffer.from(csv) },
+    { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("a few notes") },
+  ]);
+  await expect(page.locator("[data-testid=upload-row][data-state=done]")).toHaveCount(2);
+  await expect(page.getByTestId("overall-progress")).toHaveAttribute("value", String(csv.length + "a few notes".length));
+  await expect(page.locator("[data-testid=file-row][data-name='labels.csv']")).toBeVisible();
+  const downloaded = page.waitForEvent("download");
+  await page.locator("[data-testid=file-row][data-name='labels.csv']").getByTestId("download").click();
+  const download = await downloaded;
+  expect(download.suggestedFilename()).toBe("labels.csv");
+  const { readFile } = await import("fs/promises");
+  expect((await readFile(await download.path())).toString()).toBe(csv);
+
   const share = page.getByTestId("share-form");
   await share.getByLabel("Share with (username)").fill("nobody-by-that-name");
   await share.getByTestId("share-submit").click();
@@ -38,6 +54,8 @@ test("create a dataset, share it read-only with a colleague, delete it", async (
   await expect(other.getByText("you can view")).toBeVisible();
   await expect(other.getByTestId("dataset-settings")).toHaveCount(0);
   await expect(other.getByTestId("share-form")).toHaveCount(0);
+  await expect(other.getByTestId("upload-input")).toHaveCount(0);
+  await expect(other.locator("[data-testid=file-row][data-name='notes.txt']")).toBeVisible();
 
   // The owner deletes it; it is gone for both.
   await page.getByTestId("delete-dataset-open").click();

@@ -2,6 +2,7 @@
 
 use agora_model::accounts::JobView;
 use agora_model::datasets::{DatasetChange, DatasetView, NewDataset, ShareRequest};
+use agora_model::files::{DownloadLink, FilePage, FileView, UploadRequest, UploadTicket};
 use agora_model::ApiError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -43,4 +44,28 @@ pub async fn share_dataset(id: String, share: ShareRequest) -> Result<DatasetVie
 pub async fn delete_dataset(id: String) -> Result<JobView, ApiError> {
     let (hub, caller) = request().await?;
     hub.delete_dataset(&caller, &id).await.map_err(fail)
+}
+
+#[server(prefix = "/api/fn", endpoint = "list_files")]
+pub async fn list_files(id: String, folder: String, continuation: Option<String>) -> Result<FilePage, ApiError> {
+    let (hub, caller) = request().await?;
+    hub.list_files(&caller, &id, &folder, continuation).await.map_err(fail)
+}
+
+#[server(prefix = "/api/fn", endpoint = "start_upload", input = Json)]
+pub async fn start_upload(id: String, upload: UploadRequest) -> Result<UploadTicket, ApiError> {
+    let (hub, caller) = request().await?;
+    hub.start_upload(&caller, &id, upload).await.map_err(fail)
+}
+
+#[server(prefix = "/api/fn", endpoint = "complete_upload")]
+pub async fn complete_upload(id: String, upload_id: String) -> Result<FileView, ApiError> {
+    let (hub, caller) = request().await?;
+    hub.complete_upload(&caller, &id, &upload_id).await.map_err(fail)
+}
+
+#[server(prefix = "/api/fn", endpoint = "file_download")]
+pub async fn file_download(id: String, path: String) -> Result<DownloadLink, ApiError> {
+    let (hub, caller) = request().await?;
+    hub.download(&caller, &id, &path).await.map_err(fail)
 }

@@ -8,9 +8,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::api::datasets::{dataset, delete_dataset, share_dataset, update_dataset};
-use crate::components::empty_state::EmptyState;
 use crate::components::form::{error_besides, error_for, Field, FormError, Notice};
 use crate::components::loading::Loading;
+use crate::pages::dataset_files::Files;
 use crate::pages::datasets::visibility_badge;
 
 #[component]
@@ -40,12 +40,7 @@ fn Dataset(ds: DatasetView, changed: impl Fn() + Clone + Send + Sync + 'static) 
         </header>
         {(!ds.description.is_empty()).then(|| view! { <p class="lead" data-testid="dataset-description">{ds.description.clone()}</p> })}
         <div class="settings">
-            <section class="card settings-section" aria-labelledby="files-heading">
-                <h2 id="files-heading">"Files"</h2>
-                <EmptyState icon=icondata::LuUpload title="No files yet">
-                    <p>"Uploading files straight to storage is the next piece to arrive on this hub. Until then, datasets, members and settings are ready to use."</p>
-                </EmptyState>
-            </section>
+            <Files id=ds.id.clone() can_write=write />
             <Members ds=ds.clone() manage changed=changed.clone() />
             {write.then(|| view! { <DatasetSettings ds=ds.clone() manage changed=changed.clone() /> })}
             {manage.then(|| view! { <DeleteDataset ds=ds.clone() /> })}

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod dashboards;
 pub mod dataset;
+pub mod dataset_files;
 pub mod datasets;
 pub mod email_links;
 pub mod goodbye;
