@@ -106,6 +106,29 @@ pub struct FileEntry {
     /// The last segment.
     pub name: String,
     pub size: u64,
+    /// The object's tags.
+    pub labels: Vec<Tag>,
+}
+
+/// A file's complete new label set (it replaces the old one).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LabelsRequest {
+    pub path: String,
+    pub labels: Vec<Tag>,
+}
+
+/// Labels as people type them: `key=value` pairs separated by commas or
+/// line breaks; a pair without `=` is a key with an empty value.
+pub fn parse_labels(text: &str) -> Vec<Tag> {
+    text.split([',', '\n'])
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((key, value)) => Tag::new(key.trim(), value.trim()),
+            None => Tag::new(pair, ""),
+        })
+        .collect()
 }
 
 /// One page of one folder.
@@ -164,6 +187,15 @@ mod tests {
         assert_eq!(normalize_folder("train/cats").unwrap(), "train/cats/");
         assert_eq!(normalize_folder("train/").unwrap(), "train/");
         assert_eq!(normalize_folder("../x").unwrap_err().field.as_deref(), Some("folder"));
+    }
+
+    #[test]
+    fn typed_labels_become_tags() {
+        assert_eq!(
+            parse_labels(" split=train, source = cam 2\nreviewed "),
+            vec![Tag::new("split", "train"), Tag::new("source", "cam 2"), Tag::new("reviewed", ""),]
+        );
+        assert!(parse_labels(" , ").is_empty());
     }
 
     #[test]

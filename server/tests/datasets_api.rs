@@ -150,7 +150,24 @@ async fn files_go_straight_to_storage_and_are_checked_on_completion() {
     let (_, train) = server.get(&format!("/api/v1/datasets/{id}/files?folder=train"), Some(&ben)).await;
     assert_eq!(train["files"][0]["name"], "labels.csv");
     assert_eq!(train["files"][0]["size"], body.len());
+    assert_eq!(train["files"][0]["labels"], json!([{"key": "split", "value": "train"}]));
     assert_eq!(server.get(&format!("/api/v1/datasets/{id}/files?folder=../x"), Some(&ben)).await.0, StatusCode::BAD_REQUEST);
+
+    // Labels are the object's tags: replaced as a set, AWS's rules named.
+    let labels = format!("/api/v1/datasets/{id}/labels");
+    let set = |labels: serde_json::Value| json!({"path": "train/labels.csv", "labels": labels});
+    let (status, _) = server.call(Method::PUT, &labels, Some(&ben), Some(set(json!([{"key": "q", "value": "1"}])))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "viewers do not label");
+    let eleven: Vec<_> = (0..11).map(|i| json!({"key": format!("k{i}"), "value": "v"})).collect();
+    let (status, err) = server.call(Method::PUT, &labels, Some(&ann), Some(set(json!(eleven)))).await;
+    assert_eq!((status, err["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("labels")));
+    assert!(err["error"]["message"].as_str().unwrap().contains("at most 10"), "{err}");
+    let (status, file) = server
+        .call(Method::PUT, &labels, Some(&ann), Some(set(json!([{"key": "split", "value": "val"}, {"key": "reviewed", "value": "yes"}]))))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{file}");
+    let (_, train) = server.get(&format!("/api/v1/datasets/{id}/files?folder=train"), Some(&ben)).await;
+    assert_eq!(train["files"][0]["labels"].as_array().map(Vec::len), Some(2), "visible in the listing right after");
 
     // The same path again: a conflict unless told what to do.
     let (status, err) = server.post(&uploads, Some(&ann), request.clone()).await;

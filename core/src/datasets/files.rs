@@ -19,6 +19,7 @@ use agora_model::files::{
 use agora_model::tags::validate_tag_set;
 use agora_model::ApiError;
 use bytes::Bytes;
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::{DatasetError, Datasets};
@@ -205,16 +206,52 @@ impl Datasets {
             other => other.into(),
         })?;
         let strip = |key: &str| key.strip_prefix(&root).unwrap_or(key).to_owned();
+        // Labels are tags, which listings do not carry: read them a few at a
+        // time (the search index will answer this in one query).
+        let keys: Vec<String> = page.objects.iter().map(|o| o.key.clone()).collect();
+        let storage = self.storage.clone();
+        let labels: Vec<Vec<agora_model::tags::Tag>> = futures::stream::iter(keys)
+            .map(move |key| {
+                let storage = storage.clone();
+                async move { storage.get_tags(&key).await.unwrap_or_default() }
+            })
+            .buffered(16)
+            .collect()
+            .await;
         let files = page
             .objects
             .iter()
-            .map(|o| {
+            .zip(labels)
+            .map(|(o, labels)| {
                 let path = strip(&o.key);
-                FileEntry { name: path.rsplit('/').next().unwrap_or(&path).to_owned(), path, size: o.size }
+                FileEntry { name: path.rsplit('/').next().unwrap_or(&path).to_owned(), path, size: o.size, labels }
             })
             .collect();
         let folders = if continuation.is_none() { page.common_prefixes.iter().map(|p| strip(p)).collect() } else { Vec::new() };
         Ok(FilePage { folder, folders, files, next: page.next_continuation_token })
+    }
+
+    /// Replaces a file's labels (its S3 tags) with `labels`.
+    pub async fn set_labels(
+        &self,
+        caller: &Caller,
+        id: &str,
+        path: &str,
+        labels: Vec<agora_model::tags::Tag>,
+    ) -> Result<FileView, DatasetError> {
+        let record = self.load(id).await?;
+        authorize(caller, &record.resource(), Need::Write).map_err(DatasetError::Api)?;
+        let path = normalize_file_path(path).map_err(DatasetError::Api)?;
+        validate_tag_set(&labels).map_err(|e| invalid("labels", e.message))?;
+        let key = file_key(id, &path);
+        let info = match self.storage.head(&key).await {
+            Ok(info) => info,
+            Err(StorageError::NotFound) => return Err(DatasetError::Api(ApiError::not_found("no such file"))),
+            Err(other) => return Err(other.into()),
+        };
+        self.storage.put_tags(&key, &labels).await?;
+        tracing::info!(dataset = %id, labels = labels.len(), "file labels set");
+        Ok(FileView { path, size: info.size, etag: info.etag, content_type: info.content_type, labels })
     }
 
     async fn exists(&self, key: &str) -> Result<bool, DatasetError> {

@@ -2,7 +2,7 @@
 
 use agora_model::accounts::JobView;
 use agora_model::datasets::{DatasetChange, DatasetView, NewDataset, ShareRequest, TransferRequest};
-use agora_model::files::{DownloadLink, FilePage, FileView, UploadRequest, UploadTicket};
+use agora_model::files::{DownloadLink, FilePage, FileView, LabelsRequest, UploadRequest, UploadTicket};
 use agora_model::ApiError;
 
 use super::Hub;
@@ -68,6 +68,10 @@ impl Hub {
 
     pub async fn list_files(&self, caller: &Caller, id: &str, folder: &str, continuation: Option<String>) -> Result<FilePage, ApiError> {
         self.datasets().list_files(caller, id, folder, continuation, 200).await.map_err(|e| e.to_api())
+    }
+
+    pub async fn set_labels(&self, caller: &Caller, id: &str, request: LabelsRequest) -> Result<FileView, ApiError> {
+        self.datasets().set_labels(caller, id, &request.path, request.labels).await.map_err(|e| e.to_api())
     }
 
     pub async fn download(&self, caller: &Caller, id: &str, path: &str) -> Result<DownloadLink, ApiError> {

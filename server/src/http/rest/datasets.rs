@@ -2,20 +2,20 @@
 
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use utoipa::OpenApi;
 
 use agora_app::server::RequestCaller;
 use agora_model::accounts::JobView;
 use agora_model::datasets::{DatasetChange, DatasetView, NewDataset, ShareRequest, TransferRequest};
-use agora_model::files::{DownloadLink, FilePage, FileView, UploadRequest, UploadTicket};
+use agora_model::files::{DownloadLink, FilePage, FileView, LabelsRequest, UploadRequest, UploadTicket};
 
 use super::{Answer, Body, ErrorBody};
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list, create, show, update, delete, share, transfer, start_upload, complete_upload, download, files),
+    paths(list, create, show, update, delete, share, transfer, start_upload, complete_upload, download, files, set_labels),
     tags((name = "datasets", description = "Datasets, their members and visibility"))
 )]
 pub struct DatasetsApi;
@@ -30,6 +30,7 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/datasets/{id}/uploads/{upload_id}/complete", post(complete_upload))
         .route("/datasets/{id}/download", get(download))
         .route("/datasets/{id}/files", get(files))
+        .route("/datasets/{id}/labels", put(set_labels))
 }
 
 /// The datasets the caller may see: their own, shared with them, public.
@@ -155,4 +156,16 @@ async fn files(
     Query(query): Query<FilesQuery>,
 ) -> Answer<Json<FilePage>> {
     Ok(Json(hub.list_files(&caller, &id, &query.folder, query.continuation).await?))
+}
+
+/// Replaces a file's labels (its S3 object tags). AWS's tag rules apply: at
+/// most 10 labels, keys up to 128 and values up to 256 characters, no `aws:`.
+#[utoipa::path(put, path = "/datasets/{id}/labels", tag = "datasets", security(("bearer" = [])), params(("id" = String, Path)), request_body = LabelsRequest,
+    responses((status = 200, body = FileView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn set_labels(
+    RequestCaller(hub, caller): RequestCaller,
+    Path(id): Path<String>,
+    Body(request): Body<LabelsRequest>,
+) -> Answer<Json<FileView>> {
+    Ok(Json(hub.set_labels(&caller, &id, request).await?))
 }
