@@ -35,6 +35,16 @@ test("create a dataset, share it read-only with a colleague, delete it", async (
   const { readFile } = await import("fs/promises");
   expect((await readFile(await download.path())).toString()).toBe(csv);
 
+  // Label a file: its S3 tags, with AWS's rules explained when broken.
+  const notes = page.locator("[data-testid=file-row][data-name='notes.txt']");
+  await notes.getByTestId("edit-labels").click();
+  await notes.getByTestId("label-input").fill("aws:secret=1");
+  await notes.getByTestId("label-save").click();
+  await expect(notes.getByTestId("label-error")).toContainText("aws:");
+  await notes.getByTestId("label-input").fill("split=train, reviewed");
+  await notes.getByTestId("label-save").click();
+  await expect(page.locator("[data-testid=file-row][data-name='notes.txt']").getByTestId("label-chip")).toHaveText(["split=train", "reviewed"]);
+
   const share = page.getByTestId("share-form");
   await share.getByLabel("Share with (username)").fill("nobody-by-that-name");
   await share.getByTestId("share-submit").click();

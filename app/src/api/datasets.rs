@@ -2,7 +2,7 @@
 
 use agora_model::accounts::JobView;
 use agora_model::datasets::{DatasetChange, DatasetView, NewDataset, ShareRequest};
-use agora_model::files::{DownloadLink, FilePage, FileView, UploadRequest, UploadTicket};
+use agora_model::files::{DownloadLink, FilePage, FileView, LabelsRequest, UploadRequest, UploadTicket};
 use agora_model::ApiError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -68,4 +68,10 @@ pub async fn complete_upload(id: String, upload_id: String) -> Result<FileView, 
 pub async fn file_download(id: String, path: String) -> Result<DownloadLink, ApiError> {
     let (hub, caller) = request().await?;
     hub.download(&caller, &id, &path).await.map_err(fail)
+}
+
+#[server(prefix = "/api/fn", endpoint = "set_file_labels", input = Json)]
+pub async fn set_file_labels(id: String, labels: LabelsRequest) -> Result<FileView, ApiError> {
+    let (hub, caller) = request().await?;
+    hub.set_labels(&caller, &id, labels).await.map_err(fail)
 }
