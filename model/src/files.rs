@@ -154,6 +154,22 @@ pub fn normalize_folder(raw: &str) -> Result<String, ApiError> {
     Ok(folder)
 }
 
+/// `512 B`, `1.5 KiB`, `2.0 GiB`: sizes as people read them.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
 /// `a/b/name (n).ext` for the n-th copy of `a/b/name.ext`.
 pub fn numbered_copy(path: &str, n: u32) -> String {
     let (dir, name) = match path.rsplit_once('/') {
@@ -187,6 +203,13 @@ mod tests {
         assert_eq!(normalize_folder("train/cats").unwrap(), "train/cats/");
         assert_eq!(normalize_folder("train/").unwrap(), "train/");
         assert_eq!(normalize_folder("../x").unwrap_err().field.as_deref(), Some("folder"));
+    }
+
+    #[test]
+    fn sizes_read_like_people_write_them() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(5 * 1024 * 1024 * 1024), "5.0 GiB");
     }
 
     #[test]

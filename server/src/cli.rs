@@ -196,6 +196,10 @@ pub struct ServeArgs {
     #[arg(long, env = "AGORA_MAX_DATASETS_PER_USER", value_name = "N")]
     pub max_datasets_per_user: Option<usize>,
 
+    /// Bytes one dataset may hold [default: 1099511627776, 1 TiB].
+    #[arg(long, env = "AGORA_MAX_DATASET_BYTES", value_name = "BYTES")]
+    pub max_dataset_bytes: Option<u64>,
+
     /// Log line format.
     #[arg(long, env = "AGORA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -296,6 +300,7 @@ mod tests {
             "AGORA_SESSION_SECRET",
             "AGORA_SESSION_TTL_MINS",
             "AGORA_MAX_DATASETS_PER_USER",
+            "AGORA_MAX_DATASET_BYTES",
         ] {
             assert!(help.contains(needle), "`agora serve --help` lacks {needle}:\n{help}");
         }

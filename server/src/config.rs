@@ -25,6 +25,7 @@ pub const OUTPUT_NAME: &str = "agora";
 pub const DEFAULT_SMTP_FROM: &str = "Agora <agora@localhost>";
 pub const DEFAULT_SESSION_TTL_MINS: u64 = 120;
 pub const DEFAULT_MAX_DATASETS_PER_USER: usize = 100;
+pub const DEFAULT_MAX_DATASET_BYTES: u64 = 1 << 40;
 const SESSION_TTL_MINS: std::ops::RangeInclusive<u64> = 5..=7 * 24 * 60;
 
 #[derive(Debug, Clone)]
@@ -41,6 +42,8 @@ pub struct Config {
     pub auth: AuthSettings,
     /// Datasets one person may own.
     pub max_datasets_per_user: usize,
+    /// Bytes one dataset may hold.
+    pub max_dataset_bytes: u64,
 }
 
 /// Accounts: mail and sessions.
@@ -130,7 +133,22 @@ impl Config {
                 message: "must be at least 1".into(),
             });
         }
-        Ok(Config { addr, data_dir, site_root, log_format: args.log_format, dev_mode, public_url, storage, auth, max_datasets_per_user })
+        let max_dataset_bytes = args.max_dataset_bytes.unwrap_or(DEFAULT_MAX_DATASET_BYTES);
+        if max_dataset_bytes == 0 {
+            return Err(ConfigError { setting: "--max-dataset-bytes / AGORA_MAX_DATASET_BYTES", message: "must be at least 1".into() });
+        }
+        Ok(Config {
+            addr,
+            data_dir,
+            site_root,
+            log_format: args.log_format,
+            dev_mode,
+            public_url,
+            storage,
+            auth,
+            max_datasets_per_user,
+            max_dataset_bytes,
+        })
     }
 
     /// The embedded endpoint's files live here.

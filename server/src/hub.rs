@@ -39,7 +39,11 @@ pub async fn start(
         mailer,
         public_url,
         session_ttl: config.auth.session_ttl,
-        dataset_limits: DatasetLimits { per_user: config.max_datasets_per_user, presign_expiry: config.storage.presign_expiry },
+        dataset_limits: DatasetLimits {
+            per_user: config.max_datasets_per_user,
+            max_bytes: config.max_dataset_bytes,
+            presign_expiry: config.storage.presign_expiry,
+        },
     });
     resume_jobs(hub.clone(), stop);
     Ok(hub)

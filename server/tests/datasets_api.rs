@@ -188,3 +188,43 @@ async fn files_go_straight_to_storage_and_are_checked_on_completion() {
     assert_eq!(server.get(&format!("/api/v1/datasets/{id}/download"), Some(&ann)).await.0, StatusCode::BAD_REQUEST);
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_dataset_keeps_within_its_byte_quota() {
+    let smtp = agora_testkit::smtp_server();
+    let url = smtp.url();
+    let server = common::TestServer::start_with(|args| {
+        args.smtp_url = Some(agora_core::secret::Secret::new(url));
+        args.max_dataset_bytes = Some(100);
+    })
+    .await
+    .unwrap();
+    let ann = verified_user(&server, &smtp, "ann").await;
+    let (_, ds) = server.post("/api/v1/datasets", Some(&ann), json!({"name": "small"})).await;
+    let id = ds["id"].as_str().unwrap().to_owned();
+    let uploads = format!("/api/v1/datasets/{id}/uploads");
+    let send = |ticket: &serde_json::Value, bytes: Vec<u8>| server.client.put(ticket["url"].as_str().unwrap()).body(bytes).send();
+    let complete = |ticket: &serde_json::Value| format!("/api/v1/datasets/{id}/uploads/{}/complete", ticket["upload_id"].as_str().unwrap());
+
+    let (status, err) = server.post(&uploads, Some(&ann), json!({"path": "big.bin", "size": 101})).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{err}");
+    assert!(err["error"]["message"].as_str().unwrap().contains("AGORA_MAX_DATASET_BYTES"), "{err}");
+
+    // Two uploads that each fit, started together: the second to complete overruns.
+    let (_, first) = server.post(&uploads, Some(&ann), json!({"path": "a.bin", "size": 60})).await;
+    let (_, second) = server.post(&uploads, Some(&ann), json!({"path": "b.bin", "size": 60})).await;
+    assert!(send(&first, vec![1; 60]).await.unwrap().status().is_success());
+    assert!(send(&second, vec![2; 60]).await.unwrap().status().is_success());
+    assert_eq!(server.post(&complete(&first), Some(&ann), json!({})).await.0, StatusCode::OK);
+    let (status, err) = server.post(&complete(&second), Some(&ann), json!({})).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{err}");
+    let (_, files) = server.get(&format!("/api/v1/datasets/{id}/files"), Some(&ann)).await;
+    assert_eq!(files["files"].as_array().map(Vec::len), Some(1), "the overrunning file was discarded");
+
+    // Replacing a file counts only the difference.
+    let (status, ticket) = server.post(&uploads, Some(&ann), json!({"path": "a.bin", "size": 90, "on_conflict": "replace"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{ticket}");
+    assert!(send(&ticket, vec![3; 90]).await.unwrap().status().is_success());
+    assert_eq!(server.post(&complete(&ticket), Some(&ann), json!({})).await.0, StatusCode::OK);
+    server.stop().await.unwrap();
+}

@@ -1,7 +1,7 @@
 //! A dataset's files: folders with breadcrumbs, downloads, and uploads that
 //! go straight from the browser to storage with a progress bar per file.
 
-use agora_model::files::{parse_labels, FileEntry, FilePage, LabelsRequest};
+use agora_model::files::{human_bytes, parse_labels, FileEntry, FilePage, LabelsRequest};
 use agora_model::tags::Tag;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -20,21 +20,6 @@ struct Upload {
     total: f64,
     /// None while running; Ok when done; Err with the reason.
     outcome: Option<Result<(), String>>,
-}
-
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }
 
 #[component]
@@ -135,7 +120,7 @@ fn FileRow(id: String, file: FileEntry, can_write: bool, refresh: RwSignal<u32>)
     view! {
         <tr data-testid="file-row" data-name=file.name.clone()>
             <td>{file.name.clone()}</td>
-            <td>{human_size(file.size)}</td>
+            <td>{human_bytes(file.size)}</td>
             <td>
                 <span class="chips">
                     {file.labels.iter().map(|t| view! { <span class="chip" data-testid="label-chip">{labels_text(std::slice::from_ref(t))}</span> }).collect_view()}
@@ -186,7 +171,7 @@ fn UploadList(uploads: RwSignal<Vec<Upload>>) -> impl IntoView {
             let (sent, total) = list.iter().fold((0.0, 0.0), |(s, t), u| (s + u.sent, t + u.total));
             view! {
                 <div class="uploads" data-testid="uploads">
-                    <p class="muted">{format!("Overall: {} of {}", human_size(sent as u64), human_size(total as u64))}</p>
+                    <p class="muted">{format!("Overall: {} of {}", human_bytes(sent as u64), human_bytes(total as u64))}</p>
                     <progress max=total value=sent aria-label="All uploads" data-testid="overall-progress"></progress>
                     <ul class="upload-list">
                         {list.into_iter().map(|u| {

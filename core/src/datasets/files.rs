@@ -13,8 +13,8 @@
 //! again after completion cannot overwrite the file.
 
 use agora_model::files::{
-    normalize_file_path, normalize_folder, numbered_copy, DownloadLink, FileEntry, FilePage, FileView, OnConflict, UploadRequest,
-    UploadTicket, SINGLE_PUT_MAX_BYTES,
+    human_bytes, normalize_file_path, normalize_folder, numbered_copy, DownloadLink, FileEntry, FilePage, FileView, OnConflict,
+    UploadRequest, UploadTicket, SINGLE_PUT_MAX_BYTES,
 };
 use agora_model::tags::validate_tag_set;
 use agora_model::ApiError;
@@ -90,6 +90,8 @@ impl Datasets {
                 Some(OnConflict::KeepBoth) => path = self.free_name(id, &path).await?,
             }
         }
+        let replaced = if request.on_conflict == Some(OnConflict::Replace) { self.size_of(&file_key(id, &path)).await? } else { 0 };
+        self.check_quota(&record, request.size, replaced).await?;
         let upload_id = crate::accounts::random_id();
         let pending = PendingUpload {
             path: path.clone(),
@@ -153,6 +155,12 @@ impl Datasets {
             ));
         }
         let target = file_key(id, &pending.path);
+        // Uploads started together each fit; together they may not.
+        let replaced = if pending.replace { self.size_of(&target).await? } else { 0 };
+        if let Err(err) = self.check_quota(&record, arrived.size, replaced).await {
+            discard().await;
+            return Err(err);
+        }
         if !pending.replace && self.exists(&target).await? {
             discard().await;
             return Err(DatasetError::Api(ApiError::conflict(
@@ -252,6 +260,33 @@ impl Datasets {
         self.storage.put_tags(&key, &labels).await?;
         tracing::info!(dataset = %id, labels = labels.len(), "file labels set");
         Ok(FileView { path, size: info.size, etag: info.etag, content_type: info.content_type, labels })
+    }
+
+    /// Refuses an upload that would take the dataset over its byte quota.
+    /// Usage is summed from a listing until the index keeps it.
+    async fn check_quota(&self, record: &super::DatasetRecord, adding: u64, replacing: u64) -> Result<(), DatasetError> {
+        let used: u64 = self.storage.list_all(&file_key(&record.id, "")).await?.iter().map(|o| o.size).sum();
+        let after = (used.saturating_sub(replacing)).saturating_add(adding);
+        if after > self.limits.max_bytes {
+            return Err(DatasetError::Api(ApiError::new(
+                agora_model::ErrorKind::TooLarge,
+                format!(
+                    "this upload would bring “{}” to {}, over its quota of {} (AGORA_MAX_DATASET_BYTES); delete files or ask an administrator",
+                    record.name,
+                    human_bytes(after),
+                    human_bytes(self.limits.max_bytes)
+                ),
+            )));
+        }
+        Ok(())
+    }
+
+    async fn size_of(&self, key: &str) -> Result<u64, DatasetError> {
+        match self.storage.head(key).await {
+            Ok(info) => Ok(info.size),
+            Err(StorageError::NotFound) => Ok(0),
+            Err(other) => Err(other.into()),
+        }
     }
 
     async fn exists(&self, key: &str) -> Result<bool, DatasetError> {

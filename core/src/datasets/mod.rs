@@ -78,13 +78,15 @@ impl DatasetRecord {
 pub struct DatasetLimits {
     /// Datasets one user may own.
     pub per_user: usize,
+    /// Bytes one dataset may hold.
+    pub max_bytes: u64,
     /// Lifetime of presigned upload and download URLs.
     pub presign_expiry: std::time::Duration,
 }
 
 impl Default for DatasetLimits {
     fn default() -> Self {
-        Self { per_user: 100, presign_expiry: crate::storage::DEFAULT_PRESIGN_EXPIRY }
+        Self { per_user: 100, max_bytes: 1 << 40, presign_expiry: crate::storage::DEFAULT_PRESIGN_EXPIRY }
     }
 }
 
