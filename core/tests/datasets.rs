@@ -147,7 +147,7 @@ both_backends!(deleting_a_non_empty_dataset_hides_it_at_once_and_a_job_removes_e
     // The node "crashed" before running it: a start resumes it.
     assert_eq!(datasets.resume_deletions().await.unwrap(), 1);
     let done = datasets.run_deletion(&job.id).await.unwrap();
-    assert_eq!(done.done, 1005 + 1);
+    assert_eq!(done.done, 1005 + 2 + 1, "the files, two activity entries (created, shared), the manifest");
     let left = f.storage.list(&ListOptions { prefix: format!("ds/{}/", ds.id), ..Default::default() }).await.unwrap();
     assert!(left.objects.is_empty(), "{:?}", left.objects);
     assert_eq!(datasets.resume_deletions().await.unwrap(), 0);

@@ -97,6 +97,18 @@ pub struct DatasetView {
     pub permission: Permission,
 }
 
+/// One line of a dataset's activity log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ActivityEntry {
+    /// Unix seconds.
+    pub at: i64,
+    /// Who did it (a username).
+    pub who: String,
+    /// What they did, in words: "uploaded train/cat.jpg (48.2 KiB)".
+    pub what: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -169,6 +169,16 @@ async fn files_go_straight_to_storage_and_are_checked_on_completion() {
     let (_, train) = server.get(&format!("/api/v1/datasets/{id}/files?folder=train"), Some(&ben)).await;
     assert_eq!(train["files"][0]["labels"].as_array().map(Vec::len), Some(2), "visible in the listing right after");
 
+    // The activity log says who did what, newest first; viewers read it.
+    let (status, log) = server.get(&format!("/api/v1/datasets/{id}/activity"), Some(&ben)).await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    let lines: Vec<String> =
+        log.as_array().unwrap().iter().map(|e| format!("{} {}", e["who"].as_str().unwrap(), e["what"].as_str().unwrap())).collect();
+    assert_eq!(lines.first().map(String::as_str), Some("ann labelled train/labels.csv: split=val, reviewed=yes"), "{lines:?}");
+    assert!(lines.iter().any(|l| l.starts_with("ann uploaded train/labels.csv (")), "{lines:?}");
+    assert!(lines.iter().any(|l| l == "ann gave ben view access"), "{lines:?}");
+    assert_eq!(lines.last().map(String::as_str), Some("ann created the dataset “files”"), "{lines:?}");
+
     // The same path again: a conflict unless told what to do.
     let (status, err) = server.post(&uploads, Some(&ann), request.clone()).await;
     assert_eq!((status, err["error"]["field"].as_str()), (StatusCode::CONFLICT, Some("path")));

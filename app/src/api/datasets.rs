@@ -1,7 +1,7 @@
 //! Server functions for the dataset pages.
 
 use agora_model::accounts::JobView;
-use agora_model::datasets::{DatasetChange, DatasetView, NewDataset, ShareRequest};
+use agora_model::datasets::{ActivityEntry, DatasetChange, DatasetView, NewDataset, ShareRequest};
 use agora_model::files::{DownloadLink, FilePage, FileView, LabelsRequest, UploadRequest, UploadTicket};
 use agora_model::ApiError;
 use leptos::prelude::*;
@@ -74,4 +74,10 @@ pub async fn file_download(id: String, path: String) -> Result<DownloadLink, Api
 pub async fn set_file_labels(id: String, labels: LabelsRequest) -> Result<FileView, ApiError> {
     let (hub, caller) = request().await?;
     hub.set_labels(&caller, &id, labels).await.map_err(fail)
+}
+
+#[server(prefix = "/api/fn", endpoint = "dataset_activity")]
+pub async fn dataset_activity(id: String) -> Result<Vec<ActivityEntry>, ApiError> {
+    let (hub, caller) = request().await?;
+    hub.dataset_activity(&caller, &id).await.map_err(fail)
 }

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
-use crate::api::datasets::{dataset, delete_dataset, share_dataset, update_dataset};
+use crate::api::datasets::{dataset, dataset_activity, delete_dataset, share_dataset, update_dataset};
 use crate::components::form::{error_besides, error_for, Field, FormError, Notice};
 use crate::components::loading::Loading;
 use crate::pages::dataset_files::Files;
@@ -41,6 +41,7 @@ fn Dataset(ds: DatasetView, changed: impl Fn() + Clone + Send + Sync + 'static) 
         {(!ds.description.is_empty()).then(|| view! { <p class="lead" data-testid="dataset-description">{ds.description.clone()}</p> })}
         <div class="settings">
             <Files id=ds.id.clone() can_write=write />
+            <Activity id=ds.id.clone() />
             <Members ds=ds.clone() manage changed=changed.clone() />
             {write.then(|| view! { <DatasetSettings ds=ds.clone() manage changed=changed.clone() /> })}
             {manage.then(|| view! { <DeleteDataset ds=ds.clone() /> })}
@@ -103,6 +104,30 @@ fn Members(ds: DatasetView, manage: bool, changed: impl Fn() + Clone + Send + Sy
                     <button type="submit" class="button button-primary" data-testid="share-submit" disabled=move || share.pending().get()>"Share"</button>
                 </form>
             })}
+        </section>
+    }
+}
+
+/// The newest activity entries; reloaded with the page's data.
+#[component]
+fn Activity(id: String) -> impl IntoView {
+    let entries = Resource::new(move || id.clone(), dataset_activity);
+    view! {
+        <section class="card settings-section" aria-labelledby="activity-heading">
+            <h2 id="activity-heading">"Activity"</h2>
+            <Transition fallback=|| view! { <Loading /> }>
+                {move || entries.get().map(|result| match result {
+                    Ok(list) => view! {
+                        <ul class="activity" data-testid="activity">
+                            {list.into_iter().map(|e| view! {
+                                <li data-testid="activity-entry"><strong>{e.who}</strong>" "{e.what}<span class="muted">" · "{format_unix(e.at)}</span></li>
+                            }).collect_view()}
+                        </ul>
+                    }
+                    .into_any(),
+                    Err(err) => view! { <div class="alert alert-error" role="alert">{err.to_string()}</div> }.into_any(),
+                })}
+            </Transition>
         </section>
     }
 }

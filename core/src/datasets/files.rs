@@ -170,6 +170,7 @@ impl Datasets {
         }
         let etag = self.storage.copy(&staging, &target).await?;
         discard().await;
+        self.record(caller, id, format!("uploaded {} ({})", pending.path, human_bytes(pending.size))).await;
         tracing::info!(dataset = %id, path = %pending.path, size = pending.size, "file uploaded");
         Ok(FileView { path: pending.path, size: pending.size, etag, content_type: arrived.content_type, labels: pending.labels })
     }
@@ -258,6 +259,16 @@ impl Datasets {
             Err(other) => return Err(other.into()),
         };
         self.storage.put_tags(&key, &labels).await?;
+        let described = if labels.is_empty() {
+            "none".to_string()
+        } else {
+            labels
+                .iter()
+                .map(|t| if t.value.is_empty() { t.key.clone() } else { format!("{}={}", t.key, t.value) })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        self.record(caller, id, format!("labelled {path}: {described}")).await;
         tracing::info!(dataset = %id, labels = labels.len(), "file labels set");
         Ok(FileView { path, size: info.size, etag: info.etag, content_type: info.content_type, labels })
     }

@@ -13,6 +13,7 @@
 //! `If-Match`; markers follow the manifest and are repaired by the next
 //! change if a crash falls in between.
 
+pub mod activity;
 mod error;
 pub mod files;
 
@@ -147,6 +148,7 @@ impl Datasets {
             PutOptions { condition: Some(WriteCondition::Create), content_type: Some("application/json".into()), ..Default::default() };
         self.storage.put(&manifest_key(&record.id), Bytes::from(json), create).await?;
         self.sync_markers(None, &record).await?;
+        self.record(caller, &record.id, format!("created the dataset “{}”", record.name)).await;
         tracing::info!(dataset = %record.id, owner = %owner.username, "dataset created");
         Ok(record)
     }
@@ -185,19 +187,26 @@ impl Datasets {
             validate_description(description).map_err(DatasetError::Api)?;
         }
         let need = if change.visibility.is_some() { Need::Manage } else { Need::Write };
-        self.modify(caller, id, need, |record| {
-            if let Some(name) = &name {
-                record.name = name.clone();
-            }
-            if let Some(description) = &change.description {
-                record.description = description.trim().to_owned();
-            }
-            if let Some(visibility) = change.visibility {
-                record.visibility = visibility;
-            }
-            Ok(())
-        })
-        .await
+        let updated = self
+            .modify(caller, id, need, |record| {
+                if let Some(name) = &name {
+                    record.name = name.clone();
+                }
+                if let Some(description) = &change.description {
+                    record.description = description.trim().to_owned();
+                }
+                if let Some(visibility) = change.visibility {
+                    record.visibility = visibility;
+                }
+                Ok(())
+            })
+            .await?;
+        let visibility = match updated.visibility {
+            Visibility::Public => "public",
+            Visibility::Private => "private",
+        };
+        self.record(caller, id, format!("updated the settings (name “{}”, {visibility})", updated.name)).await;
+        Ok(updated)
     }
 
     /// Gives someone a role, changes it, or (role `None`) removes them.
@@ -206,32 +215,43 @@ impl Datasets {
             return Err(DatasetError::Api(ApiError::invalid("role", "there is one owner; transfer ownership instead")));
         }
         let user = self.find_user(&request.username).await?;
-        self.modify(caller, id, Need::Manage, |record| {
-            if user.id == record.owner {
-                return Err(ApiError::invalid("username", "this is the owner; transfer ownership to someone else first"));
-            }
-            record.members.retain(|m| m.user_id != user.id);
-            if let Some(role) = request.role {
-                record.members.push(Member { user_id: user.id.clone(), role });
-            }
-            Ok(())
-        })
-        .await
+        let shared = self
+            .modify(caller, id, Need::Manage, |record| {
+                if user.id == record.owner {
+                    return Err(ApiError::invalid("username", "this is the owner; transfer ownership to someone else first"));
+                }
+                record.members.retain(|m| m.user_id != user.id);
+                if let Some(role) = request.role {
+                    record.members.push(Member { user_id: user.id.clone(), role });
+                }
+                Ok(())
+            })
+            .await?;
+        let what = match request.role {
+            Some(MemberRole::Editor) => format!("gave {} edit access", user.username),
+            Some(_) => format!("gave {} view access", user.username),
+            None => format!("removed {}", user.username),
+        };
+        self.record(caller, id, what).await;
+        Ok(shared)
     }
 
     /// Makes someone else the owner; the previous owner stays as an editor.
     pub async fn transfer(&self, caller: &Caller, id: &str, request: TransferRequest) -> Result<DatasetRecord, DatasetError> {
         let user = self.find_user(&request.username).await?;
-        self.modify(caller, id, Need::Manage, |record| {
-            if user.id == record.owner {
-                return Err(ApiError::invalid("username", "this person owns the dataset already"));
-            }
-            let previous = std::mem::replace(&mut record.owner, user.id.clone());
-            record.members.retain(|m| m.user_id != user.id && m.user_id != previous);
-            record.members.push(Member { user_id: previous, role: MemberRole::Editor });
-            Ok(())
-        })
-        .await
+        let moved = self
+            .modify(caller, id, Need::Manage, |record| {
+                if user.id == record.owner {
+                    return Err(ApiError::invalid("username", "this person owns the dataset already"));
+                }
+                let previous = std::mem::replace(&mut record.owner, user.id.clone());
+                record.members.retain(|m| m.user_id != user.id && m.user_id != previous);
+                record.members.push(Member { user_id: previous, role: MemberRole::Editor });
+                Ok(())
+            })
+            .await?;
+        self.record(caller, id, format!("made {} the owner", user.username)).await;
+        Ok(moved)
     }
 
     /// Deletes the dataset: gone from every list at once, its objects removed

@@ -1,7 +1,7 @@
 //! Dataset operations as a caller performs them, in the wire types.
 
 use agora_model::accounts::JobView;
-use agora_model::datasets::{DatasetChange, DatasetView, NewDataset, ShareRequest, TransferRequest};
+use agora_model::datasets::{ActivityEntry, DatasetChange, DatasetView, NewDataset, ShareRequest, TransferRequest};
 use agora_model::files::{DownloadLink, FilePage, FileView, LabelsRequest, UploadRequest, UploadTicket};
 use agora_model::ApiError;
 
@@ -72,6 +72,10 @@ impl Hub {
 
     pub async fn set_labels(&self, caller: &Caller, id: &str, request: LabelsRequest) -> Result<FileView, ApiError> {
         self.datasets().set_labels(caller, id, &request.path, request.labels).await.map_err(|e| e.to_api())
+    }
+
+    pub async fn dataset_activity(&self, caller: &Caller, id: &str) -> Result<Vec<ActivityEntry>, ApiError> {
+        self.datasets().activity(caller, id).await.map_err(|e| e.to_api())
     }
 
     pub async fn download(&self, caller: &Caller, id: &str, path: &str) -> Result<DownloadLink, ApiError> {

@@ -8,14 +8,14 @@ use utoipa::OpenApi;
 
 use agora_app::server::RequestCaller;
 use agora_model::accounts::JobView;
-use agora_model::datasets::{DatasetChange, DatasetView, NewDataset, ShareRequest, TransferRequest};
+use agora_model::datasets::{ActivityEntry, DatasetChange, DatasetView, NewDataset, ShareRequest, TransferRequest};
 use agora_model::files::{DownloadLink, FilePage, FileView, LabelsRequest, UploadRequest, UploadTicket};
 
 use super::{Answer, Body, ErrorBody};
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list, create, show, update, delete, share, transfer, start_upload, complete_upload, download, files, set_labels),
+    paths(list, create, show, update, delete, share, transfer, start_upload, complete_upload, download, files, set_labels, activity),
     tags((name = "datasets", description = "Datasets, their members and visibility"))
 )]
 pub struct DatasetsApi;
@@ -31,6 +31,7 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/datasets/{id}/download", get(download))
         .route("/datasets/{id}/files", get(files))
         .route("/datasets/{id}/labels", put(set_labels))
+        .route("/datasets/{id}/activity", get(activity))
 }
 
 /// The datasets the caller may see: their own, shared with them, public.
@@ -168,4 +169,12 @@ async fn set_labels(
     Body(request): Body<LabelsRequest>,
 ) -> Answer<Json<FileView>> {
     Ok(Json(hub.set_labels(&caller, &id, request).await?))
+}
+
+/// The dataset's 50 newest activity entries: who uploaded, labelled, shared
+/// or changed what, and when.
+#[utoipa::path(get, path = "/datasets/{id}/activity", tag = "datasets", security((), ("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = Vec<ActivityEntry>), (status = 404, body = ErrorBody)))]
+async fn activity(RequestCaller(hub, caller): RequestCaller, Path(id): Path<String>) -> Answer<Json<Vec<ActivityEntry>>> {
+    Ok(Json(hub.dataset_activity(&caller, &id).await?))
 }
