@@ -44,6 +44,8 @@ test("create a dataset, share it read-only with a colleague, delete it", async (
   await notes.getByTestId("label-input").fill("split=train, reviewed");
   await notes.getByTestId("label-save").click();
   await expect(page.locator("[data-testid=file-row][data-name='notes.txt']").getByTestId("label-chip")).toHaveText(["split=train", "reviewed"]);
+  await expect(page.getByTestId("activity-entry").first()).toContainText(`${owner} labelled notes.txt: split=train, reviewed`);
+  await expect(page.getByTestId("activity")).toContainText("uploaded labels.csv");
 
   const share = page.getByTestId("share-form");
   await share.getByLabel("Share with (username)").fill("nobody-by-that-name");

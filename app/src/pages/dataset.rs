@@ -30,6 +30,7 @@ pub fn DatasetPage() -> impl IntoView {
 fn Dataset(ds: DatasetView, changed: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
     let manage = ds.permission == Permission::Manage;
     let write = ds.permission >= Permission::Write;
+    let files_changed = RwSignal::new(0u32);
     view! {
         <Title text=ds.name.clone() />
         <header class="page-header">
@@ -40,8 +41,8 @@ fn Dataset(ds: DatasetView, changed: impl Fn() + Clone + Send + Sync + 'static) 
         </header>
         {(!ds.description.is_empty()).then(|| view! { <p class="lead" data-testid="dataset-description">{ds.description.clone()}</p> })}
         <div class="settings">
-            <Files id=ds.id.clone() can_write=write />
-            <Activity id=ds.id.clone() />
+            <Files id=ds.id.clone() can_write=write refresh=files_changed />
+            <Activity id=ds.id.clone() files_changed />
             <Members ds=ds.clone() manage changed=changed.clone() />
             {write.then(|| view! { <DatasetSettings ds=ds.clone() manage changed=changed.clone() /> })}
             {manage.then(|| view! { <DeleteDataset ds=ds.clone() /> })}
@@ -108,10 +109,11 @@ fn Members(ds: DatasetView, manage: bool, changed: impl Fn() + Clone + Send + Sy
     }
 }
 
-/// The newest activity entries; reloaded with the page's data.
+/// The newest activity entries; reloaded with the page's data and after
+/// every upload or label change made here.
 #[component]
-fn Activity(id: String) -> impl IntoView {
-    let entries = Resource::new(move || id.clone(), dataset_activity);
+fn Activity(id: String, files_changed: RwSignal<u32>) -> impl IntoView {
+    let entries = Resource::new(move || (id.clone(), files_changed.get()), |(id, _)| dataset_activity(id));
     view! {
         <section class="card settings-section" aria-labelledby="activity-heading">
             <h2 id="activity-heading">"Activity"</h2>

@@ -22,11 +22,12 @@ struct Upload {
     outcome: Option<Result<(), String>>,
 }
 
+/// `refresh` moves on after every upload and label change (the activity log
+/// listens to it too).
 #[component]
-pub fn Files(id: String, can_write: bool) -> impl IntoView {
+pub fn Files(id: String, can_write: bool, refresh: RwSignal<u32>) -> impl IntoView {
     let query = use_query_map();
     let folder = Signal::derive(move || query.read().get("dir").unwrap_or_default());
-    let refresh = RwSignal::new(0u32);
     let id = StoredValue::new(id);
     let page = Resource::new(move || (id.get_value(), folder.get(), refresh.get()), |(id, folder, _)| list_files(id, folder, None));
     let uploads = RwSignal::new(Vec::<Upload>::new());
