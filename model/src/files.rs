@@ -87,6 +87,50 @@ pub struct FileView {
     pub labels: Vec<Tag>,
 }
 
+/// One file of a download manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ManifestEntry {
+    pub path: String,
+    pub size: u64,
+    pub url: String,
+}
+
+/// Presigned GETs for every file under a folder, for scripts that pull a
+/// dataset at full speed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Manifest {
+    pub dataset: String,
+    pub folder: String,
+    /// Unix seconds: every URL stops working then.
+    pub expires_at: u64,
+    pub files: Vec<ManifestEntry>,
+}
+
+/// Files one manifest may list.
+pub const MANIFEST_MAX_FILES: usize = 100_000;
+
+impl Manifest {
+    /// A POSIX shell script that downloads every file into `./<dataset>/`.
+    pub fn curl_script(&self) -> String {
+        let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+        let mut script = format!(
+            "#!/bin/sh\n# Agora: {} file(s) of dataset {}{}; the links expire at Unix time {}.\nset -eu\n",
+            self.files.len(),
+            self.dataset,
+            if self.folder.is_empty() { String::new() } else { format!(", folder {}", self.folder) },
+            self.expires_at
+        );
+        for file in &self.files {
+            let target = format!("{}/{}", self.dataset, file.path);
+            let dir = target.rsplit_once('/').map(|(d, _)| d).unwrap_or(".");
+            script.push_str(&format!("mkdir -p {} && curl -fsSL -o {} {}\n", quote(dir), quote(&target), quote(&file.url)));
+        }
+        script
+    }
+}
+
 /// A presigned download.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -203,6 +247,18 @@ mod tests {
         assert_eq!(normalize_folder("train/cats").unwrap(), "train/cats/");
         assert_eq!(normalize_folder("train/").unwrap(), "train/");
         assert_eq!(normalize_folder("../x").unwrap_err().field.as_deref(), Some("folder"));
+    }
+
+    #[test]
+    fn curl_scripts_quote_every_path() {
+        let manifest = Manifest {
+            dataset: "cats".into(),
+            folder: String::new(),
+            expires_at: 1,
+            files: vec![ManifestEntry { path: "it's/a b.txt".into(), size: 1, url: "http://s3/x?a=1&b=2".into() }],
+        };
+        let script = manifest.curl_script();
+        assert!(script.contains("mkdir -p 'cats/it'\\''s' && curl -fsSL -o 'cats/it'\\''s/a b.txt' 'http://s3/x?a=1&b=2'"), "{script}");
     }
 
     #[test]

@@ -179,6 +179,34 @@ async fn files_go_straight_to_storage_and_are_checked_on_completion() {
     assert!(lines.iter().any(|l| l == "ann gave ben view access"), "{lines:?}");
     assert_eq!(lines.last().map(String::as_str), Some("ann created the dataset “files”"), "{lines:?}");
 
+    // A manifest of presigned links, as JSON or as a curl script that runs.
+    let (status, manifest) = server.get(&format!("/api/v1/datasets/{id}/manifest?folder=train"), Some(&ben)).await;
+    assert_eq!(status, StatusCode::OK, "{manifest}");
+    assert_eq!(manifest["files"][0]["path"], "train/labels.csv");
+    let fetched = server.client.get(manifest["files"][0]["url"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(fetched.to_vec(), body);
+    assert_eq!(server.get(&format!("/api/v1/datasets/{id}/manifest?format=xml"), Some(&ben)).await.0, StatusCode::BAD_REQUEST);
+    let script = server
+        .client
+        .get(server.url(&format!("/api/v1/datasets/{id}/manifest?format=curl")))
+        .bearer_auth(&ben)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("get.sh"), &script).unwrap();
+    // Off the test's runtime: the embedded endpoint serving curl runs on it.
+    let cwd = dir.path().to_owned();
+    let ran = tokio::task::spawn_blocking(move || std::process::Command::new("sh").arg("get.sh").current_dir(cwd).output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(ran.status.success(), "{script}\n{}", String::from_utf8_lossy(&ran.stderr));
+    assert_eq!(std::fs::read(dir.path().join("files/train/labels.csv")).unwrap(), body, "the script pulls every file into ./<dataset>/");
+
     // The same path again: a conflict unless told what to do.
     let (status, err) = server.post(&uploads, Some(&ann), request.clone()).await;
     assert_eq!((status, err["error"]["field"].as_str()), (StatusCode::CONFLICT, Some("path")));

@@ -36,6 +36,13 @@ pub fn Files(id: String, can_write: bool, refresh: RwSignal<u32>) -> impl IntoVi
         <section class="card settings-section" aria-labelledby="files-heading">
             <h2 id="files-heading">"Files"</h2>
             <Breadcrumbs id=id.get_value() folder />
+            <p class="muted manifest-links">
+                "Download this folder: "
+                <a data-testid="manifest-curl" href=move || format!("/api/v1/datasets/{}/manifest?format=curl&folder={}", id.get_value(), encode_query_value(&folder.get()))>"curl script"</a>
+                " · "
+                <a href=move || format!("/api/v1/datasets/{}/manifest?folder={}", id.get_value(), encode_query_value(&folder.get()))>"JSON manifest"</a>
+                " (links valid for minutes; the files come straight from storage)"
+            </p>
             {can_write.then(|| view! { <UploadPicker id=id.get_value() folder uploads refresh /> })}
             <UploadList uploads />
             <Transition fallback=|| view! { <Loading /> }>

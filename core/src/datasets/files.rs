@@ -13,8 +13,8 @@
 //! again after completion cannot overwrite the file.
 
 use agora_model::files::{
-    human_bytes, normalize_file_path, normalize_folder, numbered_copy, DownloadLink, FileEntry, FilePage, FileView, OnConflict,
-    UploadRequest, UploadTicket, SINGLE_PUT_MAX_BYTES,
+    human_bytes, normalize_file_path, normalize_folder, numbered_copy, DownloadLink, FileEntry, FilePage, FileView, Manifest,
+    ManifestEntry, OnConflict, UploadRequest, UploadTicket, MANIFEST_MAX_FILES, SINGLE_PUT_MAX_BYTES,
 };
 use agora_model::tags::validate_tag_set;
 use agora_model::ApiError;
@@ -238,6 +238,34 @@ impl Datasets {
             .collect();
         let folders = if continuation.is_none() { page.common_prefixes.iter().map(|p| strip(p)).collect() } else { Vec::new() };
         Ok(FilePage { folder, folders, files, next: page.next_continuation_token })
+    }
+
+    /// Presigned GETs for every file under `folder` (all of them when empty).
+    pub async fn manifest(&self, caller: &Caller, id: &str, folder: &str) -> Result<Manifest, DatasetError> {
+        let record = self.load(id).await?;
+        authorize(caller, &record.resource(), Need::Read).map_err(DatasetError::Api)?;
+        let folder = normalize_folder(folder).map_err(DatasetError::Api)?;
+        let root = file_key(id, "");
+        let objects = self.storage.list_all(&format!("{root}{folder}")).await?;
+        if objects.len() > MANIFEST_MAX_FILES {
+            return Err(DatasetError::Api(ApiError::new(
+                agora_model::ErrorKind::TooLarge,
+                format!("{} files are more than one manifest lists ({MANIFEST_MAX_FILES}); ask for one folder at a time", objects.len()),
+            )));
+        }
+        let expiry = self.presign_expiry();
+        let mut files = Vec::with_capacity(objects.len());
+        let mut expires_at = u64::MAX;
+        for object in objects {
+            let presigned = self.storage.presign_get(&object.key, None, expiry).await?;
+            expires_at = expires_at.min(presigned.expires_at);
+            let path = object.key.strip_prefix(&root).unwrap_or(&object.key).to_owned();
+            files.push(ManifestEntry { path, size: object.size, url: presigned.url });
+        }
+        if files.is_empty() {
+            expires_at = 0;
+        }
+        Ok(Manifest { dataset: record.name.replace('/', "_"), folder, expires_at, files })
     }
 
     /// Replaces a file's labels (its S3 tags) with `labels`.

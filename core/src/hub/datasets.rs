@@ -2,7 +2,7 @@
 
 use agora_model::accounts::JobView;
 use agora_model::datasets::{ActivityEntry, DatasetChange, DatasetView, NewDataset, ShareRequest, TransferRequest};
-use agora_model::files::{DownloadLink, FilePage, FileView, LabelsRequest, UploadRequest, UploadTicket};
+use agora_model::files::{DownloadLink, FilePage, FileView, LabelsRequest, Manifest, UploadRequest, UploadTicket};
 use agora_model::ApiError;
 
 use super::Hub;
@@ -76,6 +76,10 @@ impl Hub {
 
     pub async fn dataset_activity(&self, caller: &Caller, id: &str) -> Result<Vec<ActivityEntry>, ApiError> {
         self.datasets().activity(caller, id).await.map_err(|e| e.to_api())
+    }
+
+    pub async fn manifest(&self, caller: &Caller, id: &str, folder: &str) -> Result<Manifest, ApiError> {
+        self.datasets().manifest(caller, id, folder).await.map_err(|e| e.to_api())
     }
 
     pub async fn download(&self, caller: &Caller, id: &str, path: &str) -> Result<DownloadLink, ApiError> {

@@ -9,13 +9,13 @@ use utoipa::OpenApi;
 use agora_app::server::RequestCaller;
 use agora_model::accounts::JobView;
 use agora_model::datasets::{ActivityEntry, DatasetChange, DatasetView, NewDataset, ShareRequest, TransferRequest};
-use agora_model::files::{DownloadLink, FilePage, FileView, LabelsRequest, UploadRequest, UploadTicket};
+use agora_model::files::{DownloadLink, FilePage, FileView, LabelsRequest, Manifest, UploadRequest, UploadTicket};
 
 use super::{Answer, Body, ErrorBody};
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list, create, show, update, delete, share, transfer, start_upload, complete_upload, download, files, set_labels, activity),
+    paths(list, create, show, update, delete, share, transfer, start_upload, complete_upload, download, files, set_labels, activity, manifest),
     tags((name = "datasets", description = "Datasets, their members and visibility"))
 )]
 pub struct DatasetsApi;
@@ -32,6 +32,7 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/datasets/{id}/files", get(files))
         .route("/datasets/{id}/labels", put(set_labels))
         .route("/datasets/{id}/activity", get(activity))
+        .route("/datasets/{id}/manifest", get(manifest))
 }
 
 /// The datasets the caller may see: their own, shared with them, public.
@@ -177,4 +178,39 @@ async fn set_labels(
     responses((status = 200, body = Vec<ActivityEntry>), (status = 404, body = ErrorBody)))]
 async fn activity(RequestCaller(hub, caller): RequestCaller, Path(id): Path<String>) -> Answer<Json<Vec<ActivityEntry>>> {
     Ok(Json(hub.dataset_activity(&caller, &id).await?))
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+struct ManifestQuery {
+    /// The folder to include (empty: the whole dataset).
+    #[serde(default)]
+    folder: String,
+    /// `json` (default) or `curl` for a ready-to-run shell script.
+    #[serde(default)]
+    format: Option<String>,
+}
+
+/// Presigned GETs for every file under a folder, as JSON or as a `curl`
+/// script (`sh manifest.sh` downloads into `./<dataset name>/`).
+#[utoipa::path(get, path = "/datasets/{id}/manifest", tag = "datasets", security((), ("bearer" = [])), params(("id" = String, Path), ManifestQuery),
+    responses((status = 200, body = Manifest), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
+async fn manifest(
+    RequestCaller(hub, caller): RequestCaller,
+    Path(id): Path<String>,
+    Query(query): Query<ManifestQuery>,
+) -> Answer<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let manifest = hub.manifest(&caller, &id, &query.folder).await?;
+    match query.format.as_deref() {
+        None | Some("json") => Ok(Json(manifest).into_response()),
+        Some("curl") => Ok((
+            [
+                (axum::http::header::CONTENT_TYPE, "text/x-shellscript; charset=utf-8".to_string()),
+                (axum::http::header::CONTENT_DISPOSITION, "attachment; filename=\"agora-download.sh\"".to_string()),
+            ],
+            manifest.curl_script(),
+        )
+            .into_response()),
+        Some(other) => Err(agora_model::ApiError::invalid("format", format!("{other:?} is not json or curl")).into()),
+    }
 }
