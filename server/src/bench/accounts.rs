@@ -10,8 +10,6 @@
 
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -21,7 +19,7 @@ use sha2::Digest;
 use agora_core::auth::password;
 use agora_core::secret::Secret;
 
-use super::child::{rss_kib_of, AgoraChild};
+use super::child::{AgoraChild, PeakRss};
 use super::{machine_line, summarize};
 
 #[derive(Debug, Args)]
@@ -147,19 +145,7 @@ async fn sequential(client: &reqwest::Client, base: &str, n: usize) -> anyhow::R
 
 async fn burst(client: &reqwest::Client, base: &str, child: &AgoraChild, args: &AccountsArgs) -> anyhow::Result<()> {
     let idle_kib = child.rss_kib().unwrap_or(0);
-    let peak = Arc::new(AtomicU64::new(idle_kib));
-    let done = Arc::new(AtomicBool::new(false));
-    let sampler = {
-        let (peak, done, pid) = (Arc::clone(&peak), Arc::clone(&done), child.pid());
-        std::thread::spawn(move || {
-            while !done.load(Ordering::Relaxed) {
-                if let Some(kib) = rss_kib_of(pid) {
-                    peak.fetch_max(kib, Ordering::Relaxed);
-                }
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        })
-    };
+    let peak = PeakRss::start(child.pid(), idle_kib, Duration::from_millis(5));
     let started = Instant::now();
     let clients: Vec<_> = (0..args.concurrency)
         .map(|_| {
@@ -180,13 +166,12 @@ async fn burst(client: &reqwest::Client, base: &str, child: &AgoraChild, args: &
         latencies.extend(client.await??);
     }
     let elapsed = started.elapsed().as_secs_f64();
-    done.store(true, Ordering::Relaxed);
-    let _ = sampler.join();
+    let peak_kib = peak.stop();
     let total = latencies.len();
     latencies.sort_by(|a, b| a.total_cmp(b));
     let p99 = latencies[(total * 99 / 100).min(total - 1)];
     let (p50, max) = summarize(&mut latencies);
-    let growth_mib = peak.load(Ordering::Relaxed).saturating_sub(idle_kib) as f64 / 1024.0;
+    let growth_mib = peak_kib.saturating_sub(idle_kib) as f64 / 1024.0;
     let bound_mib = password::memory_bound_bytes() as f64 / (1024.0 * 1024.0);
     println!(
         "{total} logins from {} concurrent clients: {:.1} logins/s, p50 {p50:.0} ms, p99 {p99:.0} ms, max {max:.0} ms",

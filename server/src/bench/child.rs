@@ -5,6 +5,8 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -87,11 +89,45 @@ impl Drop for AgoraChild {
     }
 }
 
-/// Resident set size of any process, in KiB (Linux); usable from a sampling
-/// thread that cannot hold the child.
-pub fn rss_kib_of(pid: u32) -> Option<u64> {
+/// Resident set size of any process, in KiB (Linux).
+fn rss_kib_of(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Samples a process's resident set size on a thread of its own and keeps
+/// the highest value seen, until [`PeakRss::stop`].
+pub struct PeakRss {
+    peak: Arc<AtomicU64>,
+    running: Arc<AtomicBool>,
+    sampler: std::thread::JoinHandle<()>,
+}
+
+impl PeakRss {
+    /// Starts sampling `pid` every `every`, with `start_kib` as the first peak.
+    pub fn start(pid: u32, start_kib: u64, every: Duration) -> PeakRss {
+        let peak = Arc::new(AtomicU64::new(start_kib));
+        let running = Arc::new(AtomicBool::new(true));
+        let sampler = {
+            let (peak, running) = (Arc::clone(&peak), Arc::clone(&running));
+            std::thread::spawn(move || {
+                while running.load(Ordering::Relaxed) {
+                    if let Some(kib) = rss_kib_of(pid) {
+                        peak.fetch_max(kib, Ordering::Relaxed);
+                    }
+                    std::thread::sleep(every);
+                }
+            })
+        };
+        PeakRss { peak, running, sampler }
+    }
+
+    /// Stops sampling; the peak in KiB.
+    pub fn stop(self) -> u64 {
+        self.running.store(false, Ordering::Relaxed);
+        let _ = self.sampler.join();
+        self.peak.load(Ordering::Relaxed)
+    }
 }
 
 /// A minimal HTTP/1.1 GET: enough to read the status line.

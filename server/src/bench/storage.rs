@@ -5,8 +5,6 @@
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -17,7 +15,7 @@ use agora_core::secret::Secret;
 use agora_core::storage::{PresignExpiry, PutOptions, Storage, StorageConfig};
 use agora_s3d::credentials::Credentials;
 
-use super::child::{rss_kib_of, AgoraChild};
+use super::child::{AgoraChild, PeakRss};
 use super::machine_line;
 
 const MIB: u64 = 1024 * 1024;
@@ -76,24 +74,10 @@ pub fn run(args: StorageArgs) -> anyhow::Result<()> {
 
     let rss_before = child.rss_kib().unwrap_or(0);
     let cpu_before = child.cpu_seconds().unwrap_or(0.0);
-    let peak = Arc::new(AtomicU64::new(rss_before));
-    let sampling = Arc::new(AtomicBool::new(true));
-    let sampler = {
-        let (peak, sampling, pid) = (Arc::clone(&peak), Arc::clone(&sampling), child.pid());
-        std::thread::spawn(move || {
-            while sampling.load(Ordering::Relaxed) {
-                if let Some(rss) = rss_kib_of(pid) {
-                    peak.fetch_max(rss, Ordering::Relaxed);
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        })
-    };
+    let peak = PeakRss::start(child.pid(), rss_before, Duration::from_millis(20));
     println!("uploading through presigned multipart ({} MiB parts, {} in flight) …", args.part_mib, args.parallel);
     let upload_secs = runtime.block_on(upload(&storage, &source, size, args.part_mib * MIB, args.parallel as usize))?;
-    sampling.store(false, Ordering::Relaxed);
-    let _ = sampler.join();
-    let rss_peak = peak.load(Ordering::Relaxed);
+    let rss_peak = peak.stop();
     let server_cpu = child.cpu_seconds().unwrap_or(0.0) - cpu_before;
 
     let stored = runtime.block_on(storage.head("bench/upload.bin"))?;
