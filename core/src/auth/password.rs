@@ -40,7 +40,7 @@ pub fn hash_blocking(password: &Secret<String>) -> Result<String, PasswordError>
 /// other parameters (older settings) still verify, the slower way.
 pub fn verify_blocking(password: &Secret<String>, stored: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(stored) else { return false };
-    let ours = Params::new(MEMORY_KIB, PASSES, LANES, None).ok().and_then(|p| ParamsString::try_from(&p).ok());
+    let ours = ParamsString::try_from(argon2().params()).ok();
     let same_settings = parsed.algorithm == Algorithm::Argon2id.ident()
         && parsed.version == Some(Version::V0x13.into())
         && ours.is_some_and(|ours| ours == parsed.params);
@@ -61,11 +61,10 @@ fn compute<'a>(password: &[u8], salt: Salt<'a>, blocks: &mut [Block]) -> passwor
     let output = password_hash::Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
         argon2.hash_password_into_with_memory(password, salt_raw, out, &mut *blocks).map_err(|_| password_hash::Error::Password)
     })?;
-    let params = Params::new(MEMORY_KIB, PASSES, LANES, None).map_err(|_| password_hash::Error::ParamsMaxExceeded)?;
     Ok(PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
-        params: ParamsString::try_from(&params)?,
+        params: ParamsString::try_from(argon2.params())?,
         salt: Some(salt),
         hash: Some(output),
     })
@@ -79,7 +78,7 @@ fn compute<'a>(password: &[u8], salt: Salt<'a>, blocks: &mut [Block]) -> passwor
 fn with_memory<T>(work: impl FnOnce(&mut [Block]) -> T) -> T {
     static POOL: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
     let pooled = POOL.lock().unwrap_or_else(|e| e.into_inner()).pop();
-    let mut blocks = pooled.unwrap_or_else(|| vec![Block::default(); MEMORY_KIB as usize]);
+    let mut blocks = pooled.unwrap_or_else(|| vec![Block::default(); argon2().params().block_count()]);
     let result = work(&mut blocks);
     let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
     if pool.len() < max_concurrent_hashes() {
