@@ -12,7 +12,7 @@ use agora_model::ApiError;
 
 use super::{email_key, name_key, AccountError, Accounts};
 use crate::auth::password;
-use crate::jobs::{JobError, Jobs};
+use crate::jobs::{JobError, JobRecord, Jobs};
 use crate::secret::Secret;
 
 pub const JOB_KIND: &str = "delete-account";
@@ -70,6 +70,16 @@ impl Accounts {
         Ok(self.jobs().load(id).await?.view())
     }
 
+    /// The record of an account-deletion job (what it works on, how far it got).
+    pub async fn deletion_job(&self, id: &str) -> Result<JobRecord, AccountError> {
+        Ok(self.jobs().load(id).await?)
+    }
+
+    /// Account deletions that have not finished (after a crash).
+    pub async fn unfinished_deletions(&self) -> Result<Vec<JobRecord>, AccountError> {
+        Ok(self.jobs().running(JOB_KIND).await?)
+    }
+
     /// Runs an account-deletion job to the end (or the first error, leaving
     /// the record to resume from).
     pub async fn run_deletion(&self, job_id: &str) -> Result<JobView, AccountError> {
@@ -105,7 +115,7 @@ impl Accounts {
 
     /// Resumes every unfinished account deletion (called at start-up).
     pub async fn resume_deletions(&self) -> Result<usize, AccountError> {
-        let running = self.jobs().running(JOB_KIND).await?;
+        let running = self.unfinished_deletions().await?;
         for job in &running {
             self.run_deletion(&job.id).await?;
         }

@@ -16,6 +16,7 @@ use crate::auth::caller::{Caller, Identity};
 use crate::auth::limits::AuthLimits;
 use crate::auth::token::{TokenError, TokenKeys};
 use crate::datasets::{DatasetLimits, Datasets};
+use crate::jobs::JobRecord;
 use crate::mail::Mailer;
 use crate::storage::Storage;
 
@@ -82,29 +83,27 @@ impl Hub {
     /// Finishes what a crash interrupted: dataset and account deletions.
     pub async fn resume_jobs(&self) -> Result<usize, ApiError> {
         let datasets = self.0.datasets.resume_deletions().await.map_err(|e| e.to_api())?;
-        let mut accounts = 0;
-        let running = crate::jobs::Jobs::new(self.0.storage.clone())
-            .running(crate::accounts::deletion::JOB_KIND)
-            .await
-            .map_err(|e| AccountError::from(e).to_api())?;
-        for job in running {
-            self.run_account_deletion(&job.id).await?;
-            accounts += 1;
+        let accounts = self.0.accounts.unfinished_deletions().await.map_err(|e| e.to_api())?;
+        for job in &accounts {
+            self.finish_account_deletion(job).await?;
         }
-        Ok(datasets + accounts)
+        Ok(datasets + accounts.len())
     }
 
-    /// An account deletion: the datasets it owned and its memberships first,
-    /// then its keys, claims and record.
+    /// Runs an account-deletion job to the end.
     pub async fn run_account_deletion(&self, job_id: &str) -> Result<(), ApiError> {
-        let job = self.0.accounts.job(job_id).await.map_err(|e| e.to_api())?;
+        let job = self.0.accounts.deletion_job(job_id).await.map_err(|e| e.to_api())?;
+        self.finish_account_deletion(&job).await
+    }
+
+    /// The datasets the account owned and its memberships first, then its
+    /// keys, claims and record.
+    async fn finish_account_deletion(&self, job: &JobRecord) -> Result<(), ApiError> {
         if job.state == agora_model::accounts::JobState::Done {
             return Ok(());
         }
-        let subject =
-            crate::jobs::Jobs::new(self.0.storage.clone()).load(job_id).await.map_err(|e| AccountError::from(e).to_api())?.subject;
-        self.0.datasets.remove_user(&subject).await.map_err(|e| e.to_api())?;
-        self.0.accounts.run_deletion(job_id).await.map_err(|e| e.to_api())?;
+        self.0.datasets.remove_user(&job.subject).await.map_err(|e| e.to_api())?;
+        self.0.accounts.run_deletion(&job.id).await.map_err(|e| e.to_api())?;
         Ok(())
     }
 
