@@ -24,7 +24,6 @@ pub struct JobRecord {
     pub id: String,
     pub kind: String,
     /// What the job works on (a user id, a dataset id).
-    #[serde(alias = "user_id")]
     pub subject: String,
     pub state: JobState,
     pub step: String,
