@@ -352,31 +352,47 @@ impl Datasets {
 
     /// The record as the caller sees it: members by name, their permission.
     pub async fn view(&self, caller: &Caller, record: &DatasetRecord) -> DatasetView {
-        let permission = match allowed(caller, &record.resource()) {
-            Some(Need::Manage) => Permission::Manage,
-            Some(Need::Write) => Permission::Write,
-            _ => Permission::Read,
-        };
-        let mut members = Vec::with_capacity(record.members.len() + 1);
-        let owner = std::iter::once((record.owner.clone(), MemberRole::Owner));
-        for (user_id, role) in owner.chain(record.members.iter().map(|m| (m.user_id.clone(), m.role))) {
-            let username = match self.accounts.get(&user_id).await {
-                Ok(user) => user.username,
-                Err(_) => "(deleted account)".into(),
-            };
-            members.push(MemberView { user_id, username, role });
-        }
-        members[1..].sort_by(|a, b| a.username.cmp(&b.username));
-        DatasetView {
-            id: record.id.clone(),
-            name: record.name.clone(),
-            description: record.description.clone(),
-            visibility: record.visibility,
-            members,
-            created_at: record.created_at,
-            updated_at: record.updated_at,
-            permission,
-        }
+        self.views(caller, std::slice::from_ref(record)).await.remove(0)
+    }
+
+    /// Views of several records; each person's name is looked up once, however
+    /// many of the datasets they belong to.
+    pub async fn views(&self, caller: &Caller, records: &[DatasetRecord]) -> Vec<DatasetView> {
+        let mut ids: Vec<&str> = records.iter().flat_map(DatasetRecord::people).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let looked_up = futures::future::join_all(ids.iter().map(|id| self.accounts.get(id))).await;
+        let names: std::collections::HashMap<&str, String> = ids
+            .iter()
+            .zip(looked_up)
+            .map(|(id, user)| (*id, user.map(|u| u.username).unwrap_or_else(|_| "(deleted account)".into())))
+            .collect();
+        records
+            .iter()
+            .map(|record| {
+                let permission = match allowed(caller, &record.resource()) {
+                    Some(Need::Manage) => Permission::Manage,
+                    Some(Need::Write) => Permission::Write,
+                    _ => Permission::Read,
+                };
+                let owner = std::iter::once((record.owner.as_str(), MemberRole::Owner));
+                let mut members: Vec<MemberView> = owner
+                    .chain(record.members.iter().map(|m| (m.user_id.as_str(), m.role)))
+                    .map(|(user_id, role)| MemberView { user_id: user_id.to_owned(), username: names[user_id].clone(), role })
+                    .collect();
+                members[1..].sort_by(|a, b| a.username.cmp(&b.username));
+                DatasetView {
+                    id: record.id.clone(),
+                    name: record.name.clone(),
+                    description: record.description.clone(),
+                    visibility: record.visibility,
+                    members,
+                    created_at: record.created_at,
+                    updated_at: record.updated_at,
+                    permission,
+                }
+            })
+            .collect()
     }
 
     /// Read-modify-write of the manifest after checking `need`; markers follow.

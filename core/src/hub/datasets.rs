@@ -21,11 +21,7 @@ impl Hub {
 
     pub async fn list_datasets(&self, caller: &Caller) -> Result<Vec<DatasetView>, ApiError> {
         let records = self.datasets().list(caller).await.map_err(|e| e.to_api())?;
-        let mut views = Vec::with_capacity(records.len());
-        for record in &records {
-            views.push(self.datasets().view(caller, record).await);
-        }
-        Ok(views)
+        Ok(self.datasets().views(caller, &records).await)
     }
 
     pub async fn update_dataset(&self, caller: &Caller, id: &str, change: DatasetChange) -> Result<DatasetView, ApiError> {
