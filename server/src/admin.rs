@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use agora_core::accounts::{Accounts, Registration, Role};
 use agora_core::secret::Secret;
-use agora_core::storage::{Storage, StorageConfig};
+use agora_core::storage::Storage;
 use agora_s3d::credentials::Credentials;
 
 use crate::cli::{AdminAction, AdminArgs, RoleArg};
@@ -84,15 +84,7 @@ async fn connect(config: &Config, stop: CancellationToken) -> anyhow::Result<Sto
         if credentials_file.is_file() {
             let credentials =
                 Credentials::load_or_create(&credentials_file).context("could not read the embedded endpoint's credentials")?;
-            let storage = Storage::connect(&StorageConfig {
-                endpoint: Some(format!("http://{addr}")),
-                public_endpoint: None,
-                region: config.storage.region.clone(),
-                bucket: config.storage.bucket.clone(),
-                credentials: Some((credentials.access_key_id.clone(), Secret::new(credentials.secret_access_key.clone()))),
-                path_style: true,
-            })
-            .await;
+            let storage = crate::storage::connect_embedded(&config.storage, &format!("http://{addr}"), &credentials).await;
             if tokio::time::timeout(Duration::from_secs(2), storage.check_bucket()).await.is_ok_and(|r| r.is_ok()) {
                 return Ok(storage);
             }

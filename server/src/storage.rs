@@ -14,7 +14,7 @@ use agora_s3d::credentials::Credentials;
 use agora_s3d::service::{router, ServiceConfig};
 use agora_s3d::store::Store;
 
-use crate::config::{Config, StorageMode};
+use crate::config::{Config, StorageMode, StorageSettings};
 
 /// How often the embedded endpoint sweeps abandoned multipart uploads.
 const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
@@ -52,15 +52,7 @@ pub async fn start(config: &Config, stop: CancellationToken) -> anyhow::Result<S
             spawn_upload_sweeper(store, settings.upload_max_age, stop);
 
             let endpoint = format!("http://{bound}");
-            let storage = Storage::connect(&StorageConfig {
-                endpoint: Some(endpoint.clone()),
-                public_endpoint: settings.public_endpoint.clone(),
-                region: settings.region.clone(),
-                bucket: settings.bucket.clone(),
-                credentials: Some((credentials.access_key_id.clone(), Secret::new(credentials.secret_access_key.clone()))),
-                path_style: true,
-            })
-            .await;
+            let storage = connect_embedded(settings, &endpoint, &credentials).await;
             storage.ensure_bucket().await.context("could not create the bucket in the embedded endpoint")?;
             tracing::info!(endpoint = %endpoint, bucket = %settings.bucket, "embedded S3 endpoint ready");
             Ok(StorageRuntime { storage, embedded_addr: Some(bound) })
@@ -81,6 +73,20 @@ pub async fn start(config: &Config, stop: CancellationToken) -> anyhow::Result<S
             Ok(StorageRuntime { storage, embedded_addr: None })
         }
     }
+}
+
+/// A client of an embedded endpoint at `endpoint` (this process's, or a
+/// running Agora's on the same data directory).
+pub async fn connect_embedded(settings: &StorageSettings, endpoint: &str, credentials: &Credentials) -> Storage {
+    Storage::connect(&StorageConfig {
+        endpoint: Some(endpoint.to_owned()),
+        public_endpoint: settings.public_endpoint.clone(),
+        region: settings.region.clone(),
+        bucket: settings.bucket.clone(),
+        credentials: Some((credentials.access_key_id.clone(), Secret::new(credentials.secret_access_key.clone()))),
+        path_style: true,
+    })
+    .await
 }
 
 /// An external store must have the bucket and support object tagging
