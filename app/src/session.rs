@@ -6,6 +6,8 @@ use agora_model::accounts::UserView;
 use agora_model::ApiError;
 use leptos::prelude::*;
 
+use crate::components::form::ErrorAlert;
+
 use crate::api::account::current_user;
 
 #[derive(Clone, Copy)]
@@ -80,7 +82,7 @@ where
                         }
                         .into_any()
                     }
-                    Err(err) => view! { <div class="alert alert-error" role="alert">{err.to_string()}</div> }.into_any(),
+                    Err(err) => view! { <ErrorAlert error=err /> }.into_any(),
                 })
             }}
         </Suspense>

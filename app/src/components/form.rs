@@ -94,6 +94,12 @@ pub fn FormError(#[prop(into)] error: Signal<Option<String>>) -> impl IntoView {
     move || error.get().map(|message| view! { <div class="alert alert-error" role="alert" data-testid="form-error">{message}</div> })
 }
 
+/// A banner for a failed load or action.
+#[component]
+pub fn ErrorAlert(error: ApiError) -> impl IntoView {
+    view! { <div class="alert alert-error" role="alert">{error.to_string()}</div> }
+}
+
 /// A banner confirming something happened.
 #[component]
 pub fn Notice(children: Children) -> impl IntoView {

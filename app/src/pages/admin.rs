@@ -3,6 +3,8 @@
 use agora_model::accounts::{AdminUserChange, Role, UserView};
 use agora_model::time::format_unix;
 use leptos::prelude::*;
+
+use crate::components::form::ErrorAlert;
 use leptos_meta::Title;
 
 use crate::api::admin::{admin_update_user, admin_users};
@@ -69,7 +71,7 @@ fn Users(me: String) -> impl IntoView {
                     </div>
                 }
                 .into_any(),
-                Err(err) => view! { <div class="alert alert-error" role="alert">{err.to_string()}</div> }.into_any(),
+                Err(err) => view! { <ErrorAlert error=err /> }.into_any(),
             })}
         </Transition>
     }

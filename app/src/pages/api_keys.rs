@@ -8,7 +8,7 @@ use leptos_router::components::A;
 
 use crate::api::keys::{api_keys, create_api_key, RevokeApiKey};
 use crate::components::empty_state::EmptyState;
-use crate::components::form::{error_besides, error_for, Field, FormError};
+use crate::components::form::{error_besides, error_for, ErrorAlert, Field, FormError};
 use crate::components::loading::Loading;
 use crate::session::SignedIn;
 
@@ -132,7 +132,7 @@ fn Keys() -> impl IntoView {
         <section class="card settings-section" aria-labelledby="keys-heading">
             <h2 id="keys-heading">"Your keys"</h2>
             {move || match revoke.value().get() {
-                Some(Err(err)) => Some(view! { <div class="alert alert-error" role="alert">{err.to_string()}</div> }),
+                Some(Err(err)) => Some(view! { <ErrorAlert error=err /> }),
                 _ => None,
             }}
             <Transition fallback=|| view! { <Loading /> }>
@@ -144,7 +144,7 @@ fn Keys() -> impl IntoView {
                     }
                     .into_any(),
                     Ok(list) => view! { <KeyTable keys=list revoke /> }.into_any(),
-                    Err(err) => view! { <div class="alert alert-error" role="alert">{err.to_string()}</div> }.into_any(),
+                    Err(err) => view! { <ErrorAlert error=err /> }.into_any(),
                 })}
             </Transition>
         </section>

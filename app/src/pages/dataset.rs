@@ -8,7 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::api::datasets::{dataset, dataset_activity, delete_dataset, share_dataset, update_dataset};
-use crate::components::form::{error_besides, error_for, Field, FormError, Notice};
+use crate::components::form::{error_besides, error_for, ErrorAlert, Field, FormError, Notice};
 use crate::components::loading::Loading;
 use crate::pages::dataset_files::Files;
 use crate::pages::datasets::visibility_badge;
@@ -127,7 +127,7 @@ fn Activity(id: String, files_changed: RwSignal<u32>) -> impl IntoView {
                         </ul>
                     }
                     .into_any(),
-                    Err(err) => view! { <div class="alert alert-error" role="alert">{err.to_string()}</div> }.into_any(),
+                    Err(err) => view! { <ErrorAlert error=err /> }.into_any(),
                 })}
             </Transition>
         </section>
@@ -210,7 +210,7 @@ fn DeleteDataset(ds: DatasetView) -> impl IntoView {
                 <summary data-testid="delete-dataset-open">"Delete this dataset and all its files…"</summary>
                 <p>"It disappears for everyone at once; its files are removed in the background. This cannot be undone."</p>
                 {move || match delete.value().get() {
-                    Some(Err(err)) => Some(view! { <div class="alert alert-error" role="alert">{err.to_string()}</div> }),
+                    Some(Err(err)) => Some(view! { <ErrorAlert error=err /> }),
                     _ => None,
                 }}
                 <button type="button" class="button button-danger" data-testid="delete-dataset" disabled=move || delete.pending().get()

@@ -4,6 +4,8 @@
 use agora_model::files::{human_bytes, parse_labels, FileEntry, FilePage, LabelsRequest};
 use agora_model::tags::Tag;
 use leptos::prelude::*;
+
+use crate::components::form::ErrorAlert;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
@@ -48,7 +50,7 @@ pub fn Files(id: String, can_write: bool, refresh: RwSignal<u32>) -> impl IntoVi
             <Transition fallback=|| view! { <Loading /> }>
                 {move || page.get().map(|result| match result {
                     Ok(page) => view! { <Listing id=id.get_value() page can_write refresh /> }.into_any(),
-                    Err(err) => view! { <div class="alert alert-error" role="alert">{err.to_string()}</div> }.into_any(),
+                    Err(err) => view! { <ErrorAlert error=err /> }.into_any(),
                 })}
             </Transition>
         </section>

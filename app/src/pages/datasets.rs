@@ -10,7 +10,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::datasets::{create_dataset, list_datasets};
 use crate::components::empty_state::EmptyState;
-use crate::components::form::{error_besides, error_for, Field, FormError, Notice};
+use crate::components::form::{error_besides, error_for, ErrorAlert, Field, FormError, Notice};
 use crate::components::loading::Loading;
 use crate::session::use_session;
 
@@ -42,7 +42,7 @@ pub fn DatasetsPage() -> impl IntoView {
                 }
                 .into_any(),
                 Ok(list) => view! { <DatasetTable datasets=list /> }.into_any(),
-                Err(err) => view! { <div class="alert alert-error" role="alert">{err.to_string()}</div> }.into_any(),
+                Err(err) => view! { <ErrorAlert error=err /> }.into_any(),
             })}
         </Transition>
     }

@@ -2,6 +2,8 @@
 
 use agora_model::accounts::JobState;
 use leptos::prelude::*;
+
+use crate::components::form::ErrorAlert;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
@@ -45,7 +47,7 @@ pub fn GoodbyePage() -> impl IntoView {
                         }
                         .into_any()
                     }
-                    Err(err) => view! { <div class="alert alert-error" role="alert">{err.to_string()}</div> }.into_any(),
+                    Err(err) => view! { <ErrorAlert error=err /> }.into_any(),
                 })}
             </Transition>
             <p><a href="/" class="button">"Back to the start page"</a></p>

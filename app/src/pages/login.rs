@@ -6,7 +6,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::account::{Login, ResendVerification};
-use crate::components::form::{error_besides, error_for, Field, FormError, Notice};
+use crate::components::form::{error_besides, error_for, ErrorAlert, Field, FormError, Notice};
 use crate::session::use_session;
 use crate::theme::use_theme;
 
@@ -64,7 +64,7 @@ pub fn LoginPage() -> impl IntoView {
                     <Notice>"A new link is on its way. It is valid for 24 hours."</Notice>
                 })}
                 {move || match resend.value().get() {
-                    Some(Err(err)) => Some(view! { <div class="alert alert-error" role="alert">{err.to_string()}</div> }),
+                    Some(Err(err)) => Some(view! { <ErrorAlert error=err /> }),
                     _ => None,
                 }}
                 <button type="submit" class="button button-primary" data-testid="login-submit" disabled=move || login.pending().get()>

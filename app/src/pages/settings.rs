@@ -8,7 +8,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 
 use crate::api::account::{update_profile, ChangePassword, DeleteAccount, LogOutElsewhere, ResendVerification};
-use crate::components::form::{error_besides, error_for, Field, FormError, Notice};
+use crate::components::form::{error_besides, error_for, ErrorAlert, Field, FormError, Notice};
 use crate::session::{use_session, SignedIn};
 use crate::theme::use_theme;
 
@@ -137,7 +137,7 @@ fn PreferencesSection(preferences: Preferences) -> impl IntoView {
                 </label>
                 {move || match save.value().get() {
                     _ if save.pending().get() || dirty.get() => Some(view! { <p class="muted" role="status">"Saving…"</p> }.into_any()),
-                    Some(Err(err)) => Some(view! { <div class="alert alert-error" role="alert">{err.to_string()}</div> }.into_any()),
+                    Some(Err(err)) => Some(view! { <ErrorAlert error=err /> }.into_any()),
                     Some(Ok(_)) => Some(view! { <p class="muted" role="status" data-testid="preferences-saved">"Saved."</p> }.into_any()),
                     None => None,
                 }}
@@ -186,7 +186,7 @@ fn SessionsSection() -> impl IntoView {
             <ActionForm action=elsewhere attr:class="form">
                 {move || match elsewhere.value().get() {
                     Some(Ok(())) => Some(view! { <Notice>"Every other session has ended."</Notice> }.into_any()),
-                    Some(Err(err)) => Some(view! { <div class="alert alert-error" role="alert">{err.to_string()}</div> }.into_any()),
+                    Some(Err(err)) => Some(view! { <ErrorAlert error=err /> }.into_any()),
                     None => None,
                 }}
                 <button type="submit" class="button" data-testid="log-out-elsewhere">"Log out everywhere else"</button>
