@@ -168,8 +168,10 @@ both_backends!(an_upload_lands_in_place_with_its_labels_as_tags, |f: Fixture| as
         on_conflict: None,
     };
     let ticket = datasets.start_upload(&ann_c, &ds.id, request).await.unwrap();
-    let mut put = reqwest::Client::new().put(&ticket.url).body("hello");
-    for (name, value) in &ticket.headers {
+    let call = ticket.put.expect("a small file is one PUT");
+    assert!(ticket.multipart.is_none());
+    let mut put = reqwest::Client::new().put(&call.url).body("hello");
+    for (name, value) in &call.headers {
         put = put.header(name, value);
     }
     assert!(put.send().await.unwrap().status().is_success());
@@ -182,4 +184,95 @@ both_backends!(an_upload_lands_in_place_with_its_labels_as_tags, |f: Fixture| as
     assert_eq!(stored, expected, "labels are the object's tags");
     let leftovers = f.storage.list(&ListOptions { prefix: format!("ds/{}/staging/", ds.id), ..Default::default() }).await.unwrap();
     assert!(leftovers.objects.is_empty(), "the staging copy is gone");
+});
+
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+}
+
+async fn put_part(datasets: &Datasets, caller: &Caller, id: &str, upload: &str, part: u32, body: Vec<u8>) -> String {
+    use agora_model::files::PartUrlsRequest;
+    let urls = datasets.part_urls(caller, id, upload, PartUrlsRequest { parts: vec![part] }).await.unwrap();
+    let response = reqwest::Client::new().put(&urls[0].url).body(body).send().await.unwrap();
+    assert!(response.status().is_success(), "part {part}: {}", response.status());
+    urls[0].url.clone()
+}
+
+both_backends!(large_files_go_in_parts_that_are_checked_resumed_and_cancelled, |f: Fixture| async move {
+    use agora_model::files::{PartUrlsRequest, UploadRequest};
+    use agora_model::tags::Tag;
+    const MIB: usize = 1024 * 1024;
+    let accounts = Accounts::new(f.storage.clone());
+    let (ann, ben) = (user(&accounts, "ann").await, user(&accounts, "ben").await);
+    let limits = DatasetLimits { multipart_threshold: MIB as u64, ..Default::default() };
+    let datasets = Datasets::new(f.storage.clone(), accounts.clone(), limits);
+    let (ann_c, ben_c) = (session(&ann), session(&ben));
+    let ds = datasets.create(&ann_c, new("models")).await.unwrap();
+    datasets.share(&ann_c, &ds.id, ShareRequest { username: "ben".into(), role: Some(MemberRole::Editor) }).await.unwrap();
+    let size = 8 * MIB + 100;
+    let body = pattern(size, 7);
+    let request = UploadRequest {
+        path: "weights/model.bin".into(),
+        size: size as u64,
+        content_type: Some("application/octet-stream".into()),
+        labels: vec![Tag::new("kind", "model")],
+        on_conflict: None,
+    };
+    let ticket = datasets.start_upload(&ann_c, &ds.id, request.clone()).await.unwrap();
+    assert!(ticket.put.is_none(), "over the threshold: parts, not one PUT");
+    let plan = ticket.multipart.clone().unwrap();
+    assert_eq!((plan.part_size, plan.part_count), (8 * MIB as u64, 2));
+    let upload = ticket.upload_id.as_str();
+
+    for bad in [vec![], vec![3], vec![0]] {
+        let err = datasets.part_urls(&ann_c, &ds.id, upload, PartUrlsRequest { parts: bad.clone() }).await.unwrap_err().to_api();
+        assert_eq!((err.kind, err.field.as_deref()), (ErrorKind::Invalid, Some("parts")), "{bad:?}: {}", err.message);
+    }
+    put_part(&datasets, &ann_c, &ds.id, upload, 1, body[..8 * MIB].to_vec()).await;
+    let err = datasets.complete_upload(&ann_c, &ds.id, upload).await.unwrap_err().to_api();
+    assert!(err.message.contains("part(s) 2 have not arrived"), "{}", err.message);
+
+    // After a reload, or on another device: the upload and its stored parts.
+    let pending = datasets.pending_uploads(&ann_c, &ds.id).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].multipart.as_ref().unwrap().done, vec![1]);
+    assert!(datasets.pending_uploads(&ben_c, &ds.id).await.unwrap().is_empty(), "others' uploads are not listed");
+    assert_eq!(datasets.complete_upload(&ben_c, &ds.id, upload).await.unwrap_err().to_api().kind, ErrorKind::NotFound);
+    assert_eq!(datasets.cancel_upload(&ben_c, &ds.id, upload).await.unwrap_err().to_api().kind, ErrorKind::NotFound);
+
+    // A part of the wrong size is named, and can be sent again.
+    put_part(&datasets, &ann_c, &ds.id, upload, 2, vec![1; 5]).await;
+    let err = datasets.complete_upload(&ann_c, &ds.id, upload).await.unwrap_err().to_api();
+    assert!(err.message.contains("part 2 has 5 bytes but should have 100"), "{}", err.message);
+    let last_url = put_part(&datasets, &ann_c, &ds.id, upload, 2, body[8 * MIB..].to_vec()).await;
+    let file = datasets.complete_upload(&ann_c, &ds.id, upload).await.unwrap();
+    assert_eq!((file.path.as_str(), file.size), ("weights/model.bin", size as u64));
+    assert!(file.etag.ends_with("-2"), "{}", file.etag);
+    let key = format!("ds/{}/files/weights/model.bin", ds.id);
+    assert!(f.storage.get(&key, None).await.unwrap().body[..] == body[..], "the parts make the file");
+    assert_eq!(f.storage.get_tags(&key).await.unwrap(), vec![Tag::new("kind", "model")]);
+    assert!(datasets.pending_uploads(&ann_c, &ds.id).await.unwrap().is_empty());
+    let reused = reqwest::Client::new().put(&last_url).body(vec![0; 100]).send().await.unwrap();
+    assert!(!reused.status().is_success(), "a part URL is dead once the upload completed");
+    assert!(f.storage.get(&key, None).await.unwrap().body[..] == body[..]);
+    assert_eq!(datasets.complete_upload(&ann_c, &ds.id, upload).await.unwrap_err().to_api().kind, ErrorKind::NotFound);
+
+    // The same path again is a conflict unless asked to replace.
+    let err = datasets.start_upload(&ann_c, &ds.id, request.clone()).await.unwrap_err().to_api();
+    assert_eq!(err.kind, ErrorKind::Conflict);
+
+    // Cancelling drops the sent parts; deleting the dataset stops the rest.
+    let replace = UploadRequest { on_conflict: Some(agora_model::files::OnConflict::Replace), ..request.clone() };
+    let cancelled = datasets.start_upload(&ann_c, &ds.id, replace.clone()).await.unwrap();
+    let url = put_part(&datasets, &ann_c, &ds.id, &cancelled.upload_id, 1, body[..8 * MIB].to_vec()).await;
+    datasets.cancel_upload(&ann_c, &ds.id, &cancelled.upload_id).await.unwrap();
+    assert!(datasets.pending_uploads(&ann_c, &ds.id).await.unwrap().is_empty());
+    assert!(!reqwest::Client::new().put(&url).body(vec![0; 10]).send().await.unwrap().status().is_success());
+    assert!(f.storage.get(&key, None).await.unwrap().body[..] == body[..], "cancelling a replacement keeps the old file");
+
+    let unfinished = datasets.start_upload(&ann_c, &ds.id, replace).await.unwrap();
+    let url = put_part(&datasets, &ann_c, &ds.id, &unfinished.upload_id, 1, body[..8 * MIB].to_vec()).await;
+    let job = datasets.delete(&ann_c, &ds.id).await.unwrap();
+    datasets.run_deletion(&job.id).await.unwrap();
+    assert!(!reqwest::Client::new().put(&url).body(vec![0; 10]).send().await.unwrap().status().is_success());
 });

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { gotoHydrated, logIn, unique } from "./helpers";
+import { createDataset, gotoHydrated, logIn, unique } from "./helpers";
 import { verifiedAccount } from "./outbox";
 
 test("create a dataset, share it read-only with a colleague, delete it", async ({ browser, request }, testInfo) => {
@@ -11,12 +11,7 @@ test("create a dataset, share it read-only with a colleague, delete it", async (
 
   const page = await browser.newPage();
   await logIn(page, owner, "owner password");
-  await gotoHydrated(page, "/datasets");
-  await page.getByTestId("new-dataset-open").click();
-  await page.getByLabel("Name").fill(name);
-  await page.getByLabel("Description").fill("pictures of cats");
-  await page.getByTestId("create-dataset").click();
-  await expect(page.getByTestId("dataset-name")).toHaveText(name);
+  await createDataset(page, name, "pictures of cats");
   await expect(page.getByTestId("dataset-description")).toHaveText("pictures of cats");
 
   // Upload two files straight to storage, watch them finish, download one.
@@ -77,4 +72,64 @@ test("create a dataset, share it read-only with a colleague, delete it", async (
   await expect(page.getByRole("link", { name })).toHaveCount(0);
   await gotoHydrated(other, "/datasets");
   await expect(other.getByRole("link", { name })).toHaveCount(0);
+});
+
+// The end-to-end suite runs with AGORA_MULTIPART_THRESHOLD=4 MiB (scripts/test-all).
+test("a large file goes up in parts, survives a reload, and resumes where it stopped", async ({ browser, request }) => {
+  const owner = unique("big");
+  await verifiedAccount(request, owner, "owner password");
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await logIn(page, owner, "owner password");
+  await createDataset(page, `Models ${unique("")}`);
+
+  // 20 MiB: parts of 8, 8 and 4 MiB. Storage "stalls" on parts 2 and 3.
+  const big = Buffer.alloc(20 * 1024 * 1024);
+  for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE(i, i);
+  const file = { name: "model.bin", mimeType: "application/octet-stream", buffer: big };
+  const stalled = (url: URL) => ["2", "3"].includes(url.searchParams.get("partNumber") ?? "");
+  await page.route(stalled, () => {});
+  const firstPart = page.waitForResponse((r) => r.url().includes("partNumber=1") && r.request().method() === "PUT");
+  await page.getByTestId("upload-input").setInputFiles([file]);
+  await expect(page.locator("[data-testid=upload-row][data-state=running]")).toHaveCount(1);
+  expect((await firstPart).ok()).toBe(true);
+
+  // A reload mid-upload: the page lists the upload with what storage holds.
+  const url = page.url();
+  await page.unroute(stalled);
+  await gotoHydrated(page, url);
+  const unfinished = page.locator("[data-testid=unfinished-row][data-name='model.bin']");
+  await expect(unfinished).toContainText("8.0 MiB of 20.0 MiB stored");
+  const resumed = page.waitForRequest((r) => r.url().includes("partNumber=") && r.method() === "PUT");
+  await unfinished.getByTestId("resume-input").setInputFiles([file]);
+  expect(new URL((await resumed).url()).searchParams.get("partNumber")).not.toBe("1");
+  await expect(page.locator("[data-testid=upload-row][data-state=done]")).toHaveCount(1);
+  await expect(page.getByTestId("unfinished-uploads")).toHaveCount(0);
+  const row = page.locator("[data-testid=file-row][data-name='model.bin']");
+  await expect(row).toContainText("20.0 MiB");
+
+  const downloaded = page.waitForEvent("download");
+  await row.getByTestId("download").click();
+  const { readFile } = await import("fs/promises");
+  expect((await readFile(await (await downloaded).path())).equals(big)).toBe(true);
+
+  // The same name again: asked to replace or keep both.
+  await page.getByTestId("upload-input").setInputFiles([{ name: "model.bin", mimeType: "text/plain", buffer: Buffer.from("v2") }]);
+  const conflict = page.locator("[data-testid=upload-row][data-state=failed]");
+  await expect(conflict).toContainText("exists already");
+  await conflict.getByTestId("upload-keep-both").click();
+  await expect(page.locator("[data-testid=file-row][data-name='model (1).bin']")).toBeVisible();
+
+  // Cancelling a running upload discards what was sent.
+  await page.route(stalled, () => {});
+  await page.getByTestId("upload-input").setInputFiles([{ ...file, name: "other.bin" }]);
+  const running = page.locator("[data-testid=upload-row][data-name='other.bin']");
+  await expect(running).toHaveAttribute("data-state", "running");
+  await running.getByTestId("upload-cancel").click();
+  await expect(running).toHaveAttribute("data-state", "cancelled");
+  const fresh = await context.newPage();
+  await gotoHydrated(fresh, url);
+  await expect(fresh.getByTestId("files-table")).toBeVisible();
+  await expect(fresh.locator("[data-testid=file-row][data-name='other.bin']")).toHaveCount(0);
+  await expect(fresh.getByTestId("unfinished-uploads")).toHaveCount(0);
 });

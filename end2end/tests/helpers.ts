@@ -18,3 +18,13 @@ export async function logIn(page: Page, username: string, password: string) {
   await page.getByTestId("login-submit").click();
   await expect(page.getByTestId("current-user")).toHaveText(username);
 }
+
+/** Creates a dataset through the form and waits for its page. */
+export async function createDataset(page: Page, name: string, description = "") {
+  await gotoHydrated(page, "/datasets");
+  await page.getByTestId("new-dataset-open").click();
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Description").fill(description);
+  await page.getByTestId("create-dataset").click();
+  await expect(page.getByTestId("dataset-name")).toHaveText(name);
+}

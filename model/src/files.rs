@@ -62,18 +62,90 @@ pub struct UploadRequest {
     pub on_conflict: Option<OnConflict>,
 }
 
-/// Where and how to send the bytes: one HTTP request, straight to storage.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// One request someone sends straight to storage: presigned, so it needs no
+/// other credentials.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct UploadTicket {
-    pub upload_id: String,
-    /// The path the file gets (differs from the asked one with `keep_both`).
-    pub path: String,
+pub struct PresignedCall {
     pub method: String,
     pub url: String,
     /// Headers to send exactly as given (they are signed).
     pub headers: Vec<(String, String)>,
     /// Unix seconds.
+    pub expires_at: u64,
+}
+
+/// How a multipart upload is cut: every part `part_size` bytes except the
+/// last, numbered from 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PartPlan {
+    pub part_size: u64,
+    pub part_count: u32,
+    /// Parts storage holds already (a resumed upload skips them).
+    pub done: Vec<u32>,
+}
+
+impl PartPlan {
+    /// The plan for a file of `size` bytes: parts of at least
+    /// [`MIN_PART_BYTES`], whole MiB, at most [`MAX_PARTS`] of them.
+    pub fn for_size(size: u64) -> Self {
+        let per_part = size.div_ceil(MAX_PARTS as u64).div_ceil(MIB) * MIB;
+        let part_size = per_part.max(MIN_PART_BYTES);
+        Self { part_size, part_count: size.div_ceil(part_size).max(1) as u32, done: Vec::new() }
+    }
+
+    /// Byte range `[start, end)` of part `number` in a file of `size` bytes.
+    pub fn range(&self, size: u64, number: u32) -> (u64, u64) {
+        let start = u64::from(number.saturating_sub(1)) * self.part_size;
+        (start.min(size), (start + self.part_size).min(size))
+    }
+}
+
+const MIB: u64 = 1024 * 1024;
+/// Parts are at least this large (S3 needs 5 MiB for all but the last).
+pub const MIN_PART_BYTES: u64 = 8 * MIB;
+/// S3's limit of parts in one upload.
+pub const MAX_PARTS: u32 = 10_000;
+/// S3's largest object.
+pub const MAX_FILE_BYTES: u64 = 5 * 1024 * 1024 * MIB;
+/// Files this large go multipart unless configured otherwise.
+pub const DEFAULT_MULTIPART_THRESHOLD: u64 = 64 * MIB;
+/// Part URLs one request may ask for.
+pub const MAX_PART_URLS: usize = 100;
+
+/// An upload in progress and where its bytes go: one presigned PUT for a
+/// file below the multipart threshold, else parts whose URLs are asked for
+/// as they are needed. Send the bytes, then complete the upload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UploadTicket {
+    pub upload_id: String,
+    /// The path the file gets (differs from the asked one with `keep_both`).
+    pub path: String,
+    pub size: u64,
+    /// Unix seconds.
+    pub started_at: i64,
+    /// The whole file in one request (small files).
+    pub put: Option<PresignedCall>,
+    /// The parts (large files); URLs from `POST …/uploads/{upload_id}/parts`.
+    pub multipart: Option<PartPlan>,
+}
+
+/// Part numbers to get presigned URLs for (at most 100 per request).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PartUrlsRequest {
+    pub parts: Vec<u32>,
+}
+
+/// Where to PUT one part: bytes `range(size, part_number)` of the file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PartUrl {
+    pub part_number: u32,
+    pub url: String,
+    /// Unix seconds; ask again for a fresh URL after that.
     pub expires_at: u64,
 }
 
@@ -275,6 +347,18 @@ mod tests {
             vec![Tag::new("split", "train"), Tag::new("source", "cam 2"), Tag::new("reviewed", ""),]
         );
         assert!(parse_labels(" , ").is_empty());
+    }
+
+    #[test]
+    fn parts_are_at_least_8_mib_and_at_most_10000() {
+        let small = PartPlan::for_size(100 * MIB + 1);
+        assert_eq!((small.part_size, small.part_count), (MIN_PART_BYTES, 13));
+        assert_eq!(small.range(100 * MIB + 1, 13), (96 * MIB, 100 * MIB + 1));
+        assert_eq!(small.range(100 * MIB + 1, 1), (0, 8 * MIB));
+        let huge = PartPlan::for_size(MAX_FILE_BYTES);
+        assert!(huge.part_count <= MAX_PARTS && huge.part_size.is_multiple_of(MIB), "{huge:?}");
+        assert!(u64::from(huge.part_count) * huge.part_size >= MAX_FILE_BYTES);
+        assert_eq!(PartPlan::for_size(8 * MIB).part_count, 1);
     }
 
     #[test]

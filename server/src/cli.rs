@@ -200,6 +200,11 @@ pub struct ServeArgs {
     #[arg(long, env = "AGORA_MAX_DATASET_BYTES", value_name = "BYTES")]
     pub max_dataset_bytes: Option<u64>,
 
+    /// Files of at least this many bytes are uploaded in parts of 8 MiB or more
+    /// (resumable, 4 in flight), 1 to 5368709120 [default: 67108864, 64 MiB].
+    #[arg(long, env = "AGORA_MULTIPART_THRESHOLD", value_name = "BYTES")]
+    pub multipart_threshold: Option<u64>,
+
     /// Log line format.
     #[arg(long, env = "AGORA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

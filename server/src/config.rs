@@ -44,6 +44,8 @@ pub struct Config {
     pub max_datasets_per_user: usize,
     /// Bytes one dataset may hold.
     pub max_dataset_bytes: u64,
+    /// Files this large are uploaded in parts.
+    pub multipart_threshold: u64,
 }
 
 /// Accounts: mail and sessions.
@@ -137,6 +139,13 @@ impl Config {
         if max_dataset_bytes == 0 {
             return Err(ConfigError { setting: "--max-dataset-bytes / AGORA_MAX_DATASET_BYTES", message: "must be at least 1".into() });
         }
+        let multipart_threshold = args.multipart_threshold.unwrap_or(agora_model::files::DEFAULT_MULTIPART_THRESHOLD);
+        if !(1..=agora_model::files::SINGLE_PUT_MAX_BYTES).contains(&multipart_threshold) {
+            return Err(ConfigError {
+                setting: "--multipart-threshold / AGORA_MULTIPART_THRESHOLD",
+                message: "must be 1 to 5368709120 bytes (a single PUT carries at most 5 GiB)".into(),
+            });
+        }
         Ok(Config {
             addr,
             data_dir,
@@ -148,6 +157,7 @@ impl Config {
             auth,
             max_datasets_per_user,
             max_dataset_bytes,
+            multipart_threshold,
         })
     }
 

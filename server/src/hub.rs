@@ -43,6 +43,7 @@ pub async fn start(
             per_user: config.max_datasets_per_user,
             max_bytes: config.max_dataset_bytes,
             presign_expiry: config.storage.presign_expiry,
+            multipart_threshold: config.multipart_threshold,
         },
     });
     resume_jobs(hub.clone(), stop);

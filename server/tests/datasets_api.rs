@@ -118,10 +118,10 @@ async fn files_go_straight_to_storage_and_are_checked_on_completion() {
     // The bytes go to the presigned URL, never through Agora.
     let (status, ticket) = server.post(&uploads, Some(&ann), request.clone()).await;
     assert_eq!(status, StatusCode::CREATED, "{ticket}");
-    assert!(!ticket["url"].as_str().unwrap().starts_with(&server.url("/")), "the URL points at storage, not at Agora");
+    assert!(!ticket["put"]["url"].as_str().unwrap().starts_with(&server.url("/")), "the URL points at storage, not at Agora");
     let send = |ticket: &serde_json::Value, bytes: Vec<u8>| {
-        let mut put = server.client.put(ticket["url"].as_str().unwrap()).body(bytes);
-        for header in ticket["headers"].as_array().unwrap() {
+        let mut put = server.client.put(ticket["put"]["url"].as_str().unwrap()).body(bytes);
+        for header in ticket["put"]["headers"].as_array().unwrap() {
             put = put.header(header[0].as_str().unwrap(), header[1].as_str().unwrap());
         }
         put.send()
@@ -241,7 +241,7 @@ async fn a_dataset_keeps_within_its_byte_quota() {
     let (_, ds) = server.post("/api/v1/datasets", Some(&ann), json!({"name": "small"})).await;
     let id = ds["id"].as_str().unwrap().to_owned();
     let uploads = format!("/api/v1/datasets/{id}/uploads");
-    let send = |ticket: &serde_json::Value, bytes: Vec<u8>| server.client.put(ticket["url"].as_str().unwrap()).body(bytes).send();
+    let send = |ticket: &serde_json::Value, bytes: Vec<u8>| server.client.put(ticket["put"]["url"].as_str().unwrap()).body(bytes).send();
     let complete = |ticket: &serde_json::Value| format!("/api/v1/datasets/{id}/uploads/{}/complete", ticket["upload_id"].as_str().unwrap());
 
     let (status, err) = server.post(&uploads, Some(&ann), json!({"path": "big.bin", "size": 101})).await;
@@ -264,5 +264,56 @@ async fn a_dataset_keeps_within_its_byte_quota() {
     assert_eq!(status, StatusCode::CREATED, "{ticket}");
     assert!(send(&ticket, vec![3; 90]).await.unwrap().status().is_success());
     assert_eq!(server.post(&complete(&ticket), Some(&ann), json!({})).await.0, StatusCode::OK);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_script_sends_a_large_file_in_parts_and_can_resume_or_cancel() {
+    let smtp = agora_testkit::smtp_server();
+    let url = smtp.url();
+    let server = common::TestServer::start_with(|args| {
+        args.smtp_url = Some(agora_core::secret::Secret::new(url));
+        args.multipart_threshold = Some(1024);
+    })
+    .await
+    .unwrap();
+    let ann = verified_user(&server, &smtp, "ann").await;
+    let (_, ds) = server.post("/api/v1/datasets", Some(&ann), json!({"name": "models"})).await;
+    let id = ds["id"].as_str().unwrap().to_owned();
+    let uploads = format!("/api/v1/datasets/{id}/uploads");
+    let size = 9 * 1024 * 1024;
+    let body: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    let (status, ticket) =
+        server.post(&uploads, Some(&ann), json!({"path": "model.h5", "size": size, "labels": [{"key": "round", "value": "3"}]})).await;
+    assert_eq!(status, StatusCode::CREATED, "{ticket}");
+    assert!(ticket["put"].is_null());
+    assert_eq!(ticket["multipart"]["part_count"], 2);
+    let part_size = ticket["multipart"]["part_size"].as_u64().unwrap() as usize;
+    let upload = format!("{uploads}/{}", ticket["upload_id"].as_str().unwrap());
+
+    let (status, urls) = server.post(&format!("{upload}/parts"), Some(&ann), json!({"parts": [1, 2]})).await;
+    assert_eq!(status, StatusCode::OK, "{urls}");
+    let put = |n: usize| {
+        server.client.put(urls[n]["url"].as_str().unwrap()).body(body[n * part_size..((n + 1) * part_size).min(size)].to_vec()).send()
+    };
+    assert!(put(0).await.unwrap().status().is_success());
+    // The script stops here; later, anywhere, it asks what storage holds.
+    let (_, pending) = server.get(&uploads, Some(&ann)).await;
+    assert_eq!(pending[0]["multipart"]["done"], json!([1]));
+    assert!(put(1).await.unwrap().status().is_success());
+    let (status, file) = server.post(&format!("{upload}/complete"), Some(&ann), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{file}");
+    assert_eq!((file["size"].as_u64(), file["labels"][0]["value"].as_str()), (Some(size as u64), Some("3")));
+    let (_, link) = server.get(&format!("/api/v1/datasets/{id}/download?path=model.h5"), Some(&ann)).await;
+    let fetched = server.client.get(link["url"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
+    assert!(fetched[..] == body[..]);
+
+    let (_, ticket) = server.post(&uploads, Some(&ann), json!({"path": "other.h5", "size": size})).await;
+    let upload = format!("{uploads}/{}", ticket["upload_id"].as_str().unwrap());
+    let (status, _) = server.call(reqwest::Method::DELETE, &upload, Some(&ann), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(server.get(&uploads, Some(&ann)).await.1, json!([]));
+    let (status, err) = server.post(&format!("{upload}/complete"), Some(&ann), json!({})).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
     server.stop().await.unwrap();
 }

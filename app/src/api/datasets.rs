@@ -2,7 +2,7 @@
 
 use agora_model::accounts::JobView;
 use agora_model::datasets::{ActivityEntry, DatasetChange, DatasetView, NewDataset, ShareRequest};
-use agora_model::files::{DownloadLink, FilePage, FileView, LabelsRequest, UploadRequest, UploadTicket};
+use agora_model::files::{DownloadLink, FilePage, FileView, LabelsRequest, PartUrl, PartUrlsRequest, UploadRequest, UploadTicket};
 use agora_model::ApiError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -56,6 +56,24 @@ pub async fn list_files(id: String, folder: String, continuation: Option<String>
 pub async fn start_upload(id: String, upload: UploadRequest) -> Result<UploadTicket, ApiError> {
     let (hub, caller) = request().await?;
     hub.start_upload(&caller, &id, upload).await.map_err(fail)
+}
+
+#[server(prefix = "/api/fn", endpoint = "pending_uploads")]
+pub async fn pending_uploads(id: String) -> Result<Vec<UploadTicket>, ApiError> {
+    let (hub, caller) = request().await?;
+    hub.pending_uploads(&caller, &id).await.map_err(fail)
+}
+
+#[server(prefix = "/api/fn", endpoint = "part_urls", input = Json)]
+pub async fn part_urls(id: String, upload_id: String, parts: PartUrlsRequest) -> Result<Vec<PartUrl>, ApiError> {
+    let (hub, caller) = request().await?;
+    hub.part_urls(&caller, &id, &upload_id, parts).await.map_err(fail)
+}
+
+#[server(prefix = "/api/fn", endpoint = "cancel_upload")]
+pub async fn cancel_upload(id: String, upload_id: String) -> Result<(), ApiError> {
+    let (hub, caller) = request().await?;
+    hub.cancel_upload(&caller, &id, &upload_id).await.map_err(fail)
 }
 
 #[server(prefix = "/api/fn", endpoint = "complete_upload")]

@@ -15,3 +15,4 @@ pub mod not_found;
 pub mod register;
 pub mod search;
 pub mod settings;
+pub mod uploads;

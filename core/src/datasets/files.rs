@@ -1,180 +1,31 @@
-//! Getting files into and out of a dataset, with the bytes going straight
-//! between the client and storage through presigned URLs.
-//!
-//! ```text
-//! ds/{id}/uploads/{upload_id}.json   a started upload: path, declared size, who
-//! ds/{id}/staging/{upload_id}        where its one presigned PUT lands
-//! ds/{id}/files/{path}               the file, once the upload is completed
-//! ```
-//!
-//! A single-PUT upload lands on a key of its own, and completing it checks
-//! what arrived (size) and copies it into place inside storage. So a file
-//! never appears half-sent or with the wrong size, and a presigned URL used
-//! again after completion cannot overwrite the file.
+//! Getting files out of a dataset (presigned GETs, manifests), listing them,
+//! and their labels (the objects' S3 tags). Uploads are in `uploads`.
 
 use agora_model::files::{
     human_bytes, normalize_file_path, normalize_folder, numbered_copy, DownloadLink, FileEntry, FilePage, FileView, Manifest,
-    ManifestEntry, OnConflict, UploadRequest, UploadTicket, MANIFEST_MAX_FILES, SINGLE_PUT_MAX_BYTES,
+    ManifestEntry, MANIFEST_MAX_FILES,
 };
 use agora_model::tags::validate_tag_set;
 use agora_model::ApiError;
-use bytes::Bytes;
 use futures::StreamExt;
-use serde::{Deserialize, Serialize};
 
 use super::{DatasetError, Datasets};
-use crate::accounts::unix_now;
 use crate::auth::access::{authorize, Need};
 use crate::auth::caller::Caller;
-use crate::storage::{ListOptions, PresignExpiry, PutOptions, StorageError, WriteCondition};
+use crate::storage::{ListOptions, PresignExpiry, StorageError};
 
-fn file_key(id: &str, path: &str) -> String {
+pub(super) fn file_key(id: &str, path: &str) -> String {
     format!("ds/{id}/files/{path}")
-}
-
-fn pending_key(id: &str, upload: &str) -> String {
-    format!("ds/{id}/uploads/{upload}.json")
-}
-
-fn staging_key(id: &str, upload: &str) -> String {
-    format!("ds/{id}/staging/{upload}")
 }
 
 /// Copies tried for a free name with `keep_both`.
 const MAX_COPIES: u32 = 1000;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct PendingUpload {
-    path: String,
-    size: u64,
-    content_type: Option<String>,
-    labels: Vec<agora_model::tags::Tag>,
-    replace: bool,
-    by: String,
-    created_at: i64,
-}
-
-fn invalid(field: &str, message: impl Into<String>) -> DatasetError {
+pub(super) fn invalid(field: &str, message: impl Into<String>) -> DatasetError {
     DatasetError::Api(ApiError::invalid(field, message))
 }
 
 impl Datasets {
-    /// Checks rights, name, size and labels, and returns where to send the bytes.
-    pub async fn start_upload(&self, caller: &Caller, id: &str, request: UploadRequest) -> Result<UploadTicket, DatasetError> {
-        let record = self.load(id).await?;
-        authorize(caller, &record.resource(), Need::Write).map_err(DatasetError::Api)?;
-        let user = caller.require_user().map_err(DatasetError::Api)?;
-        let mut path = normalize_file_path(&request.path).map_err(DatasetError::Api)?;
-        if request.size == 0 {
-            return Err(invalid("size", "the file is empty; empty files are not uploaded"));
-        }
-        if request.size > SINGLE_PUT_MAX_BYTES {
-            return Err(invalid("size", "files over 5 GiB need a multipart upload, which is not available yet"));
-        }
-        validate_tag_set(&request.labels).map_err(|e| invalid("labels", e.message))?;
-        if let Some(content_type) = &request.content_type {
-            let printable = content_type.len() <= 255 && content_type.bytes().all(|b| (0x20..0x7f).contains(&b));
-            if !printable || !content_type.contains('/') {
-                return Err(invalid("content_type", "must be a media type such as image/jpeg (printable ASCII, at most 255 characters)"));
-            }
-        }
-        if self.exists(&file_key(id, &path)).await? {
-            match request.on_conflict {
-                None => {
-                    return Err(DatasetError::Api(ApiError::conflict(
-                        "path",
-                        format!("{path} exists already; upload again with on_conflict replace or keep_both"),
-                    )))
-                }
-                Some(OnConflict::Replace) => {}
-                Some(OnConflict::KeepBoth) => path = self.free_name(id, &path).await?,
-            }
-        }
-        let replaced = if request.on_conflict == Some(OnConflict::Replace) { self.size_of(&file_key(id, &path)).await? } else { 0 };
-        self.check_quota(&record, request.size, replaced).await?;
-        let upload_id = crate::accounts::random_id();
-        let pending = PendingUpload {
-            path: path.clone(),
-            size: request.size,
-            content_type: request.content_type.clone(),
-            labels: request.labels.clone(),
-            replace: request.on_conflict == Some(OnConflict::Replace),
-            by: user.id.clone(),
-            created_at: unix_now(),
-        };
-        let json = serde_json::to_vec(&pending).map_err(|e| DatasetError::Internal(e.to_string()))?;
-        let create =
-            PutOptions { condition: Some(WriteCondition::Create), content_type: Some("application/json".into()), ..Default::default() };
-        self.storage.put(&pending_key(id, &upload_id), Bytes::from(json), create).await?;
-        let presigned = self
-            .storage
-            .presign_put(&staging_key(id, &upload_id), request.content_type.as_deref(), &request.labels, self.presign_expiry())
-            .await?;
-        Ok(UploadTicket {
-            upload_id,
-            path,
-            method: presigned.method,
-            url: presigned.url,
-            headers: presigned.headers,
-            expires_at: presigned.expires_at,
-        })
-    }
-
-    /// Checks what arrived for the upload and puts it in place. A size that
-    /// differs from the declared one discards it and says so.
-    pub async fn complete_upload(&self, caller: &Caller, id: &str, upload_id: &str) -> Result<FileView, DatasetError> {
-        let record = self.load(id).await?;
-        authorize(caller, &record.resource(), Need::Write).map_err(DatasetError::Api)?;
-        if upload_id.len() != 32 || !upload_id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(DatasetError::Api(ApiError::not_found("no such upload")));
-        }
-        let pending: PendingUpload = match self.storage.get(&pending_key(id, upload_id), None).await {
-            Ok(object) => serde_json::from_slice(&object.body).map_err(|e| DatasetError::Internal(e.to_string()))?,
-            Err(StorageError::NotFound) => {
-                return Err(DatasetError::Api(ApiError::not_found("no such upload: it was completed already, or never started")))
-            }
-            Err(other) => return Err(other.into()),
-        };
-        let staging = staging_key(id, upload_id);
-        let arrived = match self.storage.head(&staging).await {
-            Ok(info) => info,
-            Err(StorageError::NotFound) => {
-                return Err(invalid("upload", "nothing has arrived for this upload yet; send the file to its URL first"))
-            }
-            Err(other) => return Err(other.into()),
-        };
-        let discard = || async {
-            let _ = self.storage.delete(&staging).await;
-            let _ = self.storage.delete(&pending_key(id, upload_id)).await;
-        };
-        if arrived.size != pending.size {
-            discard().await;
-            return Err(invalid(
-                "size",
-                format!("{} bytes were declared but {} arrived; the upload was discarded", pending.size, arrived.size),
-            ));
-        }
-        let target = file_key(id, &pending.path);
-        // Uploads started together each fit; together they may not.
-        let replaced = if pending.replace { self.size_of(&target).await? } else { 0 };
-        if let Err(err) = self.check_quota(&record, arrived.size, replaced).await {
-            discard().await;
-            return Err(err);
-        }
-        if !pending.replace && self.exists(&target).await? {
-            discard().await;
-            return Err(DatasetError::Api(ApiError::conflict(
-                "path",
-                format!("{} was created meanwhile; upload again to replace it or keep both", pending.path),
-            )));
-        }
-        let etag = self.storage.copy(&staging, &target).await?;
-        discard().await;
-        self.record(caller, id, format!("uploaded {} ({})", pending.path, human_bytes(pending.size))).await;
-        tracing::info!(dataset = %id, path = %pending.path, size = pending.size, "file uploaded");
-        Ok(FileView { path: pending.path, size: pending.size, etag, content_type: arrived.content_type, labels: pending.labels })
-    }
-
     /// A presigned GET that saves under the file's own name.
     pub async fn download(&self, caller: &Caller, id: &str, path: &str) -> Result<DownloadLink, DatasetError> {
         let record = self.load(id).await?;
@@ -303,7 +154,7 @@ impl Datasets {
 
     /// Refuses an upload that would take the dataset over its byte quota.
     /// Usage is summed from a listing until the index keeps it.
-    async fn check_quota(&self, record: &super::DatasetRecord, adding: u64, replacing: u64) -> Result<(), DatasetError> {
+    pub(super) async fn check_quota(&self, record: &super::DatasetRecord, adding: u64, replacing: u64) -> Result<(), DatasetError> {
         let used: u64 = self.storage.list_all(&file_key(&record.id, "")).await?.iter().map(|o| o.size).sum();
         let after = (used.saturating_sub(replacing)).saturating_add(adding);
         if after > self.limits.max_bytes {
@@ -320,7 +171,7 @@ impl Datasets {
         Ok(())
     }
 
-    async fn size_of(&self, key: &str) -> Result<u64, DatasetError> {
+    pub(super) async fn size_of(&self, key: &str) -> Result<u64, DatasetError> {
         match self.storage.head(key).await {
             Ok(info) => Ok(info.size),
             Err(StorageError::NotFound) => Ok(0),
@@ -328,7 +179,7 @@ impl Datasets {
         }
     }
 
-    async fn exists(&self, key: &str) -> Result<bool, DatasetError> {
+    pub(super) async fn exists(&self, key: &str) -> Result<bool, DatasetError> {
         match self.storage.head(key).await {
             Ok(_) => Ok(true),
             Err(StorageError::NotFound) => Ok(false),
@@ -336,7 +187,7 @@ impl Datasets {
         }
     }
 
-    async fn free_name(&self, id: &str, path: &str) -> Result<String, DatasetError> {
+    pub(super) async fn free_name(&self, id: &str, path: &str) -> Result<String, DatasetError> {
         for n in 1..=MAX_COPIES {
             let candidate = numbered_copy(path, n);
             if !self.exists(&file_key(id, &candidate)).await? {
@@ -346,7 +197,7 @@ impl Datasets {
         Err(DatasetError::Api(ApiError::conflict("path", format!("{MAX_COPIES} copies of {path} exist; choose another name"))))
     }
 
-    fn presign_expiry(&self) -> PresignExpiry {
+    pub(super) fn presign_expiry(&self) -> PresignExpiry {
         PresignExpiry::new(self.limits.presign_expiry).unwrap_or_default()
     }
 }

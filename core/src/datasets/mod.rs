@@ -16,6 +16,7 @@
 pub mod activity;
 mod error;
 pub mod files;
+mod uploads;
 
 use agora_model::datasets::{
     normalize_dataset_name, validate_description, DatasetChange, DatasetView, MemberView, NewDataset, Permission, ShareRequest,
@@ -83,11 +84,18 @@ pub struct DatasetLimits {
     pub max_bytes: u64,
     /// Lifetime of presigned upload and download URLs.
     pub presign_expiry: std::time::Duration,
+    /// Files this large (bytes) are uploaded in parts.
+    pub multipart_threshold: u64,
 }
 
 impl Default for DatasetLimits {
     fn default() -> Self {
-        Self { per_user: 100, max_bytes: 1 << 40, presign_expiry: crate::storage::DEFAULT_PRESIGN_EXPIRY }
+        Self {
+            per_user: 100,
+            max_bytes: 1 << 40,
+            presign_expiry: crate::storage::DEFAULT_PRESIGN_EXPIRY,
+            multipart_threshold: agora_model::files::DEFAULT_MULTIPART_THRESHOLD,
+        }
     }
 }
 
@@ -329,6 +337,8 @@ impl Datasets {
         if let Ok(record) = self.load_any(&id).await {
             self.remove_markers(&record).await?;
         }
+        self.jobs.set_step(&mut job, "stopping unfinished uploads").await?;
+        self.abort_all_uploads(&id).await?;
         self.jobs.set_step(&mut job, "removing files").await?;
         self.jobs.delete_prefix(&mut job, &format!("ds/{id}/"), |_| Vec::new(), Some(&manifest)).await?;
         match self.storage.delete(&manifest).await {

@@ -2,7 +2,9 @@
 
 use agora_model::accounts::JobView;
 use agora_model::datasets::{ActivityEntry, DatasetChange, DatasetView, NewDataset, ShareRequest, TransferRequest};
-use agora_model::files::{DownloadLink, FilePage, FileView, LabelsRequest, Manifest, UploadRequest, UploadTicket};
+use agora_model::files::{
+    DownloadLink, FilePage, FileView, LabelsRequest, Manifest, PartUrl, PartUrlsRequest, UploadRequest, UploadTicket,
+};
 use agora_model::ApiError;
 
 use super::Hub;
@@ -60,6 +62,18 @@ impl Hub {
 
     pub async fn complete_upload(&self, caller: &Caller, id: &str, upload_id: &str) -> Result<FileView, ApiError> {
         self.datasets().complete_upload(caller, id, upload_id).await.map_err(|e| e.to_api())
+    }
+
+    pub async fn pending_uploads(&self, caller: &Caller, id: &str) -> Result<Vec<UploadTicket>, ApiError> {
+        self.datasets().pending_uploads(caller, id).await.map_err(|e| e.to_api())
+    }
+
+    pub async fn part_urls(&self, caller: &Caller, id: &str, upload_id: &str, request: PartUrlsRequest) -> Result<Vec<PartUrl>, ApiError> {
+        self.datasets().part_urls(caller, id, upload_id, request).await.map_err(|e| e.to_api())
+    }
+
+    pub async fn cancel_upload(&self, caller: &Caller, id: &str, upload_id: &str) -> Result<(), ApiError> {
+        self.datasets().cancel_upload(caller, id, upload_id).await.map_err(|e| e.to_api())
     }
 
     pub async fn list_files(&self, caller: &Caller, id: &str, folder: &str, continuation: Option<String>) -> Result<FilePage, ApiError> {

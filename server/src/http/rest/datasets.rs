@@ -9,13 +9,16 @@ use utoipa::OpenApi;
 use agora_app::server::RequestCaller;
 use agora_model::accounts::JobView;
 use agora_model::datasets::{ActivityEntry, DatasetChange, DatasetView, NewDataset, ShareRequest, TransferRequest};
-use agora_model::files::{DownloadLink, FilePage, FileView, LabelsRequest, Manifest, UploadRequest, UploadTicket};
+use agora_model::files::{
+    DownloadLink, FilePage, FileView, LabelsRequest, Manifest, PartUrl, PartUrlsRequest, UploadRequest, UploadTicket,
+};
 
 use super::{Answer, Body, ErrorBody};
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list, create, show, update, delete, share, transfer, start_upload, complete_upload, download, files, set_labels, activity, manifest),
+    paths(
+        list, create, show, update, delete, share, transfer, start_upload, pending_uploads, part_urls, complete_upload, cancel_upload, download, files, set_labels, activity, manifest),
     tags((name = "datasets", description = "Datasets, their members and visibility"))
 )]
 pub struct DatasetsApi;
@@ -26,7 +29,9 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/datasets/{id}", get(show).patch(update).delete(delete))
         .route("/datasets/{id}/members", post(share))
         .route("/datasets/{id}/transfer", post(transfer))
-        .route("/datasets/{id}/uploads", post(start_upload))
+        .route("/datasets/{id}/uploads", post(start_upload).get(pending_uploads))
+        .route("/datasets/{id}/uploads/{upload_id}", axum::routing::delete(cancel_upload))
+        .route("/datasets/{id}/uploads/{upload_id}/parts", post(part_urls))
         .route("/datasets/{id}/uploads/{upload_id}/complete", post(complete_upload))
         .route("/datasets/{id}/download", get(download))
         .route("/datasets/{id}/files", get(files))
@@ -96,9 +101,11 @@ async fn transfer(
     Ok(Json(hub.transfer_dataset(&caller, &id, request).await?))
 }
 
-/// Starts an upload: checks rights, name, size and labels, and answers with a
-/// presigned PUT to send the bytes to (straight to storage, never through
-/// Agora). Send the headers exactly as given.
+/// Starts an upload: checks rights, name, size and labels, and answers with
+/// where to send the bytes (straight to storage, never through Agora). Below
+/// the multipart threshold that is one presigned PUT in `put` (send its
+/// headers exactly as given); at or above it, `multipart` says how to cut the
+/// file, and `…/parts` gives each part's URL.
 #[utoipa::path(post, path = "/datasets/{id}/uploads", tag = "datasets", security(("bearer" = [])), params(("id" = String, Path)), request_body = UploadRequest,
     responses((status = 201, body = UploadTicket), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
     (status = 409, body = ErrorBody, description = "the path exists; choose on_conflict")))]
@@ -110,8 +117,41 @@ async fn start_upload(
     Ok((StatusCode::CREATED, Json(hub.start_upload(&caller, &id, request).await?)))
 }
 
-/// Completes an upload once the bytes are sent: checks the size that arrived
-/// and puts the file in place. A wrong size discards the upload (400).
+/// The caller's unfinished uploads to this dataset, with fresh URLs or the
+/// parts storage holds already: how a client resumes after a restart or on
+/// another machine.
+#[utoipa::path(get, path = "/datasets/{id}/uploads", tag = "datasets", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = Vec<UploadTicket>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn pending_uploads(RequestCaller(hub, caller): RequestCaller, Path(id): Path<String>) -> Answer<Json<Vec<UploadTicket>>> {
+    Ok(Json(hub.pending_uploads(&caller, &id).await?))
+}
+
+/// Presigned PUT URLs for parts of a multipart upload (1 to 100 per request).
+/// Part `n` is bytes `(n-1)·part_size` up to `n·part_size` of the file; ask
+/// again for a part whose URL expired.
+#[utoipa::path(post, path = "/datasets/{id}/uploads/{upload_id}/parts", tag = "datasets", security(("bearer" = [])),
+    params(("id" = String, Path), ("upload_id" = String, Path)), request_body = PartUrlsRequest,
+    responses((status = 200, body = Vec<PartUrl>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn part_urls(
+    RequestCaller(hub, caller): RequestCaller,
+    Path((id, upload_id)): Path<(String, String)>,
+    Body(request): Body<PartUrlsRequest>,
+) -> Answer<Json<Vec<PartUrl>>> {
+    Ok(Json(hub.part_urls(&caller, &id, &upload_id, request).await?))
+}
+
+/// Cancels an upload and drops what storage holds of it.
+#[utoipa::path(delete, path = "/datasets/{id}/uploads/{upload_id}", tag = "datasets", security(("bearer" = [])),
+    params(("id" = String, Path), ("upload_id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn cancel_upload(RequestCaller(hub, caller): RequestCaller, Path((id, upload_id)): Path<(String, String)>) -> Answer<StatusCode> {
+    hub.cancel_upload(&caller, &id, &upload_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Completes an upload once the bytes are sent: checks what arrived (the
+/// size; for multipart every part's size and the assembled ETag) and puts the
+/// file in place. A wrong size discards a single-PUT upload (400); missing or
+/// wrong parts are named and can be sent again.
 #[utoipa::path(post, path = "/datasets/{id}/uploads/{upload_id}/complete", tag = "datasets", security(("bearer" = [])),
     params(("id" = String, Path), ("upload_id" = String, Path)),
     responses((status = 200, body = FileView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]

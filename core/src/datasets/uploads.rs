@@ -1,0 +1,489 @@
+//! Uploads, with the bytes going straight from the client to storage.
+//!
+//! ```text
+//! ds/{id}/uploads/{upload_id}.json   a started upload: path, declared size, who, S3 upload id
+//! ds/{id}/staging/{upload_id}        where a single presigned PUT lands
+//! ds/{id}/files/{path}               the file, once the upload is completed
+//! ```
+//!
+//! **Small files** (below the multipart threshold) take one presigned PUT to
+//! a key of their own; completing checks what arrived and copies it into
+//! place inside storage. So a file never appears with the wrong size, and the
+//! URL used again after completion cannot overwrite it.
+//!
+//! **Large files** are S3 multipart uploads straight to the file's key: the
+//! object only exists once the server completes the upload, after checking
+//! every part's size, and the part URLs stop working at that moment (the S3
+//! upload id is gone). The record above keeps the S3 upload id, so the
+//! uploader can resume from any device; storage itself says which parts it
+//! holds (ListParts), so nothing the client claims is trusted.
+
+use agora_model::files::{
+    human_bytes, normalize_file_path, FileView, OnConflict, PartPlan, PartUrl, PartUrlsRequest, PresignedCall, UploadRequest, UploadTicket,
+    MAX_FILE_BYTES, MAX_PART_URLS, SINGLE_PUT_MAX_BYTES,
+};
+use agora_model::tags::{validate_tag_set, Tag};
+use agora_model::ApiError;
+use bytes::Bytes;
+use md5::{Digest, Md5};
+use serde::{Deserialize, Serialize};
+
+use super::files::{file_key, invalid};
+use super::{DatasetError, DatasetRecord, Datasets};
+use crate::accounts::unix_now;
+use crate::auth::access::{authorize, Need};
+use crate::auth::caller::Caller;
+use crate::storage::{PartInfo, PresignedRequest, PutOptions, StorageError, WriteCondition};
+
+fn pending_key(id: &str, upload: &str) -> String {
+    format!("ds/{id}/uploads/{upload}.json")
+}
+
+fn pending_prefix(id: &str) -> String {
+    format!("ds/{id}/uploads/")
+}
+
+fn staging_key(id: &str, upload: &str) -> String {
+    format!("ds/{id}/staging/{upload}")
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PendingUpload {
+    path: String,
+    size: u64,
+    content_type: Option<String>,
+    labels: Vec<Tag>,
+    replace: bool,
+    by: String,
+    created_at: i64,
+    /// Set for a multipart upload.
+    #[serde(default)]
+    multipart: Option<Multipart>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Multipart {
+    /// Storage's id of the multipart upload (of the file's own key).
+    s3_upload_id: String,
+    part_size: u64,
+}
+
+impl PendingUpload {
+    fn plan(&self) -> Option<PartPlan> {
+        self.multipart.as_ref().map(|m| PartPlan {
+            part_size: m.part_size,
+            part_count: self.size.div_ceil(m.part_size).max(1) as u32,
+            done: Vec::new(),
+        })
+    }
+}
+
+fn not_found_upload() -> DatasetError {
+    DatasetError::Api(ApiError::not_found("no such upload: it was completed or cancelled already, or never started"))
+}
+
+fn call(presigned: PresignedRequest) -> PresignedCall {
+    PresignedCall { method: presigned.method, url: presigned.url, headers: presigned.headers, expires_at: presigned.expires_at }
+}
+
+/// Parts of the plan that storage holds with the right size, and the problems
+/// with the others (missing, or the wrong size).
+fn check_parts(plan: &PartPlan, size: u64, stored: &[PartInfo]) -> (Vec<(i32, String)>, Vec<String>) {
+    let mut good = Vec::new();
+    let (mut missing, mut wrong) = (Vec::new(), Vec::new());
+    for number in 1..=plan.part_count {
+        let (start, end) = plan.range(size, number);
+        match stored.iter().find(|p| p.part_number == number as i32) {
+            None => missing.push(number.to_string()),
+            Some(part) if part.size != end - start => {
+                wrong.push(format!("part {number} has {} bytes but should have {}", part.size, end - start))
+            }
+            Some(part) => good.push((part.part_number, part.etag.clone())),
+        }
+    }
+    if !missing.is_empty() {
+        let list =
+            if missing.len() > 10 { format!("{} and {} more", missing[..10].join(", "), missing.len() - 10) } else { missing.join(", ") };
+        wrong.insert(0, format!("part(s) {list} have not arrived yet"));
+    }
+    (good, wrong)
+}
+
+/// The ETag S3 gives a multipart object: the MD5 of the parts' MD5s, `-` and
+/// the part count. `None` when a part's ETag is not an MD5 (some stores and
+/// encryption modes), so there is nothing to compare.
+fn multipart_etag(parts: &[(i32, String)]) -> Option<String> {
+    let mut digests = Md5::new();
+    for (_, etag) in parts {
+        digests.update(hex::decode(etag).ok().filter(|d| d.len() == 16)?);
+    }
+    Some(format!("{}-{}", hex::encode(digests.finalize()), parts.len()))
+}
+
+impl Datasets {
+    /// Checks rights, name, size and labels, and returns where to send the bytes.
+    pub async fn start_upload(&self, caller: &Caller, id: &str, request: UploadRequest) -> Result<UploadTicket, DatasetError> {
+        let record = self.load(id).await?;
+        authorize(caller, &record.resource(), Need::Write).map_err(DatasetError::Api)?;
+        let user = caller.require_user().map_err(DatasetError::Api)?;
+        let mut path = normalize_file_path(&request.path).map_err(DatasetError::Api)?;
+        if request.size == 0 {
+            return Err(invalid("size", "the file is empty; empty files are not uploaded"));
+        }
+        if request.size > MAX_FILE_BYTES {
+            return Err(invalid("size", format!("must be at most {} (the largest object S3 stores)", human_bytes(MAX_FILE_BYTES))));
+        }
+        validate_tag_set(&request.labels).map_err(|e| invalid("labels", e.message))?;
+        if let Some(content_type) = &request.content_type {
+            let printable = content_type.len() <= 255 && content_type.bytes().all(|b| (0x20..0x7f).contains(&b));
+            if !printable || !content_type.contains('/') {
+                return Err(invalid("content_type", "must be a media type such as image/jpeg (printable ASCII, at most 255 characters)"));
+            }
+        }
+        if self.exists(&file_key(id, &path)).await? {
+            match request.on_conflict {
+                None => {
+                    return Err(DatasetError::Api(ApiError::conflict(
+                        "path",
+                        format!("{path} exists already; upload again with on_conflict replace or keep_both"),
+                    )))
+                }
+                Some(OnConflict::Replace) => {}
+                Some(OnConflict::KeepBoth) => path = self.free_name(id, &path).await?,
+            }
+        }
+        let replace = request.on_conflict == Some(OnConflict::Replace);
+        let replaced = if replace { self.size_of(&file_key(id, &path)).await? } else { 0 };
+        self.check_quota(&record, request.size, replaced).await?;
+        let upload_id = crate::accounts::random_id();
+        let multipart = request.size >= self.limits.multipart_threshold || request.size > SINGLE_PUT_MAX_BYTES;
+        let mut pending = PendingUpload {
+            path: path.clone(),
+            size: request.size,
+            content_type: request.content_type.clone(),
+            labels: request.labels.clone(),
+            replace,
+            by: user.id.clone(),
+            created_at: unix_now(),
+            multipart: None,
+        };
+        if multipart {
+            let options = PutOptions { content_type: request.content_type.clone(), tags: request.labels.clone(), ..Default::default() };
+            let s3_upload_id = self.storage.create_upload(&file_key(id, &path), options).await?;
+            pending.multipart = Some(Multipart { s3_upload_id, part_size: PartPlan::for_size(request.size).part_size });
+        }
+        let json = serde_json::to_vec(&pending).map_err(|e| DatasetError::Internal(e.to_string()))?;
+        let create =
+            PutOptions { condition: Some(WriteCondition::Create), content_type: Some("application/json".into()), ..Default::default() };
+        if let Err(err) = self.storage.put(&pending_key(id, &upload_id), Bytes::from(json), create).await {
+            if let Some(m) = &pending.multipart {
+                let _ = self.storage.abort_upload(&file_key(id, &path), &m.s3_upload_id).await;
+            }
+            return Err(err.into());
+        }
+        tracing::info!(dataset = %id, size = request.size, multipart, "upload started");
+        self.ticket(id, &upload_id, &pending, Vec::new()).await
+    }
+
+    async fn ticket(&self, id: &str, upload_id: &str, pending: &PendingUpload, done: Vec<u32>) -> Result<UploadTicket, DatasetError> {
+        let put = match pending.multipart {
+            Some(_) => None,
+            None => Some(call(
+                self.storage
+                    .presign_put(&staging_key(id, upload_id), pending.content_type.as_deref(), &pending.labels, self.presign_expiry())
+                    .await?,
+            )),
+        };
+        Ok(UploadTicket {
+            upload_id: upload_id.to_owned(),
+            path: pending.path.clone(),
+            size: pending.size,
+            started_at: pending.created_at,
+            put,
+            multipart: pending.plan().map(|plan| PartPlan { done, ..plan }),
+        })
+    }
+
+    /// The caller's unfinished uploads to this dataset, oldest first, each
+    /// with fresh URLs or the parts storage holds: what a client needs to
+    /// resume after a reload or on another device.
+    pub async fn pending_uploads(&self, caller: &Caller, id: &str) -> Result<Vec<UploadTicket>, DatasetError> {
+        let record = self.load(id).await?;
+        authorize(caller, &record.resource(), Need::Write).map_err(DatasetError::Api)?;
+        let user = caller.require_user().map_err(DatasetError::Api)?;
+        let mut tickets = Vec::new();
+        for object in self.storage.list_all(&pending_prefix(id)).await? {
+            let Some(upload_id) = object.key.strip_prefix(&pending_prefix(id)).and_then(|k| k.strip_suffix(".json")) else { continue };
+            let Some(pending) = self.read_pending(id, upload_id).await? else { continue };
+            if pending.by != user.id {
+                continue;
+            }
+            let done = match &pending.multipart {
+                None => Vec::new(),
+                Some(m) => match self.storage.list_parts(&file_key(id, &pending.path), &m.s3_upload_id).await {
+                    Ok(parts) => {
+                        let plan = pending.plan().unwrap_or_else(|| PartPlan::for_size(pending.size));
+                        let (good, _) = check_parts(&plan, pending.size, &parts);
+                        good.iter().map(|(n, _)| *n as u32).collect()
+                    }
+                    // Storage dropped it (aborted, or expired by its lifecycle rule).
+                    Err(StorageError::NotFound) => {
+                        let _ = self.storage.delete(&pending_key(id, upload_id)).await;
+                        continue;
+                    }
+                    Err(other) => return Err(other.into()),
+                },
+            };
+            tickets.push(self.ticket(id, upload_id, &pending, done).await?);
+        }
+        tickets.sort_by(|a, b| a.started_at.cmp(&b.started_at).then_with(|| a.path.cmp(&b.path)));
+        Ok(tickets)
+    }
+
+    /// Presigned URLs for parts of a multipart upload; asked for as they are
+    /// needed, so they never expire while waiting.
+    pub async fn part_urls(
+        &self,
+        caller: &Caller,
+        id: &str,
+        upload_id: &str,
+        request: PartUrlsRequest,
+    ) -> Result<Vec<PartUrl>, DatasetError> {
+        let (_, pending) = self.own_upload(caller, id, upload_id).await?;
+        let (Some(plan), Some(m)) = (pending.plan(), &pending.multipart) else {
+            return Err(invalid("upload", "this upload is a single PUT and has no parts; send the file to its URL"));
+        };
+        if request.parts.is_empty() || request.parts.len() > MAX_PART_URLS {
+            return Err(invalid("parts", format!("must list 1 to {MAX_PART_URLS} part numbers")));
+        }
+        if let Some(bad) = request.parts.iter().find(|&&n| n == 0 || n > plan.part_count) {
+            return Err(invalid("parts", format!("part {bad} does not exist; this upload has parts 1 to {}", plan.part_count)));
+        }
+        let key = file_key(id, &pending.path);
+        let mut urls = Vec::with_capacity(request.parts.len());
+        for &number in &request.parts {
+            let presigned = self.storage.presign_upload_part(&key, &m.s3_upload_id, number as i32, self.presign_expiry()).await?;
+            urls.push(PartUrl { part_number: number, url: presigned.url, expires_at: presigned.expires_at });
+        }
+        Ok(urls)
+    }
+
+    /// Checks what arrived for the upload and puts it in place. A size that
+    /// differs from the declared one discards it and says so; missing parts
+    /// of a multipart upload are named and can still be sent.
+    pub async fn complete_upload(&self, caller: &Caller, id: &str, upload_id: &str) -> Result<FileView, DatasetError> {
+        let (record, pending) = self.own_upload(caller, id, upload_id).await?;
+        let file = match &pending.multipart {
+            None => self.complete_single(&record, upload_id, &pending).await?,
+            Some(m) => self.complete_multipart(&record, upload_id, &pending, m).await?,
+        };
+        self.record(caller, id, format!("uploaded {} ({})", pending.path, human_bytes(pending.size))).await;
+        tracing::info!(dataset = %id, size = pending.size, multipart = pending.multipart.is_some(), "file uploaded");
+        Ok(file)
+    }
+
+    async fn complete_single(&self, record: &DatasetRecord, upload_id: &str, pending: &PendingUpload) -> Result<FileView, DatasetError> {
+        let id = &record.id;
+        let staging = staging_key(id, upload_id);
+        let arrived = match self.storage.head(&staging).await {
+            Ok(info) => info,
+            Err(StorageError::NotFound) => {
+                return Err(invalid("upload", "nothing has arrived for this upload yet; send the file to its URL first"))
+            }
+            Err(other) => return Err(other.into()),
+        };
+        let discard = || async {
+            let _ = self.storage.delete(&staging).await;
+            let _ = self.storage.delete(&pending_key(id, upload_id)).await;
+        };
+        if arrived.size != pending.size {
+            discard().await;
+            return Err(invalid(
+                "size",
+                format!("{} bytes were declared but {} arrived; the upload was discarded", pending.size, arrived.size),
+            ));
+        }
+        let target = file_key(id, &pending.path);
+        if let Err(err) = self.check_completion(record, pending).await {
+            discard().await;
+            return Err(err);
+        }
+        let etag = self.storage.copy(&staging, &target).await?;
+        discard().await;
+        Ok(FileView {
+            path: pending.path.clone(),
+            size: pending.size,
+            etag,
+            content_type: arrived.content_type,
+            labels: pending.labels.clone(),
+        })
+    }
+
+    async fn complete_multipart(
+        &self,
+        record: &DatasetRecord,
+        upload_id: &str,
+        pending: &PendingUpload,
+        m: &Multipart,
+    ) -> Result<FileView, DatasetError> {
+        let id = &record.id;
+        let key = file_key(id, &pending.path);
+        let discard = || async {
+            let _ = self.storage.abort_upload(&key, &m.s3_upload_id).await;
+            let _ = self.storage.delete(&pending_key(id, upload_id)).await;
+        };
+        let stored = match self.storage.list_parts(&key, &m.s3_upload_id).await {
+            Ok(parts) => parts,
+            Err(StorageError::NotFound) => {
+                discard().await;
+                return Err(not_found_upload());
+            }
+            Err(other) => return Err(other.into()),
+        };
+        let plan = pending.plan().unwrap_or_else(|| PartPlan::for_size(pending.size));
+        let (parts, problems) = check_parts(&plan, pending.size, &stored);
+        if !problems.is_empty() {
+            return Err(invalid("parts", format!("{}; send them and complete again", problems.join("; "))));
+        }
+        if let Err(err) = self.check_completion(record, pending).await {
+            discard().await;
+            return Err(err);
+        }
+        let condition = (!pending.replace).then_some(WriteCondition::Create);
+        let etag = match self.storage.complete_upload(&key, &m.s3_upload_id, &parts, condition).await {
+            Ok(etag) => etag,
+            Err(StorageError::PreconditionFailed) => {
+                discard().await;
+                return Err(created_meanwhile(pending));
+            }
+            Err(StorageError::NotFound) => {
+                let _ = self.storage.delete(&pending_key(id, upload_id)).await;
+                return Err(not_found_upload());
+            }
+            Err(other) => return Err(other.into()),
+        };
+        let _ = self.storage.delete(&pending_key(id, upload_id)).await;
+        let stored = self.storage.head(&key).await?;
+        let expected = multipart_etag(&parts);
+        if stored.size != pending.size || expected.as_ref().is_some_and(|e| *e != stored.etag) {
+            let _ = self.storage.delete(&key).await;
+            return Err(DatasetError::Internal(format!(
+                "storage assembled {} bytes with ETag {} from parts that make {} bytes with ETag {}; the file was removed",
+                stored.size,
+                stored.etag,
+                pending.size,
+                expected.unwrap_or_default()
+            )));
+        }
+        Ok(FileView {
+            path: pending.path.clone(),
+            size: pending.size,
+            etag,
+            content_type: stored.content_type,
+            labels: pending.labels.clone(),
+        })
+    }
+
+    /// Quota and name, checked again at completion: uploads started together
+    /// each fit, together they may not; a file may have appeared meanwhile.
+    async fn check_completion(&self, record: &DatasetRecord, pending: &PendingUpload) -> Result<(), DatasetError> {
+        let target = file_key(&record.id, &pending.path);
+        let replaced = if pending.replace { self.size_of(&target).await? } else { 0 };
+        self.check_quota(record, pending.size, replaced).await?;
+        if !pending.replace && self.exists(&target).await? {
+            return Err(created_meanwhile(pending));
+        }
+        Ok(())
+    }
+
+    /// Stops an upload and drops what was sent of it.
+    pub async fn cancel_upload(&self, caller: &Caller, id: &str, upload_id: &str) -> Result<(), DatasetError> {
+        let (_, pending) = self.own_upload(caller, id, upload_id).await?;
+        match &pending.multipart {
+            Some(m) => match self.storage.abort_upload(&file_key(id, &pending.path), &m.s3_upload_id).await {
+                Ok(()) | Err(StorageError::NotFound) => {}
+                Err(other) => return Err(other.into()),
+            },
+            None => match self.storage.delete(&staging_key(id, upload_id)).await {
+                Ok(()) | Err(StorageError::NotFound) => {}
+                Err(other) => return Err(other.into()),
+            },
+        }
+        self.storage.delete(&pending_key(id, upload_id)).await?;
+        tracing::info!(dataset = %id, "upload cancelled");
+        Ok(())
+    }
+
+    /// Aborts every multipart upload into the dataset (its deletion calls
+    /// this before removing the objects; parts are not objects).
+    pub(super) async fn abort_all_uploads(&self, id: &str) -> Result<(), DatasetError> {
+        for object in self.storage.list_all(&pending_prefix(id)).await? {
+            let Some(upload_id) = object.key.strip_prefix(&pending_prefix(id)).and_then(|k| k.strip_suffix(".json")) else { continue };
+            if let Some(PendingUpload { multipart: Some(m), path, .. }) = self.read_pending(id, upload_id).await? {
+                match self.storage.abort_upload(&file_key(id, &path), &m.s3_upload_id).await {
+                    Ok(()) | Err(StorageError::NotFound) => {}
+                    Err(other) => return Err(other.into()),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn read_pending(&self, id: &str, upload_id: &str) -> Result<Option<PendingUpload>, DatasetError> {
+        match self.storage.get(&pending_key(id, upload_id), None).await {
+            Ok(object) => Ok(Some(serde_json::from_slice(&object.body).map_err(|e| DatasetError::Internal(e.to_string()))?)),
+            Err(StorageError::NotFound) => Ok(None),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// An upload the caller started (from any device or key), in a dataset
+    /// they may still write. Others' uploads are "not found".
+    async fn own_upload(&self, caller: &Caller, id: &str, upload_id: &str) -> Result<(DatasetRecord, PendingUpload), DatasetError> {
+        let record = self.load(id).await?;
+        authorize(caller, &record.resource(), Need::Write).map_err(DatasetError::Api)?;
+        let user = caller.require_user().map_err(DatasetError::Api)?;
+        if upload_id.len() != 32 || !upload_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(not_found_upload());
+        }
+        match self.read_pending(id, upload_id).await? {
+            Some(pending) if pending.by == user.id => Ok((record, pending)),
+            _ => Err(not_found_upload()),
+        }
+    }
+}
+
+fn created_meanwhile(pending: &PendingUpload) -> DatasetError {
+    DatasetError::Api(ApiError::conflict(
+        "path",
+        format!("{} was created meanwhile; upload again to replace it or keep both", pending.path),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_are_checked_against_the_plan() {
+        let plan = PartPlan::for_size(20 * 1024 * 1024);
+        let part = |n: i32, size: u64| PartInfo { part_number: n, size, etag: format!("{n:032x}") };
+        let (good, problems) = check_parts(&plan, 20 << 20, &[part(1, 8 << 20), part(3, 4 << 20)]);
+        assert_eq!(good.len(), 2);
+        assert_eq!(problems, vec!["part(s) 2 have not arrived yet".to_string()]);
+        let (_, problems) = check_parts(&plan, 20 << 20, &[part(1, 8 << 20), part(2, 8 << 20), part(3, 5)]);
+        assert_eq!(problems, vec![format!("part 3 has 5 bytes but should have {}", 4 << 20)]);
+    }
+
+    #[test]
+    fn the_multipart_etag_is_the_md5_of_the_part_md5s() {
+        // Two parts whose MD5s are the MD5s of "a" and "b".
+        let a = hex::encode(Md5::digest(b"a"));
+        let b = hex::encode(Md5::digest(b"b"));
+        let mut both = Md5::digest(b"a").to_vec();
+        both.extend(Md5::digest(b"b"));
+        let expected = format!("{}-2", hex::encode(Md5::digest(&both)));
+        assert_eq!(multipart_etag(&[(1, a), (2, b)]), Some(expected));
+        assert_eq!(multipart_etag(&[(1, "not-an-md5".into())]), None);
+    }
+}
