@@ -9,6 +9,7 @@ pub mod auth;
 pub mod data_dir;
 pub mod datasets;
 pub mod hub;
+pub mod index;
 pub mod jobs;
 pub mod mail;
 pub mod rate_limit;

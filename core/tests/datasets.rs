@@ -5,6 +5,8 @@ use agora_core::accounts::{Accounts, Registration, UserRecord};
 use agora_core::auth::caller::{Caller, Identity};
 use agora_core::auth::token::Claims;
 use agora_core::datasets::{DatasetLimits, Datasets};
+use agora_core::index::journal::Indexer;
+use agora_core::index::SearchIndex;
 use agora_core::secret::Secret;
 use agora_core::storage::{ListOptions, PutOptions};
 use agora_model::datasets::{DatasetChange, NewDataset, Permission, ShareRequest, TransferRequest};
@@ -34,6 +36,10 @@ fn session(user: &UserRecord) -> Caller {
     Caller { identity: Identity::Session { user: Box::new(user.clone()), claims }, ip: None }
 }
 
+fn local_index() -> Indexer {
+    Indexer::local(SearchIndex::in_memory())
+}
+
 fn new(name: &str) -> NewDataset {
     NewDataset { name: name.into(), description: String::new(), visibility: Visibility::Private }
 }
@@ -43,7 +49,13 @@ async fn setup(f: &Fixture, per_user: usize) -> (Datasets, Accounts, UserRecord,
     let admin = user(&accounts, "admin").await;
     let ann = user(&accounts, "ann").await;
     let ben = user(&accounts, "ben").await;
-    (Datasets::new(f.storage.clone(), accounts.clone(), DatasetLimits { per_user, ..Default::default() }), accounts, admin, ann, ben)
+    (
+        Datasets::new(f.storage.clone(), accounts.clone(), DatasetLimits { per_user, ..Default::default() }, local_index()),
+        accounts,
+        admin,
+        ann,
+        ben,
+    )
 }
 
 both_backends!(owners_share_and_members_get_their_role_only, |f: Fixture| async move {
@@ -205,7 +217,7 @@ both_backends!(large_files_go_in_parts_that_are_checked_resumed_and_cancelled, |
     let accounts = Accounts::new(f.storage.clone());
     let (ann, ben) = (user(&accounts, "ann").await, user(&accounts, "ben").await);
     let limits = DatasetLimits { multipart_threshold: MIB as u64, ..Default::default() };
-    let datasets = Datasets::new(f.storage.clone(), accounts.clone(), limits);
+    let datasets = Datasets::new(f.storage.clone(), accounts.clone(), limits, local_index());
     let (ann_c, ben_c) = (session(&ann), session(&ben));
     let ds = datasets.create(&ann_c, new("models")).await.unwrap();
     datasets.share(&ann_c, &ds.id, ShareRequest { username: "ben".into(), role: Some(MemberRole::Editor) }).await.unwrap();

@@ -42,6 +42,19 @@ test("create a dataset, share it read-only with a colleague, delete it", async (
   await expect(page.getByTestId("activity-entry").first()).toContainText(`${owner} labelled notes.txt: split=train, reviewed`);
   await expect(page.getByTestId("activity")).toContainText("uploaded labels.csv");
 
+  // Bulk-label two files, then filter by that label through its facet.
+  await page.locator("[data-testid=file-row][data-name='labels.csv']").getByTestId("select-file").check();
+  await page.locator("[data-testid=file-row][data-name='notes.txt']").getByTestId("select-file").check();
+  await page.getByTestId("bulk-label-input").fill("reviewed=yes");
+  await page.getByTestId("bulk-add-selected").click();
+  await expect(page.getByTestId("bulk-report")).toContainText("2 changed");
+  await page.locator("[data-testid=facet][data-label='split=train']").click();
+  await expect(page.getByTestId("active-filter")).toHaveText(["split=train ×"]);
+  await expect(page.getByTestId("file-row")).toHaveCount(1);
+  await expect(page.getByTestId("file-row").getByTestId("label-chip")).toHaveText(["split=train", "reviewed=yes"]);
+  await page.getByTestId("clear-filters").click();
+  await expect(page.getByTestId("file-row")).toHaveCount(2);
+
   const share = page.getByTestId("share-form");
   await share.getByLabel("Share with (username)").fill("nobody-by-that-name");
   await share.getByTestId("share-submit").click();
@@ -95,11 +108,12 @@ test("a large file goes up in parts, survives a reload, and resumes where it sto
   expect((await firstPart).ok()).toBe(true);
 
   // A reload mid-upload: the page lists the upload with what storage holds.
+  // (The stall stays until then: the reload drops the stalled requests.)
   const url = page.url();
-  await page.unroute(stalled);
   await gotoHydrated(page, url);
   const unfinished = page.locator("[data-testid=unfinished-row][data-name='model.bin']");
   await expect(unfinished).toContainText("8.0 MiB of 20.0 MiB stored");
+  await page.unroute(stalled);
   const resumed = page.waitForRequest((r) => r.url().includes("partNumber=") && r.method() === "PUT");
   await unfinished.getByTestId("resume-input").setInputFiles([file]);
   expect(new URL((await resumed).url()).searchParams.get("partNumber")).not.toBe("1");

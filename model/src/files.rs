@@ -222,8 +222,96 @@ pub struct FileEntry {
     /// The last segment.
     pub name: String,
     pub size: u64,
+    /// Unix seconds.
+    pub modified: i64,
+    /// image, table, json, text, audio, video, archive, model or other.
+    pub file_type: String,
+    pub content_type: Option<String>,
     /// The object's tags.
     pub labels: Vec<Tag>,
+}
+
+/// How a file listing is ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum FileSort {
+    #[default]
+    Name,
+    Size,
+    Modified,
+}
+
+/// Files listed per page at most.
+pub const MAX_PAGE_FILES: usize = 1000;
+
+/// Which files of a dataset to list. Without filters: one folder's files and
+/// sub-folders. With a label or name filter: every matching file under the
+/// folder, at any depth.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FileQuery {
+    #[serde(default)]
+    pub folder: String,
+    /// `key=value` (that label) or `key` (that label, any value); all must match.
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// Part of the file name, any case.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub sort: FileSort,
+    #[serde(default)]
+    pub descending: bool,
+    #[serde(default)]
+    pub offset: usize,
+    /// 1 to 1000 [default: 100].
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+impl FileQuery {
+    pub fn filtered(&self) -> bool {
+        !self.labels.is_empty() || self.name.as_deref().is_some_and(|n| !n.trim().is_empty())
+    }
+
+    /// Checks the limits, naming the field.
+    pub fn validate(&self) -> Result<(), ApiError> {
+        if self.labels.len() > 10 {
+            return Err(ApiError::invalid("labels", "at most 10 label filters"));
+        }
+        if let Some(bad) = self.labels.iter().find(|l| l.is_empty() || l.len() > 400) {
+            return Err(ApiError::invalid("labels", format!("{bad:?} must be key=value or key, at most 400 bytes")));
+        }
+        if self.name.as_deref().is_some_and(|n| n.len() > 200) {
+            return Err(ApiError::invalid("name", "must be at most 200 bytes"));
+        }
+        if self.limit.is_some_and(|l| l == 0 || l > MAX_PAGE_FILES) {
+            return Err(ApiError::invalid("limit", format!("must be 1 to {MAX_PAGE_FILES}")));
+        }
+        if self.offset > 1_000_000 {
+            return Err(ApiError::invalid("offset", "must be at most 1000000; narrow the listing with filters"));
+        }
+        normalize_folder(&self.folder)?;
+        Ok(())
+    }
+}
+
+/// A sub-folder and how many files it holds (at any depth).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FolderEntry {
+    /// Full path, ending in `/`.
+    pub path: String,
+    pub files: u64,
+}
+
+/// A label (`key=value`) and how many of the listed files carry it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LabelCount {
+    pub label: String,
+    pub count: u64,
 }
 
 /// A file's complete new label set (it replaces the old one).
@@ -232,6 +320,39 @@ pub struct FileEntry {
 pub struct LabelsRequest {
     pub path: String,
     pub labels: Vec<Tag>,
+}
+
+/// Paths one bulk label request may change.
+pub const MAX_BULK_PATHS: usize = 200;
+
+/// Adds and removes labels on many files at once. `add` replaces a label
+/// with the same key; `remove` names keys.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BulkLabelsRequest {
+    /// At most 200 per request; page through a listing for more.
+    pub paths: Vec<String>,
+    #[serde(default)]
+    pub add: Vec<Tag>,
+    #[serde(default)]
+    pub remove: Vec<String>,
+}
+
+/// A file a bulk change could not change, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FileFailure {
+    pub path: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BulkLabelsResult {
+    pub changed: u64,
+    /// Files that had the labels already (or lacked the removed ones).
+    pub unchanged: u64,
+    pub failed: Vec<FileFailure>,
 }
 
 /// Labels as people type them: `key=value` pairs separated by commas or
@@ -247,17 +368,22 @@ pub fn parse_labels(text: &str) -> Vec<Tag> {
         .collect()
 }
 
-/// One page of one folder.
+/// One page of a listing, with what the filters can narrow to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FilePage {
     /// The folder listed: empty for the top, else ending in `/`.
     pub folder: String,
-    /// Sub-folders (full paths ending in `/`), on the first page.
-    pub folders: Vec<String>,
+    /// Sub-folders with their file counts (unfiltered listings only).
+    pub folders: Vec<FolderEntry>,
     pub files: Vec<FileEntry>,
-    /// Pass back as `continuation` for the next page.
-    pub next: Option<String>,
+    /// Files matching, over all pages.
+    pub total: u64,
+    pub offset: u64,
+    /// Labels of the matching files, most frequent first.
+    pub facets: Vec<LabelCount>,
+    /// While the index is being rebuilt the listing may be incomplete.
+    pub indexing: bool,
 }
 
 /// A folder to list: empty (the top) or folder names each followed by `/`.

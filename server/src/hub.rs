@@ -9,6 +9,8 @@ use agora_core::auth::token::TokenKeys;
 use agora_core::data_dir::DataDir;
 use agora_core::datasets::DatasetLimits;
 use agora_core::hub::{Hub, HubParts};
+use agora_core::index::journal::{Cursor, Indexer};
+use agora_core::index::SearchIndex;
 use agora_core::mail::Mailer;
 use agora_core::storage::Storage;
 
@@ -33,6 +35,13 @@ pub async fn start(
             Mailer::outbox(outbox, &config.auth.smtp_from).context("invalid sender (--smtp-from / AGORA_SMTP_FROM)")?
         }
     };
+    let (search, incomplete) =
+        SearchIndex::open(data_dir.root()).context("could not open the search index (delete its folder to have it rebuilt)")?;
+    let saved_cursor = search.cursor().map(Cursor::new);
+    let rebuild = incomplete || saved_cursor.as_ref().is_none_or(Cursor::expired);
+    // A rebuild reads the bucket as it is now: the journal matters from here on.
+    let cursor = if rebuild { Cursor::now() } else { saved_cursor.unwrap_or_else(Cursor::now) };
+    let index = Indexer::shared(search.clone(), storage.clone());
     let hub = Hub::new(HubParts {
         storage,
         tokens,
@@ -45,9 +54,46 @@ pub async fn start(
             presign_expiry: config.storage.presign_expiry,
             multipart_threshold: config.multipart_threshold,
         },
+        index,
+    });
+    if rebuild {
+        rebuild_index(hub.clone());
+    }
+    hub.datasets().keep_index_in_step(cursor, JOURNAL_POLL, stop.clone().cancelled_owned());
+    // The writer commits what is queued and stops with the server.
+    let stopped = stop.clone();
+    tokio::spawn(async move {
+        stopped.cancelled().await;
+        tokio::task::spawn_blocking(move || search.shutdown()).await.ok();
     });
     resume_jobs(hub.clone(), stop);
     Ok(hub)
+}
+
+/// How often other nodes' changes are picked up from the journal.
+const JOURNAL_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Rebuilds the index in the background; the app serves meanwhile and says
+/// "indexing…" where listings may be incomplete.
+fn rebuild_index(hub: Hub) {
+    tokio::spawn(async move {
+        tracing::info!("the search index is missing, of another version or unfinished: rebuilding it from the bucket");
+        let started = std::time::Instant::now();
+        let outcome = hub
+            .datasets()
+            .rebuild_index(|state| {
+                if state.done % 50 == 0 || state.done == state.total {
+                    tracing::info!(done = state.done, total = state.total, "indexing datasets");
+                }
+            })
+            .await;
+        match outcome {
+            Ok(state) => tracing::info!(datasets = state.total, ms = started.elapsed().as_millis() as u64, "the search index is rebuilt"),
+            Err(err) => {
+                tracing::error!(error = %err, "rebuilding the search index failed; it is retried at the next start (or run `agora reindex`)")
+            }
+        }
+    });
 }
 
 /// Deletions a crash interrupted carry on in the background.

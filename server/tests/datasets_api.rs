@@ -146,12 +146,17 @@ async fn files_go_straight_to_storage_and_are_checked_on_completion() {
     // Listed by folder.
     let (status, top) = server.get(&format!("/api/v1/datasets/{id}/files"), Some(&ben)).await;
     assert_eq!(status, StatusCode::OK, "{top}");
-    assert_eq!((top["folders"].clone(), top["files"].as_array().map(Vec::len)), (json!(["train/"]), Some(0)));
+    assert_eq!((top["folders"].clone(), top["files"].as_array().map(Vec::len)), (json!([{"path": "train/", "files": 1}]), Some(0)));
     let (_, train) = server.get(&format!("/api/v1/datasets/{id}/files?folder=train"), Some(&ben)).await;
     assert_eq!(train["files"][0]["name"], "labels.csv");
     assert_eq!(train["files"][0]["size"], body.len());
     assert_eq!(train["files"][0]["labels"], json!([{"key": "split", "value": "train"}]));
     assert_eq!(server.get(&format!("/api/v1/datasets/{id}/files?folder=../x"), Some(&ben)).await.0, StatusCode::BAD_REQUEST);
+    // Filters and sorting, with named errors for bad values.
+    let (_, labelled) = server.get(&format!("/api/v1/datasets/{id}/files?labels=split=train&sort=size&descending=true"), Some(&ben)).await;
+    assert_eq!((labelled["total"].as_u64(), labelled["facets"][0]["label"].as_str()), (Some(1), Some("split=train")));
+    let (status, err) = server.get(&format!("/api/v1/datasets/{id}/files?sort=colour"), Some(&ben)).await;
+    assert_eq!((status, err["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("sort")));
 
     // Labels are the object's tags: replaced as a set, AWS's rules named.
     let labels = format!("/api/v1/datasets/{id}/labels");

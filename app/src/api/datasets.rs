@@ -2,7 +2,10 @@
 
 use agora_model::accounts::JobView;
 use agora_model::datasets::{ActivityEntry, DatasetChange, DatasetView, NewDataset, ShareRequest};
-use agora_model::files::{DownloadLink, FilePage, FileView, LabelsRequest, PartUrl, PartUrlsRequest, UploadRequest, UploadTicket};
+use agora_model::files::{
+    BulkLabelsRequest, BulkLabelsResult, DownloadLink, FilePage, FileQuery, FileView, LabelsRequest, PartUrl, PartUrlsRequest,
+    UploadRequest, UploadTicket,
+};
 use agora_model::ApiError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -46,10 +49,10 @@ pub async fn delete_dataset(id: String) -> Result<JobView, ApiError> {
     hub.delete_dataset(&caller, &id).await.map_err(fail)
 }
 
-#[server(prefix = "/api/fn", endpoint = "list_files")]
-pub async fn list_files(id: String, folder: String, continuation: Option<String>) -> Result<FilePage, ApiError> {
+#[server(prefix = "/api/fn", endpoint = "list_files", input = Json)]
+pub async fn list_files(id: String, query: FileQuery) -> Result<FilePage, ApiError> {
     let (hub, caller) = request().await?;
-    hub.list_files(&caller, &id, &folder, continuation).await.map_err(fail)
+    hub.list_files(&caller, &id, query).await.map_err(fail)
 }
 
 #[server(prefix = "/api/fn", endpoint = "start_upload", input = Json)]
@@ -92,6 +95,12 @@ pub async fn file_download(id: String, path: String) -> Result<DownloadLink, Api
 pub async fn set_file_labels(id: String, labels: LabelsRequest) -> Result<FileView, ApiError> {
     let (hub, caller) = request().await?;
     hub.set_labels(&caller, &id, labels).await.map_err(fail)
+}
+
+#[server(prefix = "/api/fn", endpoint = "bulk_labels", input = Json)]
+pub async fn bulk_labels(id: String, change: BulkLabelsRequest) -> Result<BulkLabelsResult, ApiError> {
+    let (hub, caller) = request().await?;
+    hub.bulk_labels(&caller, &id, change).await.map_err(fail)
 }
 
 #[server(prefix = "/api/fn", endpoint = "dataset_activity")]

@@ -2,21 +2,25 @@
 //! and their labels (the objects' S3 tags). Uploads are in `uploads`.
 
 use agora_model::files::{
-    human_bytes, normalize_file_path, normalize_folder, numbered_copy, DownloadLink, FileEntry, FilePage, FileView, Manifest,
-    ManifestEntry, MANIFEST_MAX_FILES,
+    human_bytes, normalize_file_path, normalize_folder, numbered_copy, BulkLabelsRequest, BulkLabelsResult, DownloadLink, FileFailure,
+    FilePage, FileQuery, FileView, Manifest, ManifestEntry, MANIFEST_MAX_FILES, MAX_BULK_PATHS,
 };
-use agora_model::tags::validate_tag_set;
+use agora_model::tags::{validate_tag_set, Tag, MAX_TAGS};
 use agora_model::ApiError;
 use futures::StreamExt;
 
 use super::{DatasetError, Datasets};
 use crate::auth::access::{authorize, Need};
 use crate::auth::caller::Caller;
-use crate::storage::{ListOptions, PresignExpiry, StorageError};
+use crate::index::Op;
+use crate::storage::{PresignExpiry, StorageError};
 
 pub(super) fn file_key(id: &str, path: &str) -> String {
     format!("ds/{id}/files/{path}")
 }
+
+/// Files a bulk label change works on at once.
+const BULK_CONCURRENCY: usize = 16;
 
 /// Copies tried for a free name with `keep_both`.
 const MAX_COPIES: u32 = 1000;
@@ -40,55 +44,30 @@ impl Datasets {
         Ok(DownloadLink { path, url: presigned.url, expires_at: presigned.expires_at })
     }
 
-    /// One page of a folder: its sub-folders and files, by name. Read
-    /// straight from storage until the search index lists datasets.
-    pub async fn list_files(
-        &self,
-        caller: &Caller,
-        id: &str,
-        folder: &str,
-        continuation: Option<String>,
-        limit: usize,
-    ) -> Result<FilePage, DatasetError> {
+    /// One page of a listing, answered by the search index: a folder's
+    /// files and sub-folders, or every file matching label and name filters,
+    /// sorted, with label counts.
+    pub async fn list_files(&self, caller: &Caller, id: &str, query: FileQuery) -> Result<FilePage, DatasetError> {
         let record = self.load(id).await?;
         authorize(caller, &record.resource(), Need::Read).map_err(DatasetError::Api)?;
-        let folder = normalize_folder(folder).map_err(DatasetError::Api)?;
-        let root = file_key(id, "");
-        let options = ListOptions {
-            prefix: format!("{root}{folder}"),
-            delimiter: Some("/".into()),
-            continuation_token: continuation.clone(),
-            max_keys: Some(limit.clamp(1, 1000) as i32),
-            ..Default::default()
-        };
-        let page = self.storage.list(&options).await.map_err(|e| match e {
-            StorageError::Invalid(_) => invalid("continuation", "is not a token from an earlier page"),
-            other => other.into(),
-        })?;
-        let strip = |key: &str| key.strip_prefix(&root).unwrap_or(key).to_owned();
-        // Labels are tags, which listings do not carry: read them a few at a
-        // time (the search index will answer this in one query).
-        let keys: Vec<String> = page.objects.iter().map(|o| o.key.clone()).collect();
-        let storage = self.storage.clone();
-        let labels: Vec<Vec<agora_model::tags::Tag>> = futures::stream::iter(keys)
-            .map(move |key| {
-                let storage = storage.clone();
-                async move { storage.get_tags(&key).await.unwrap_or_default() }
-            })
-            .buffered(16)
-            .collect()
-            .await;
-        let files = page
-            .objects
-            .iter()
-            .zip(labels)
-            .map(|(o, labels)| {
-                let path = strip(&o.key);
-                FileEntry { name: path.rsplit('/').next().unwrap_or(&path).to_owned(), path, size: o.size, labels }
-            })
-            .collect();
-        let folders = if continuation.is_none() { page.common_prefixes.iter().map(|p| strip(p)).collect() } else { Vec::new() };
-        Ok(FilePage { folder, folders, files, next: page.next_continuation_token })
+        query.validate().map_err(DatasetError::Api)?;
+        let query = FileQuery { folder: normalize_folder(&query.folder).map_err(DatasetError::Api)?, ..query };
+        let (dataset, asked) = (id.to_owned(), query.clone());
+        let listing = self
+            .index
+            .search()
+            .read(move |searcher, fields| crate::index::query::list_files(searcher, fields, &dataset, &asked))
+            .await
+            .map_err(|e| DatasetError::Internal(e.to_string()))?;
+        Ok(FilePage {
+            folder: query.folder,
+            folders: listing.folders,
+            files: listing.files,
+            total: listing.total,
+            offset: query.offset as u64,
+            facets: listing.facets,
+            indexing: self.index.search().rebuilding().is_some(),
+        })
     }
 
     /// Presigned GETs for every file under `folder` (all of them when empty).
@@ -138,6 +117,7 @@ impl Datasets {
             Err(other) => return Err(other.into()),
         };
         self.storage.put_tags(&key, &labels).await?;
+        self.index.changed(vec![Op::File(super::sync::file_doc(id, &path, &info, labels.clone()))]).await;
         let described = if labels.is_empty() {
             "none".to_string()
         } else {
@@ -152,10 +132,88 @@ impl Datasets {
         Ok(FileView { path, size: info.size, etag: info.etag, content_type: info.content_type, labels })
     }
 
+    /// Adds and removes labels on up to [`MAX_BULK_PATHS`] files, a few at a
+    /// time. Each file succeeds or fails on its own (a file already at 10
+    /// labels, a file deleted meanwhile); the failures are reported.
+    pub async fn bulk_labels(&self, caller: &Caller, id: &str, request: BulkLabelsRequest) -> Result<BulkLabelsResult, DatasetError> {
+        let record = self.load(id).await?;
+        authorize(caller, &record.resource(), Need::Write).map_err(DatasetError::Api)?;
+        if request.paths.is_empty() || request.paths.len() > MAX_BULK_PATHS {
+            return Err(invalid("paths", format!("must list 1 to {MAX_BULK_PATHS} files; send several requests for more")));
+        }
+        if request.add.is_empty() && request.remove.is_empty() {
+            return Err(invalid("add", "name labels to add or keys to remove"));
+        }
+        validate_tag_set(&request.add).map_err(|e| invalid("add", e.message))?;
+        let paths = request.paths.iter().map(|p| normalize_file_path(p)).collect::<Result<Vec<_>, _>>().map_err(DatasetError::Api)?;
+        let outcomes: Vec<(String, Result<Option<Op>, String>)> = futures::stream::iter(paths)
+            .map(|path| async {
+                let outcome = self.relabel(id, &path, &request.add, &request.remove).await;
+                (path, outcome)
+            })
+            .buffer_unordered(BULK_CONCURRENCY)
+            .collect()
+            .await;
+        let mut result = BulkLabelsResult::default();
+        let mut ops = Vec::new();
+        for (path, outcome) in outcomes {
+            match outcome {
+                Ok(Some(op)) => {
+                    result.changed += 1;
+                    ops.push(op);
+                }
+                Ok(None) => result.unchanged += 1,
+                Err(reason) => result.failed.push(FileFailure { path, reason }),
+            }
+        }
+        self.index.changed(ops).await;
+        if result.changed > 0 {
+            let mut what: Vec<String> = request.add.iter().map(|t| format!("+{}", crate::index::schema::label_term(t))).collect();
+            what.extend(request.remove.iter().map(|k| format!("-{k}")));
+            self.record(caller, id, format!("labelled {} file(s): {}", result.changed, what.join(", "))).await;
+        }
+        result.failed.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(result)
+    }
+
+    /// One file of a bulk change: `None` when nothing changes.
+    async fn relabel(&self, id: &str, path: &str, add: &[Tag], remove: &[String]) -> Result<Option<Op>, String> {
+        let key = file_key(id, path);
+        let (info, current) = match futures::join!(self.storage.head(&key), self.storage.get_tags(&key)) {
+            (Ok(info), Ok(tags)) => (info, tags),
+            (Err(StorageError::NotFound), _) | (_, Err(StorageError::NotFound)) => return Err("no such file".into()),
+            (Err(e), _) | (_, Err(e)) => return Err(e.to_string()),
+        };
+        let mut labels: Vec<Tag> =
+            current.iter().filter(|t| !remove.contains(&t.key) && !add.iter().any(|a| a.key == t.key)).cloned().collect();
+        labels.extend(add.iter().cloned());
+        let (mut before, mut after) = (current.clone(), labels.clone());
+        before.sort();
+        after.sort();
+        if before == after {
+            return Ok(None);
+        }
+        if labels.len() > MAX_TAGS {
+            return Err(format!("it has {} labels already; S3 allows {MAX_TAGS} per file", current.len()));
+        }
+        self.storage.put_tags(&key, &labels).await.map_err(|e| e.to_string())?;
+        Ok(Some(Op::File(super::sync::file_doc(id, path, &info, labels))))
+    }
+
     /// Refuses an upload that would take the dataset over its byte quota.
-    /// Usage is summed from a listing until the index keeps it.
+    /// Usage comes from the index; while it is being rebuilt, from a listing.
     pub(super) async fn check_quota(&self, record: &super::DatasetRecord, adding: u64, replacing: u64) -> Result<(), DatasetError> {
-        let used: u64 = self.storage.list_all(&file_key(&record.id, "")).await?.iter().map(|o| o.size).sum();
+        let index = self.index.search();
+        let used = if index.rebuilding().is_none() {
+            let dataset = record.id.clone();
+            index
+                .read(move |searcher, fields| crate::index::query::usage(searcher, fields, &dataset))
+                .await
+                .map_err(|e| DatasetError::Internal(e.to_string()))?
+                .0
+        } else {
+            self.storage.list_all(&file_key(&record.id, "")).await?.iter().map(|o| o.size).sum()
+        };
         let after = (used.saturating_sub(replacing)).saturating_add(adding);
         if after > self.limits.max_bytes {
             return Err(DatasetError::Api(ApiError::new(

@@ -16,6 +16,7 @@
 pub mod activity;
 mod error;
 pub mod files;
+mod sync;
 mod uploads;
 
 use agora_model::datasets::{
@@ -30,6 +31,8 @@ use serde::{Deserialize, Serialize};
 use crate::accounts::{unix_now, AccountError, Accounts};
 use crate::auth::access::{allowed, authorize, Kind, Need, Resource};
 use crate::auth::caller::{Caller, Identity};
+use crate::index::journal::Indexer;
+use crate::index::Op;
 use crate::jobs::{JobRecord, Jobs};
 use crate::storage::{PutOptions, Storage, StorageError, WriteCondition};
 pub use error::DatasetError;
@@ -69,6 +72,22 @@ impl DatasetRecord {
         Resource { kind: Kind::Dataset, id: &self.id, owner: &self.owner, members: &self.members, visibility: self.visibility }
     }
 
+    /// The record as the search index keeps it.
+    pub fn index_doc(&self) -> crate::index::DatasetDoc {
+        let mut readers: Vec<String> = self.people().map(str::to_owned).collect();
+        if self.visibility == Visibility::Public {
+            readers.push(crate::index::schema::PUBLIC.to_owned());
+        }
+        crate::index::DatasetDoc {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            owner: self.owner.clone(),
+            readers,
+            updated_at: self.updated_at,
+        }
+    }
+
     /// Everyone with a role, owner included.
     fn people(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.owner.as_str()).chain(self.members.iter().map(|m| m.user_id.as_str()))
@@ -105,6 +124,7 @@ pub struct Datasets {
     accounts: Accounts,
     jobs: Jobs,
     limits: DatasetLimits,
+    index: Indexer,
 }
 
 fn new_id() -> String {
@@ -112,8 +132,12 @@ fn new_id() -> String {
 }
 
 impl Datasets {
-    pub fn new(storage: Storage, accounts: Accounts, limits: DatasetLimits) -> Self {
-        Self { jobs: Jobs::new(storage.clone()), storage, accounts, limits }
+    pub fn new(storage: Storage, accounts: Accounts, limits: DatasetLimits, index: Indexer) -> Self {
+        Self { jobs: Jobs::new(storage.clone()), storage, accounts, limits, index }
+    }
+
+    pub fn index(&self) -> &Indexer {
+        &self.index
     }
 
     /// Creates a dataset owned by the caller. A session may; an API key may
@@ -471,6 +495,7 @@ impl Datasets {
             Visibility::Public => self.storage.put(&public_marker(&after.id), Bytes::new(), PutOptions::default()).await.map(drop)?,
             Visibility::Private => self.storage.delete(&public_marker(&after.id)).await?,
         }
+        self.index.changed(vec![Op::Dataset(after.index_doc())]).await;
         Ok(())
     }
 
@@ -478,6 +503,7 @@ impl Datasets {
         let mut keys: Vec<String> = record.people().map(|u| member_marker(u, &record.id)).collect();
         keys.push(public_marker(&record.id));
         self.storage.delete_many(&keys).await?;
+        self.index.changed(vec![Op::RemoveDataset(record.id.clone())]).await;
         Ok(())
     }
 

@@ -33,7 +33,7 @@ use super::{DatasetError, DatasetRecord, Datasets};
 use crate::accounts::unix_now;
 use crate::auth::access::{authorize, Need};
 use crate::auth::caller::Caller;
-use crate::storage::{PartInfo, PresignedRequest, PutOptions, StorageError, WriteCondition};
+use crate::storage::{ObjectInfo, PartInfo, PresignedRequest, PutOptions, StorageError, WriteCondition};
 
 fn pending_key(id: &str, upload: &str) -> String {
     format!("ds/{id}/uploads/{upload}.json")
@@ -308,15 +308,10 @@ impl Datasets {
             discard().await;
             return Err(err);
         }
-        let etag = self.storage.copy(&staging, &target).await?;
+        self.storage.copy(&staging, &target).await?;
         discard().await;
-        Ok(FileView {
-            path: pending.path.clone(),
-            size: pending.size,
-            etag,
-            content_type: arrived.content_type,
-            labels: pending.labels.clone(),
-        })
+        let stored = self.storage.head(&target).await?;
+        Ok(self.landed(id, pending, &stored).await)
     }
 
     async fn complete_multipart(
@@ -350,8 +345,8 @@ impl Datasets {
             return Err(err);
         }
         let condition = (!pending.replace).then_some(WriteCondition::Create);
-        let etag = match self.storage.complete_upload(&key, &m.s3_upload_id, &parts, condition).await {
-            Ok(etag) => etag,
+        match self.storage.complete_upload(&key, &m.s3_upload_id, &parts, condition).await {
+            Ok(_) => {}
             Err(StorageError::PreconditionFailed) => {
                 discard().await;
                 return Err(created_meanwhile(pending));
@@ -375,13 +370,21 @@ impl Datasets {
                 expected.unwrap_or_default()
             )));
         }
-        Ok(FileView {
+        Ok(self.landed(id, pending, &stored).await)
+    }
+
+    /// A file in place: indexed (awaiting the commit, so the next listing
+    /// shows it) and described.
+    async fn landed(&self, id: &str, pending: &PendingUpload, stored: &ObjectInfo) -> FileView {
+        let doc = super::sync::file_doc(id, &pending.path, stored, pending.labels.clone());
+        self.index.changed(vec![crate::index::Op::File(doc)]).await;
+        FileView {
             path: pending.path.clone(),
-            size: pending.size,
-            etag,
-            content_type: stored.content_type,
+            size: stored.size,
+            etag: stored.etag.clone(),
+            content_type: stored.content_type.clone(),
             labels: pending.labels.clone(),
-        })
+        }
     }
 
     /// Quota and name, checked again at completion: uploads started together

@@ -3,7 +3,8 @@
 use agora_model::accounts::JobView;
 use agora_model::datasets::{ActivityEntry, DatasetChange, DatasetView, NewDataset, ShareRequest, TransferRequest};
 use agora_model::files::{
-    DownloadLink, FilePage, FileView, LabelsRequest, Manifest, PartUrl, PartUrlsRequest, UploadRequest, UploadTicket,
+    BulkLabelsRequest, BulkLabelsResult, DownloadLink, FilePage, FileQuery, FileView, LabelsRequest, Manifest, PartUrl, PartUrlsRequest,
+    UploadRequest, UploadTicket,
 };
 use agora_model::ApiError;
 
@@ -76,12 +77,16 @@ impl Hub {
         self.datasets().cancel_upload(caller, id, upload_id).await.map_err(|e| e.to_api())
     }
 
-    pub async fn list_files(&self, caller: &Caller, id: &str, folder: &str, continuation: Option<String>) -> Result<FilePage, ApiError> {
-        self.datasets().list_files(caller, id, folder, continuation, 200).await.map_err(|e| e.to_api())
+    pub async fn list_files(&self, caller: &Caller, id: &str, query: FileQuery) -> Result<FilePage, ApiError> {
+        self.datasets().list_files(caller, id, query).await.map_err(|e| e.to_api())
     }
 
     pub async fn set_labels(&self, caller: &Caller, id: &str, request: LabelsRequest) -> Result<FileView, ApiError> {
         self.datasets().set_labels(caller, id, &request.path, request.labels).await.map_err(|e| e.to_api())
+    }
+
+    pub async fn bulk_labels(&self, caller: &Caller, id: &str, request: BulkLabelsRequest) -> Result<BulkLabelsResult, ApiError> {
+        self.datasets().bulk_labels(caller, id, request).await.map_err(|e| e.to_api())
     }
 
     pub async fn dataset_activity(&self, caller: &Caller, id: &str) -> Result<Vec<ActivityEntry>, ApiError> {

@@ -37,6 +37,7 @@ pub struct HubParts {
     pub public_url: String,
     pub session_ttl: Duration,
     pub dataset_limits: DatasetLimits,
+    pub index: crate::index::journal::Indexer,
 }
 
 #[derive(Clone)]
@@ -57,7 +58,7 @@ impl Hub {
     pub fn new(parts: HubParts) -> Self {
         let accounts = Accounts::new(parts.storage.clone());
         Hub(Arc::new(Inner {
-            datasets: Datasets::new(parts.storage.clone(), accounts.clone(), parts.dataset_limits),
+            datasets: Datasets::new(parts.storage.clone(), accounts.clone(), parts.dataset_limits, parts.index),
             accounts,
             storage: parts.storage,
             tokens: parts.tokens,

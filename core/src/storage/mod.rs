@@ -61,6 +61,8 @@ pub struct ObjectInfo {
     /// Without quotes.
     pub etag: String,
     pub content_type: Option<String>,
+    /// Last modified, Unix seconds.
+    pub modified: i64,
     pub metadata: Vec<(String, String)>,
 }
 
@@ -84,6 +86,8 @@ pub struct ListedObject {
     pub key: String,
     pub size: u64,
     pub etag: String,
+    /// Last modified, Unix seconds.
+    pub modified: i64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -279,6 +283,7 @@ impl Storage {
             etag: unquote(output.e_tag()),
             content_type: output.content_type().map(str::to_owned),
             metadata: sorted(output.metadata()),
+            modified: output.last_modified().map_or(0, |t| t.secs()),
         };
         let body = output.body.collect().await.map_err(|e| StorageError::Unavailable(format!("reading the body failed: {e}")))?;
         Ok(Object { info, body: body.into_bytes() })
@@ -291,6 +296,7 @@ impl Storage {
             etag: unquote(output.e_tag()),
             content_type: output.content_type().map(str::to_owned),
             metadata: sorted(output.metadata()),
+            modified: output.last_modified().map_or(0, |t| t.secs()),
         })
     }
 
@@ -355,6 +361,7 @@ impl Storage {
                     key: o.key().unwrap_or_default().to_owned(),
                     size: o.size().unwrap_or_default().max(0) as u64,
                     etag: unquote(o.e_tag()),
+                    modified: o.last_modified().map_or(0, |t| t.secs()),
                 })
                 .collect(),
             common_prefixes: output.common_prefixes().iter().filter_map(|p| p.prefix().map(str::to_owned)).collect(),

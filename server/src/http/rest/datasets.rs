@@ -10,7 +10,8 @@ use agora_app::server::RequestCaller;
 use agora_model::accounts::JobView;
 use agora_model::datasets::{ActivityEntry, DatasetChange, DatasetView, NewDataset, ShareRequest, TransferRequest};
 use agora_model::files::{
-    DownloadLink, FilePage, FileView, LabelsRequest, Manifest, PartUrl, PartUrlsRequest, UploadRequest, UploadTicket,
+    BulkLabelsRequest, BulkLabelsResult, DownloadLink, FilePage, FileQuery, FileSort, FileView, LabelsRequest, Manifest, PartUrl,
+    PartUrlsRequest, UploadRequest, UploadTicket,
 };
 
 use super::{Answer, Body, ErrorBody};
@@ -18,7 +19,7 @@ use super::{Answer, Body, ErrorBody};
 #[derive(OpenApi)]
 #[openapi(
     paths(
-        list, create, show, update, delete, share, transfer, start_upload, pending_uploads, part_urls, complete_upload, cancel_upload, download, files, set_labels, activity, manifest),
+        list, create, show, update, delete, share, transfer, start_upload, pending_uploads, part_urls, complete_upload, cancel_upload, download, files, set_labels, bulk_labels, activity, manifest),
     tags((name = "datasets", description = "Datasets, their members and visibility"))
 )]
 pub struct DatasetsApi;
@@ -36,6 +37,7 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/datasets/{id}/download", get(download))
         .route("/datasets/{id}/files", get(files))
         .route("/datasets/{id}/labels", put(set_labels))
+        .route("/datasets/{id}/labels/bulk", post(bulk_labels))
         .route("/datasets/{id}/activity", get(activity))
         .route("/datasets/{id}/manifest", get(manifest))
 }
@@ -185,11 +187,48 @@ struct FilesQuery {
     /// The folder to list (empty: the top).
     #[serde(default)]
     folder: String,
-    /// `next` from the previous page.
-    continuation: Option<String>,
+    /// Label filters separated by commas: `key=value` (that label) or `key`
+    /// (any value); every one must match. Filters list matching files at
+    /// any depth under the folder.
+    labels: Option<String>,
+    /// Part of the file name, any case.
+    name: Option<String>,
+    /// `name` (default), `size` or `modified`.
+    sort: Option<String>,
+    /// `true` for descending order.
+    #[serde(default)]
+    descending: bool,
+    #[serde(default)]
+    offset: usize,
+    /// 1 to 1000 [default: 100].
+    limit: Option<usize>,
 }
 
-/// One page (up to 200 files) of a folder: sub-folders and files by name.
+impl FilesQuery {
+    fn into_query(self) -> Result<FileQuery, agora_model::ApiError> {
+        let sort = match self.sort.as_deref().unwrap_or("name") {
+            "name" => FileSort::Name,
+            "size" => FileSort::Size,
+            "modified" => FileSort::Modified,
+            other => return Err(agora_model::ApiError::invalid("sort", format!("must be name, size or modified, not {other:?}"))),
+        };
+        let labels = self.labels.unwrap_or_default().split(',').map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect();
+        Ok(FileQuery {
+            folder: self.folder,
+            labels,
+            name: self.name,
+            sort,
+            descending: self.descending,
+            offset: self.offset,
+            limit: self.limit,
+        })
+    }
+}
+
+/// One page of files, answered by the search index: without filters a
+/// folder's files and sub-folders (with file counts); with label or name
+/// filters every matching file under the folder. Sorted and paged, with the
+/// labels of the matching files counted (facets).
 #[utoipa::path(get, path = "/datasets/{id}/files", tag = "datasets", security((), ("bearer" = [])), params(("id" = String, Path), FilesQuery),
     responses((status = 200, body = FilePage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn files(
@@ -197,7 +236,21 @@ async fn files(
     Path(id): Path<String>,
     Query(query): Query<FilesQuery>,
 ) -> Answer<Json<FilePage>> {
-    Ok(Json(hub.list_files(&caller, &id, &query.folder, query.continuation).await?))
+    Ok(Json(hub.list_files(&caller, &id, query.into_query()?).await?))
+}
+
+/// Adds and removes labels on up to 200 files (page through `…/files` with
+/// a filter for more). Each file succeeds or fails on its own; failures come
+/// back with the reason (e.g. a file already at S3's 10 tags).
+#[utoipa::path(post, path = "/datasets/{id}/labels/bulk", tag = "datasets", security(("bearer" = [])), params(("id" = String, Path)),
+    request_body = BulkLabelsRequest,
+    responses((status = 200, body = BulkLabelsResult), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn bulk_labels(
+    RequestCaller(hub, caller): RequestCaller,
+    Path(id): Path<String>,
+    Body(request): Body<BulkLabelsRequest>,
+) -> Answer<Json<BulkLabelsResult>> {
+    Ok(Json(hub.bulk_labels(&caller, &id, request).await?))
 }
 
 /// Replaces a file's labels (its S3 object tags). AWS's tag rules apply: at

@@ -1,0 +1,1 @@
+//! Rebuilding the index from the bucket.

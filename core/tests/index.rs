@@ -1,0 +1,214 @@
+//! The search index as the listing engine, against the embedded endpoint and
+//! moto: filters, sorting, counts, bulk labels, rebuild, reconcile, and two
+//! nodes sharing one bucket through the journal.
+
+use std::time::{Duration, Instant};
+
+use agora_core::accounts::{Accounts, Registration, UserRecord};
+use agora_core::auth::caller::{Caller, Identity};
+use agora_core::auth::token::Claims;
+use agora_core::datasets::{DatasetLimits, Datasets};
+use agora_core::index::journal::{Cursor, Indexer};
+use agora_core::index::SearchIndex;
+use agora_core::secret::Secret;
+use agora_core::storage::PutOptions;
+use agora_model::datasets::NewDataset;
+use agora_model::files::{BulkLabelsRequest, FilePage, FileQuery, FileSort, UploadRequest};
+use agora_model::sharing::Visibility;
+use agora_model::tags::Tag;
+use agora_model::ErrorKind;
+use agora_testkit::{both_backends, Fixture};
+use bytes::Bytes;
+
+async fn user(accounts: &Accounts, name: &str) -> UserRecord {
+    let registration =
+        Registration { username: name.into(), email: format!("{name}@example.com"), password: Secret::new(format!("{name}'s password")) };
+    let user = accounts.register(registration).await.unwrap();
+    accounts.mark_verified(&user.id).await.unwrap()
+}
+
+fn session(user: &UserRecord) -> Caller {
+    let claims = Claims {
+        sub: user.id.clone(),
+        ver: 0,
+        typ: "session".into(),
+        iss: "agora".into(),
+        aud: "agora".into(),
+        iat: 0,
+        exp: 0,
+        email: None,
+    };
+    Caller { identity: Identity::Session { user: Box::new(user.clone()), claims }, ip: None }
+}
+
+fn node(f: &Fixture, accounts: &Accounts, index: Indexer) -> Datasets {
+    Datasets::new(f.storage.clone(), accounts.clone(), DatasetLimits::default(), index)
+}
+
+/// The same presign → PUT → complete flow a browser runs.
+async fn upload(datasets: &Datasets, caller: &Caller, id: &str, path: &str, body: &[u8], labels: Vec<Tag>) {
+    let request = UploadRequest { path: path.into(), size: body.len() as u64, content_type: None, labels, on_conflict: None };
+    let ticket = datasets.start_upload(caller, id, request).await.unwrap();
+    let put = ticket.put.unwrap();
+    let mut request = reqwest::Client::new().put(&put.url).body(body.to_vec());
+    for (name, value) in &put.headers {
+        request = request.header(name, value);
+    }
+    assert!(request.send().await.unwrap().status().is_success());
+    datasets.complete_upload(caller, id, &ticket.upload_id).await.unwrap();
+}
+
+fn query(folder: &str) -> FileQuery {
+    FileQuery { folder: folder.into(), ..Default::default() }
+}
+
+fn names(page: &FilePage) -> Vec<&str> {
+    page.files.iter().map(|f| f.path.as_str()).collect()
+}
+
+async fn ann_with_files(f: &Fixture, datasets: &Datasets, accounts: &Accounts) -> (Caller, String) {
+    let ann = session(&user(accounts, "ann").await);
+    let ds = datasets
+        .create(&ann, NewDataset { name: "pets".into(), description: "cats and dogs".into(), visibility: Visibility::Private })
+        .await
+        .unwrap();
+    let train = || vec![Tag::new("split", "train")];
+    upload(datasets, &ann, &ds.id, "cats/tom.jpg", b"0123456789", train()).await;
+    upload(datasets, &ann, &ds.id, "cats/felix.jpg", b"0123", vec![Tag::new("split", "test")]).await;
+    upload(datasets, &ann, &ds.id, "dogs/rex.png", b"01234567", train()).await;
+    upload(datasets, &ann, &ds.id, "dogs/old/fido.png", b"012", train()).await;
+    upload(datasets, &ann, &ds.id, "README.md", b"0123456", vec![]).await;
+    let _ = f;
+    (ann, ds.id)
+}
+
+both_backends!(folders_filters_sorting_and_counts_come_from_the_index, |f: Fixture| async move {
+    let accounts = Accounts::new(f.storage.clone());
+    let datasets = node(&f, &accounts, Indexer::local(SearchIndex::in_memory()));
+    let (ann, id) = ann_with_files(&f, &datasets, &accounts).await;
+
+    // The top folder: its file, and sub-folders with their file counts.
+    let top = datasets.list_files(&ann, &id, query("")).await.unwrap();
+    assert_eq!(names(&top), ["README.md"]);
+    let folders: Vec<(&str, u64)> = top.folders.iter().map(|f| (f.path.as_str(), f.files)).collect();
+    assert_eq!(folders, [("cats/", 2), ("dogs/", 2)]);
+    let dogs = datasets.list_files(&ann, &id, query("dogs/")).await.unwrap();
+    assert_eq!((names(&dogs), dogs.folders[0].path.as_str()), (vec!["dogs/rex.png"], "dogs/old/"));
+
+    // A label filter lists matching files at any depth, with counts of the rest.
+    let train = FileQuery { labels: vec!["split=train".into()], ..query("") };
+    let page = datasets.list_files(&ann, &id, train).await.unwrap();
+    assert_eq!(names(&page), ["cats/tom.jpg", "dogs/old/fido.png", "dogs/rex.png"]);
+    assert!(page.folders.is_empty());
+    let all = datasets.list_files(&ann, &id, FileQuery { labels: vec!["split".into()], ..query("") }).await.unwrap();
+    assert_eq!(all.total, 4, "a key alone matches any value");
+    let counts: Vec<(&str, u64)> = all.facets.iter().map(|c| (c.label.as_str(), c.count)).collect();
+    assert_eq!(counts, [("split=train", 3), ("split=test", 1)]);
+
+    // Names, sorting, paging.
+    let by_name = datasets.list_files(&ann, &id, FileQuery { name: Some("FE".into()), ..query("") }).await.unwrap();
+    assert_eq!(names(&by_name), ["cats/felix.jpg"]);
+    let biggest = FileQuery { labels: vec!["split".into()], sort: FileSort::Size, descending: true, limit: Some(2), ..query("") };
+    let page = datasets.list_files(&ann, &id, biggest.clone()).await.unwrap();
+    assert_eq!((names(&page), page.total), (vec!["cats/tom.jpg", "dogs/rex.png"], 4));
+    let page = datasets.list_files(&ann, &id, FileQuery { offset: 2, ..biggest }).await.unwrap();
+    assert_eq!(names(&page), ["cats/felix.jpg", "dogs/old/fido.png"]);
+
+    // Bad input names the field; others see nothing.
+    let err = datasets.list_files(&ann, &id, FileQuery { limit: Some(5000), ..query("") }).await.unwrap_err().to_api();
+    assert_eq!(err.field.as_deref(), Some("limit"));
+    let ben = session(&user(&accounts, "ben").await);
+    assert_eq!(datasets.list_files(&ben, &id, query("")).await.unwrap_err().to_api().kind, ErrorKind::NotFound);
+});
+
+both_backends!(bulk_labels_change_many_files_and_report_each_failure, |f: Fixture| async move {
+    let accounts = Accounts::new(f.storage.clone());
+    let datasets = node(&f, &accounts, Indexer::local(SearchIndex::in_memory()));
+    let (ann, id) = ann_with_files(&f, &datasets, &accounts).await;
+    let full: Vec<Tag> = (0..10).map(|i| Tag::new(format!("k{i}"), "v")).collect();
+    datasets.set_labels(&ann, &id, "README.md", full).await.unwrap();
+
+    let request = BulkLabelsRequest {
+        paths: vec!["cats/tom.jpg".into(), "dogs/rex.png".into(), "README.md".into(), "gone.txt".into()],
+        add: vec![Tag::new("reviewed", "yes")],
+        remove: vec!["split".into()],
+    };
+    let result = datasets.bulk_labels(&ann, &id, request).await.unwrap();
+    assert_eq!(result.changed, 2);
+    let reasons: Vec<(&str, &str)> = result.failed.iter().map(|f| (f.path.as_str(), f.reason.as_str())).collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(reasons[0].0 == "README.md" && reasons[0].1.contains("10"), "{reasons:?}");
+    assert_eq!(reasons[1], ("gone.txt", "no such file"));
+    // Visible in listings at once (read-your-writes), and stored as tags.
+    let reviewed = datasets.list_files(&ann, &id, FileQuery { labels: vec!["reviewed=yes".into()], ..query("") }).await.unwrap();
+    assert_eq!(names(&reviewed), ["cats/tom.jpg", "dogs/rex.png"]);
+    assert_eq!(reviewed.files[0].labels, vec![Tag::new("reviewed", "yes")]);
+    let key = format!("ds/{id}/files/dogs/rex.png");
+    assert_eq!(f.storage.get_tags(&key).await.unwrap(), vec![Tag::new("reviewed", "yes")]);
+    let again = BulkLabelsRequest { paths: vec!["cats/tom.jpg".into()], add: vec![Tag::new("reviewed", "yes")], remove: vec![] };
+    assert_eq!(datasets.bulk_labels(&ann, &id, again).await.unwrap().unchanged, 1);
+    let bad = BulkLabelsRequest { paths: vec!["x".into()], add: vec![Tag::new("aws:x", "1")], remove: vec![] };
+    assert_eq!(datasets.bulk_labels(&ann, &id, bad).await.unwrap_err().to_api().field.as_deref(), Some("add"));
+});
+
+both_backends!(a_rebuild_from_the_bucket_answers_like_the_live_index, |f: Fixture| async move {
+    let accounts = Accounts::new(f.storage.clone());
+    let live = node(&f, &accounts, Indexer::local(SearchIndex::in_memory()));
+    let (ann, id) = ann_with_files(&f, &live, &accounts).await;
+    live.set_labels(&ann, &id, "README.md", vec![Tag::new("doc", "")]).await.unwrap();
+    let queries = [
+        query(""),
+        query("dogs/"),
+        FileQuery { labels: vec!["split=train".into()], sort: FileSort::Size, ..query("") },
+        FileQuery { name: Some("o".into()), sort: FileSort::Modified, descending: true, ..query("") },
+    ];
+    let rebuilt = node(&f, &accounts, Indexer::local(SearchIndex::in_memory()));
+    let state = rebuilt.rebuild_index(|_| {}).await.unwrap();
+    assert_eq!((state.done, state.total), (1, 1));
+    for q in queries {
+        let (a, b) = (live.list_files(&ann, &id, q.clone()).await.unwrap(), rebuilt.list_files(&ann, &id, q.clone()).await.unwrap());
+        assert_eq!(a, b, "{q:?}");
+    }
+});
+
+both_backends!(the_reconciler_repairs_what_the_index_missed, |f: Fixture| async move {
+    let accounts = Accounts::new(f.storage.clone());
+    let datasets = node(&f, &accounts, Indexer::local(SearchIndex::in_memory()));
+    let (ann, id) = ann_with_files(&f, &datasets, &accounts).await;
+    // A crash between storage and index: a file the index never heard of,
+    // and one deleted behind its back.
+    let tags = vec![Tag::new("split", "train")];
+    let options = PutOptions { tags, ..Default::default() };
+    f.storage.put(&format!("ds/{id}/files/cats/new.jpg"), Bytes::from_static(b"12"), options).await.unwrap();
+    f.storage.delete(&format!("ds/{id}/files/README.md")).await.unwrap();
+    assert_eq!(datasets.reconcile(&id).await.unwrap(), 2);
+    let top = datasets.list_files(&ann, &id, query("")).await.unwrap();
+    assert!(top.files.is_empty());
+    let cats = datasets.list_files(&ann, &id, query("cats/")).await.unwrap();
+    assert_eq!(names(&cats), ["cats/felix.jpg", "cats/new.jpg", "cats/tom.jpg"]);
+    assert_eq!(cats.files[1].labels, vec![Tag::new("split", "train")]);
+    assert_eq!(datasets.reconcile(&id).await.unwrap(), 0, "nothing left to repair");
+});
+
+both_backends!(a_label_set_on_one_node_is_found_on_another_within_two_seconds, |f: Fixture| async move {
+    let accounts = Accounts::new(f.storage.clone());
+    let a = node(&f, &accounts, Indexer::shared(SearchIndex::in_memory(), f.storage.clone()));
+    let b = node(&f, &accounts, Indexer::shared(SearchIndex::in_memory(), f.storage.clone()));
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    b.keep_index_in_step(Cursor::now(), Duration::from_millis(200), async move {
+        let _ = stop_rx.await;
+    });
+    let (ann, id) = ann_with_files(&f, &a, &accounts).await;
+    a.set_labels(&ann, &id, "dogs/rex.png", vec![Tag::new("good", "boy")]).await.unwrap();
+    let set = Instant::now();
+    let wanted = FileQuery { labels: vec!["good=boy".into()], ..query("") };
+    loop {
+        match b.list_files(&ann, &id, wanted.clone()).await {
+            Ok(page) if page.total == 1 => break,
+            _ if set.elapsed() > Duration::from_secs(2) => panic!("node B did not see the label within 2 s"),
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    assert_eq!(b.list_files(&ann, &id, query("cats/")).await.unwrap().total, 2, "B has A's uploads too");
+    let _ = stop_tx.send(());
+});
