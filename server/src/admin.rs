@@ -1,5 +1,5 @@
-//! `agora admin …`: account chores from the command line, on the same
-//! bucket `agora serve` uses.
+//! `agora admin …` and `agora reindex`: chores from the command line, on the
+//! same bucket `agora serve` uses.
 
 use std::io::BufRead;
 use std::time::Duration;
@@ -8,11 +8,14 @@ use anyhow::{bail, Context};
 use tokio_util::sync::CancellationToken;
 
 use agora_core::accounts::{Accounts, Registration, Role};
+use agora_core::datasets::{DatasetLimits, Datasets};
+use agora_core::index::journal::{Cursor, Indexer};
+use agora_core::index::SearchIndex;
 use agora_core::secret::Secret;
 use agora_core::storage::Storage;
 use agora_s3d::credentials::Credentials;
 
-use crate::cli::{AdminAction, AdminArgs, RoleArg};
+use crate::cli::{AdminAction, AdminArgs, RoleArg, ServeArgs};
 use crate::config::{Config, StorageMode};
 
 pub fn run(args: AdminArgs) -> anyhow::Result<()> {
@@ -25,6 +28,39 @@ pub fn run(args: AdminArgs) -> anyhow::Result<()> {
         stop.cancel();
         result
     })
+}
+
+/// `agora reindex`: rebuilds this node's index from the bucket.
+pub fn reindex(args: ServeArgs) -> anyhow::Result<()> {
+    let config = Config::from_args(args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("could not start the async runtime")?;
+    runtime.block_on(async {
+        let stop = CancellationToken::new();
+        let storage = connect(&config, stop.clone()).await?;
+        let (index, _) = SearchIndex::open(&config.data_dir).context(
+            "could not open the search index; if `agora serve` runs on this data directory, stop it first \
+             (or delete the index folder and let the running node rebuild it)",
+        )?;
+        let cursor = Cursor::now();
+        let datasets = Datasets::new(storage.clone(), Accounts::new(storage), DatasetLimits::default(), Indexer::local(index.clone()));
+        let started = std::time::Instant::now();
+        let result = datasets.rebuild_index(|state| progress_bar("indexing datasets", state.done, state.total)).await;
+        eprintln!();
+        let state = result.map_err(|e| anyhow::anyhow!("{e}"))?;
+        index.save_cursor(cursor.at_ms);
+        tokio::task::spawn_blocking(move || index.shutdown()).await.ok();
+        stop.cancel();
+        println!("indexed {} dataset(s) in {:.1} s", state.total, started.elapsed().as_secs_f64());
+        Ok(())
+    })
+}
+
+/// `label: 12/50 [#####.....]` on one line of standard error.
+fn progress_bar(label: &str, done: u64, total: u64) {
+    const WIDTH: u64 = 30;
+    let filled = if total == 0 { WIDTH } else { done * WIDTH / total };
+    let bar: String = (0..WIDTH).map(|i| if i < filled { '#' } else { '.' }).collect();
+    eprint!("\r{label}: {done}/{total} [{bar}]");
 }
 
 async fn act(accounts: &Accounts, action: AdminAction) -> anyhow::Result<()> {

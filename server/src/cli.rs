@@ -49,6 +49,10 @@ pub enum Command {
     Bench(crate::bench::BenchArgs),
     /// Manage accounts from the command line (bootstrapping, lost admin passwords).
     Admin(AdminArgs),
+    /// Rebuild the search index from the bucket (resumable; run it while this
+    /// node's `agora serve` is stopped — a serving node rebuilds by itself when
+    /// its index folder is missing).
+    Reindex(ServeArgs),
 }
 
 /// `agora admin [storage options] <action>`: works on the same bucket as

@@ -41,6 +41,16 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Reindex(args) => {
+            telemetry::init(agora_server::config::LogFormat::Text);
+            match agora_server::admin::reindex(args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("agora reindex: {err:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Bench(args) => match agora_server::bench::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {

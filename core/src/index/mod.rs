@@ -220,7 +220,7 @@ impl SearchIndex {
         self.file_in_dir("journal-cursor").and_then(|p| std::fs::read_to_string(p).ok()).and_then(|t| t.trim().parse().ok())
     }
 
-    pub(crate) fn save_cursor(&self, at_ms: u64) {
+    pub fn save_cursor(&self, at_ms: u64) {
         if let Some(path) = self.file_in_dir("journal-cursor") {
             write_atomically(&path, at_ms.to_string().as_bytes());
         }
