@@ -55,6 +55,17 @@ test("create a dataset, share it read-only with a colleague, delete it", async (
   await page.getByTestId("clear-filters").click();
   await expect(page.getByTestId("file-row")).toHaveCount(2);
 
+  // Preview the CSV as a table, read with one ranged GET from storage.
+  const ranged = page.waitForRequest((r) => r.method() === "GET" && (r.headers()["range"] ?? "").startsWith("bytes=0-"));
+  await page.locator("[data-testid=file-row][data-name='labels.csv']").getByTestId("preview-open").click();
+  await ranged;
+  const table = page.getByTestId("preview-table");
+  await expect(table.locator("th")).toHaveText(["label", "path"]);
+  await expect(table.locator("tbody tr")).toHaveCount(2);
+  await expect(table.locator("tbody tr").first().locator("td")).toHaveText(["cat", "1.jpg"]);
+  await page.getByTestId("preview-close").click();
+  await expect(page.getByTestId("preview")).toHaveCount(0);
+
   const share = page.getByTestId("share-form");
   await share.getByLabel("Share with (username)").fill("nobody-by-that-name");
   await share.getByTestId("share-submit").click();

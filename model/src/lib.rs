@@ -10,6 +10,7 @@ pub mod datasets;
 pub mod error;
 pub mod files;
 pub mod health;
+pub mod preview;
 pub mod sharing;
 pub mod tags;
 pub mod theme;

@@ -91,6 +91,12 @@ pub async fn file_download(id: String, path: String) -> Result<DownloadLink, Api
     hub.download(&caller, &id, &path).await.map_err(fail)
 }
 
+#[server(prefix = "/api/fn", endpoint = "file_preview_link")]
+pub async fn file_preview_link(id: String, path: String) -> Result<DownloadLink, ApiError> {
+    let (hub, caller) = request().await?;
+    hub.preview_link(&caller, &id, &path).await.map_err(fail)
+}
+
 #[server(prefix = "/api/fn", endpoint = "set_file_labels", input = Json)]
 pub async fn set_file_labels(id: String, labels: LabelsRequest) -> Result<FileView, ApiError> {
     let (hub, caller) = request().await?;

@@ -16,6 +16,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use crate::api::datasets::{bulk_labels, file_download, list_files, set_file_labels};
 use crate::components::empty_state::EmptyState;
 use crate::components::loading::Loading;
+use crate::pages::preview::Preview;
 use crate::pages::uploads::UploadPanel;
 use crate::url::encode_query_value;
 
@@ -82,6 +83,7 @@ pub fn Files(id: String, can_write: bool, refresh: RwSignal<u32>) -> impl IntoVi
     // Kept here: the listing re-renders after every change and the bulk
     // form's report must outlive it.
     let bulk = BulkState::default();
+    let previewing = RwSignal::new(None::<FileEntry>);
     Effect::new(move |_| {
         query.track();
         selected.set(Vec::new());
@@ -100,9 +102,12 @@ pub fn Files(id: String, can_write: bool, refresh: RwSignal<u32>) -> impl IntoVi
             </p>
             {can_write.then(|| view! { <UploadPanel id=id.get_value() folder refresh /> })}
             <Toolbar id=id.get_value() query />
+            {move || previewing.get().map(|file| view! {
+                <Preview id=id.get_value() file close=Callback::new(move |()| previewing.set(None)) />
+            })}
             <Transition fallback=|| view! { <Loading /> }>
                 {move || page.get().map(|result| match result {
-                    Ok(page) => view! { <Listing id=id.get_value() page query can_write refresh selected bulk /> }.into_any(),
+                    Ok(page) => view! { <Listing id=id.get_value() page query can_write refresh selected bulk previewing /> }.into_any(),
                     Err(err) => view! { <ErrorAlert error=err /> }.into_any(),
                 })}
             </Transition>
@@ -216,6 +221,7 @@ fn Listing(
     refresh: RwSignal<u32>,
     selected: RwSignal<Vec<String>>,
     bulk: BulkState,
+    previewing: RwSignal<Option<FileEntry>>,
 ) -> impl IntoView {
     let q = query.get_untracked();
     let facets = view! { <Facets id=id.clone() facets=page.facets.clone() query=q.clone() /> };
@@ -275,7 +281,7 @@ fn Listing(
                             </tr>
                         }
                     }).collect_view()}
-                    {page.files.into_iter().map(|file| view! { <FileRow id=id.clone() file can_write refresh selected /> }).collect_view()}
+                    {page.files.into_iter().map(|file| view! { <FileRow id=id.clone() file can_write refresh selected previewing /> }).collect_view()}
                 </tbody>
             </table>
         </div>
@@ -424,7 +430,14 @@ fn labels_text(labels: &[Tag]) -> String {
 }
 
 #[component]
-fn FileRow(id: String, file: FileEntry, can_write: bool, refresh: RwSignal<u32>, selected: RwSignal<Vec<String>>) -> impl IntoView {
+fn FileRow(
+    id: String,
+    file: FileEntry,
+    can_write: bool,
+    refresh: RwSignal<u32>,
+    selected: RwSignal<Vec<String>>,
+    previewing: RwSignal<Option<FileEntry>>,
+) -> impl IntoView {
     let editing = RwSignal::new(false);
     let text = RwSignal::new(labels_text(&file.labels));
     let save = Action::new(move |(id, request): &(String, LabelsRequest)| set_file_labels(id.clone(), request.clone()));
@@ -452,7 +465,12 @@ fn FileRow(id: String, file: FileEntry, can_write: bool, refresh: RwSignal<u32>,
                         }) /></td>
                 }
             })}
-            <td title=file.path.clone()>{file.name.clone()}</td>
+            <td title=file.path.clone()>
+                <button type="button" class="link-button" data-testid="preview-open" on:click={
+                    let file = file.clone();
+                    move |_| previewing.set(Some(file.clone()))
+                }>{file.name.clone()}</button>
+            </td>
             <td>{human_bytes(file.size)}</td>
             <td class="muted">{file.file_type.clone()}</td>
             <td class="muted">{format_unix(file.modified)}</td>

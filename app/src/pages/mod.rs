@@ -12,6 +12,7 @@ pub mod home;
 pub mod login;
 pub mod monitoring;
 pub mod not_found;
+pub mod preview;
 pub mod register;
 pub mod search;
 pub mod settings;

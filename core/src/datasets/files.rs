@@ -31,7 +31,9 @@ pub(super) fn invalid(field: &str, message: impl Into<String>) -> DatasetError {
 
 impl Datasets {
     /// A presigned GET that saves under the file's own name.
-    pub async fn download(&self, caller: &Caller, id: &str, path: &str) -> Result<DownloadLink, DatasetError> {
+    /// `attachment`: browsers save it under the file's own name; otherwise
+    /// they may show it (previews read ranges of it).
+    pub async fn download(&self, caller: &Caller, id: &str, path: &str, attachment: bool) -> Result<DownloadLink, DatasetError> {
         let record = self.load(id).await?;
         authorize(caller, &record.resource(), Need::Read).map_err(DatasetError::Api)?;
         let path = normalize_file_path(path).map_err(DatasetError::Api)?;
@@ -40,7 +42,7 @@ impl Datasets {
             return Err(DatasetError::Api(ApiError::not_found("no such file")));
         }
         let name = path.rsplit('/').next().unwrap_or(&path);
-        let presigned = self.storage.presign_get(&key, Some(name), self.presign_expiry()).await?;
+        let presigned = self.storage.presign_get(&key, attachment.then_some(name), self.presign_expiry()).await?;
         Ok(DownloadLink { path, url: presigned.url, expires_at: presigned.expires_at })
     }
 

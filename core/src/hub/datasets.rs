@@ -98,6 +98,11 @@ impl Hub {
     }
 
     pub async fn download(&self, caller: &Caller, id: &str, path: &str) -> Result<DownloadLink, ApiError> {
-        self.datasets().download(caller, id, path).await.map_err(|e| e.to_api())
+        self.datasets().download(caller, id, path, true).await.map_err(|e| e.to_api())
+    }
+
+    /// A link a browser may show inline and read ranges of (previews).
+    pub async fn preview_link(&self, caller: &Caller, id: &str, path: &str) -> Result<DownloadLink, ApiError> {
+        self.datasets().download(caller, id, path, false).await.map_err(|e| e.to_api())
     }
 }
