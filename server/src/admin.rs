@@ -58,7 +58,7 @@ pub fn reindex(args: ServeArgs) -> anyhow::Result<()> {
 /// `label: 12/50 [#####.....]` on one line of standard error.
 fn progress_bar(label: &str, done: u64, total: u64) {
     const WIDTH: u64 = 30;
-    let filled = if total == 0 { WIDTH } else { done * WIDTH / total };
+    let filled = (done * WIDTH).checked_div(total).unwrap_or(WIDTH);
     let bar: String = (0..WIDTH).map(|i| if i < filled { '#' } else { '.' }).collect();
     eprint!("\r{label}: {done}/{total} [{bar}]");
 }
