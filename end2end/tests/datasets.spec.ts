@@ -88,6 +88,11 @@ test("create a dataset, share it read-only with a colleague, delete it", async (
   await expect(other.getByTestId("upload-input")).toHaveCount(0);
   await expect(other.locator("[data-testid=file-row][data-name='notes.txt']")).toBeVisible();
 
+  // While the colleague watches, the owner uploads and labels: it shows up live.
+  await page.getByTestId("upload-input").setInputFiles([{ name: "live.txt", mimeType: "text/plain", buffer: Buffer.from("now") }]);
+  await expect(other.locator("[data-testid=file-row][data-name='live.txt']")).toBeVisible();
+  await expect(other.getByTestId("activity-entry").first()).toContainText(`${owner} uploaded live.txt`);
+
   // The owner deletes it; it is gone for both.
   await page.getByTestId("delete-dataset-open").click();
   await page.getByTestId("delete-dataset").click();
@@ -150,8 +155,10 @@ test("a large file goes up in parts, survives a reload, and resumes where it sto
   await page.getByTestId("upload-input").setInputFiles([{ ...file, name: "other.bin" }]);
   const running = page.locator("[data-testid=upload-row][data-name='other.bin']");
   await expect(running).toHaveAttribute("data-state", "running");
+  const cancelled = page.waitForResponse((r) => r.url().includes("/api/fn/cancel_upload"));
   await running.getByTestId("upload-cancel").click();
   await expect(running).toHaveAttribute("data-state", "cancelled");
+  expect((await cancelled).ok()).toBe(true);
   const fresh = await context.newPage();
   await gotoHydrated(fresh, url);
   await expect(fresh.getByTestId("files-table")).toBeVisible();

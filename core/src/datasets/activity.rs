@@ -46,6 +46,14 @@ impl Datasets {
         if let Err(err) = written {
             tracing::warn!(dataset = %id, error = %err, "could not write an activity entry");
         }
+        self.index.notify(id).await;
+    }
+
+    /// Notices (dataset ids) of changes to this dataset, for a live page.
+    pub async fn watch(&self, caller: &Caller, id: &str) -> Result<tokio::sync::broadcast::Receiver<String>, DatasetError> {
+        let record = self.load(id).await?;
+        authorize(caller, &record.resource(), Need::Read).map_err(DatasetError::Api)?;
+        Ok(self.index.subscribe())
     }
 
     /// The newest entries first, for whoever may read the dataset.

@@ -89,6 +89,11 @@ impl Hub {
         self.datasets().bulk_labels(caller, id, request).await.map_err(|e| e.to_api())
     }
 
+    /// Notices of changes to a dataset (other datasets' ids too: filter them).
+    pub async fn watch_dataset(&self, caller: &Caller, id: &str) -> Result<tokio::sync::broadcast::Receiver<String>, ApiError> {
+        self.datasets().watch(caller, id).await.map_err(|e| e.to_api())
+    }
+
     pub async fn dataset_activity(&self, caller: &Caller, id: &str) -> Result<Vec<ActivityEntry>, ApiError> {
         self.datasets().activity(caller, id).await.map_err(|e| e.to_api())
     }

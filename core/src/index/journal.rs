@@ -26,6 +26,8 @@ use crate::storage::{ListOptions, PutOptions, Storage};
 pub const PREFIX: &str = "journal/";
 /// How long entries stay.
 pub const RETENTION: Duration = Duration::from_secs(24 * 3600);
+/// Change notices a slow watcher may fall behind by.
+const EVENTS: usize = 1024;
 /// How far behind the cursor each pass looks again.
 const OVERLAP_MS: u64 = 10_000;
 
@@ -70,6 +72,8 @@ pub struct Indexer {
     journal: Option<Arc<Journal>>,
     /// Datasets changed lately (here or on other nodes), for the reconciler.
     active: Arc<Mutex<HashMap<String, Instant>>>,
+    /// Ids of datasets as they change, for live pages (server-sent events).
+    events: tokio::sync::broadcast::Sender<String>,
 }
 
 pub struct Journal {
@@ -80,13 +84,18 @@ pub struct Journal {
 impl Indexer {
     /// An index no other node shares (tests, tools).
     pub fn local(index: SearchIndex) -> Self {
-        Self { index, journal: None, active: Arc::default() }
+        Self { index, journal: None, active: Arc::default(), events: tokio::sync::broadcast::channel(EVENTS).0 }
     }
 
     /// An index whose changes are journalled for the other nodes on `storage`.
     pub fn shared(index: SearchIndex, storage: Storage) -> Self {
         let node = crate::accounts::random_id()[..8].to_owned();
-        Self { index, journal: Some(Arc::new(Journal { storage, node })), active: Arc::default() }
+        Self {
+            index,
+            journal: Some(Arc::new(Journal { storage, node })),
+            active: Arc::default(),
+            events: tokio::sync::broadcast::channel(EVENTS).0,
+        }
     }
 
     pub fn search(&self) -> &SearchIndex {
@@ -112,9 +121,25 @@ impl Indexer {
 }
 
 impl Indexer {
-    /// Notes that a dataset changed, for the reconciler.
+    /// Notes that a dataset changed: for the reconciler, and for whoever
+    /// watches it live.
     pub fn touch(&self, dataset: &str) {
         self.active.lock().unwrap().insert(dataset.to_owned(), Instant::now());
+        let _ = self.events.send(dataset.to_owned());
+    }
+
+    /// Says that a dataset changed in a way the index does not hold (its
+    /// activity log), here and to the other nodes.
+    pub async fn notify(&self, dataset: &str) {
+        self.touch(dataset);
+        if let Some(journal) = &self.journal {
+            journal.write(vec![Change { dataset: dataset.to_owned(), path: None }]).await;
+        }
+    }
+
+    /// Dataset ids as they change.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.events.subscribe()
     }
 
     /// Datasets changed within `window`; older ones are forgotten.

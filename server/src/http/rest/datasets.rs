@@ -19,7 +19,7 @@ use super::{Answer, Body, ErrorBody};
 #[derive(OpenApi)]
 #[openapi(
     paths(
-        list, create, show, update, delete, share, transfer, start_upload, pending_uploads, part_urls, complete_upload, cancel_upload, download, files, set_labels, bulk_labels, activity, manifest),
+        list, create, show, update, delete, share, transfer, start_upload, pending_uploads, part_urls, complete_upload, cancel_upload, download, files, set_labels, bulk_labels, activity, events, manifest),
     tags((name = "datasets", description = "Datasets, their members and visibility"))
 )]
 pub struct DatasetsApi;
@@ -39,6 +39,7 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/datasets/{id}/labels", put(set_labels))
         .route("/datasets/{id}/labels/bulk", post(bulk_labels))
         .route("/datasets/{id}/activity", get(activity))
+        .route("/datasets/{id}/events", get(events))
         .route("/datasets/{id}/manifest", get(manifest))
 }
 
@@ -263,6 +264,34 @@ async fn set_labels(
     Body(request): Body<LabelsRequest>,
 ) -> Answer<Json<FileView>> {
     Ok(Json(hub.set_labels(&caller, &id, request).await?))
+}
+
+/// Server-sent events: a `changed` event (data: the dataset id) whenever
+/// files, labels, members or the activity log change, on this node or
+/// another; reload what you show. Keep-alive comments every 15 s.
+#[utoipa::path(get, path = "/datasets/{id}/events", tag = "datasets", security((), ("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, content_type = "text/event-stream", description = "`event: changed` with the dataset id"), (status = 404, body = ErrorBody)))]
+async fn events(
+    RequestCaller(hub, caller): RequestCaller,
+    Path(id): Path<String>,
+) -> Answer<axum::response::Sse<impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>>> {
+    use axum::response::sse::{Event, KeepAlive};
+    use tokio::sync::broadcast::error::RecvError;
+    let receiver = hub.watch_dataset(&caller, &id).await?;
+    let stream = futures::stream::unfold((receiver, id), |(mut receiver, id)| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(changed) if changed != id => continue,
+                // Missed notices (a slow reader) still mean "reload".
+                Ok(_) | Err(RecvError::Lagged(_)) => {
+                    let event = Event::default().event("changed").data(id.clone());
+                    return Some((Ok(event), (receiver, id)));
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    });
+    Ok(axum::response::Sse::new(stream).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15))))
 }
 
 /// The dataset's 50 newest activity entries: who uploaded, labelled, shared
