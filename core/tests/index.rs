@@ -212,3 +212,62 @@ both_backends!(a_label_set_on_one_node_is_found_on_another_within_two_seconds, |
     assert_eq!(b.list_files(&ann, &id, query("cats/")).await.unwrap().total, 2, "B has A's uploads too");
     let _ = stop_tx.send(());
 });
+
+both_backends!(search_finds_only_what_the_caller_may_read, |f: Fixture| async move {
+    use agora_model::search::{HitKind, SearchRequest};
+    let accounts = Accounts::new(f.storage.clone());
+    let datasets = node(&f, &accounts, Indexer::local(SearchIndex::in_memory()));
+    // The first account is the admin, who may read everything; ann is not.
+    let root = session(&user(&accounts, "root").await);
+    let (ann, _) = ann_with_files(&f, &datasets, &accounts).await;
+    let ben = session(&user(&accounts, "ben").await);
+    let carl = session(&user(&accounts, "carl").await);
+    let birds = datasets
+        .create(&ben, NewDataset { name: "birds".into(), description: "garden birds".into(), visibility: Visibility::Public })
+        .await
+        .unwrap();
+    upload(&datasets, &ben, &birds.id, "robin.jpg", b"tweet", vec![Tag::new("split", "train")]).await;
+    let secret = datasets
+        .create(&carl, NewDataset { name: "plans".into(), description: String::new(), visibility: Visibility::Private })
+        .await
+        .unwrap();
+    upload(&datasets, &carl, &secret.id, "felix-secret.txt", b"shh", vec![Tag::new("split", "train")]).await;
+
+    let search = |caller: Caller, q: &str| {
+        let datasets = datasets.clone();
+        let request = SearchRequest { q: q.into(), ..Default::default() };
+        async move {
+            let index = datasets.index().search().clone();
+            index.read(move |s, f| agora_core::index::search::search(s, f, &caller, &request)).await.unwrap()
+        }
+    };
+    let paths = |r: &agora_model::search::SearchResults| -> Vec<String> {
+        let mut p: Vec<String> = r.hits.iter().filter_map(|h| h.path.clone()).collect();
+        p.sort();
+        p
+    };
+
+    // Words, typos, highlights — and carl's file named felix stays hidden.
+    let found = search(ann.clone(), "felix").await;
+    assert_eq!(paths(&found), ["cats/felix.jpg"]);
+    assert!(found.hits[0].title.iter().any(|f| f.hit && f.text == "felix"), "{:?}", found.hits[0].title);
+    assert_eq!(paths(&search(ann.clone(), "felx").await), ["cats/felix.jpg"], "one typo is forgiven");
+    assert_eq!(search(ann.clone(), "fel").await.total, 0, "short words must match exactly");
+    // Labels: counts and facets cover only readable files.
+    let labelled = search(ann.clone(), "label:split=train").await;
+    assert_eq!(paths(&labelled), ["cats/tom.jpg", "dogs/old/fido.png", "dogs/rex.png", "robin.jpg"]);
+    assert_eq!(labelled.facets.iter().find(|c| c.label == "split=train").map(|c| c.count), Some(4));
+    let carls = search(carl.clone(), "label:split=train").await;
+    assert_eq!(paths(&carls), ["felix-secret.txt", "robin.jpg"]);
+    // Anonymous callers see public datasets only.
+    let anyone = search(Caller::anonymous(None), "").await;
+    assert_eq!((anyone.datasets, anyone.files), (1, 1));
+    assert_eq!(anyone.hits.iter().filter(|h| h.kind == HitKind::Dataset).count(), 1);
+    // Phrases, exclusions, types; broken syntax degrades.
+    assert_eq!(search(ann.clone(), "\"garden birds\"").await.datasets, 1);
+    assert_eq!(paths(&search(ann.clone(), "type:image -tom -felix -rex").await), ["dogs/old/fido.png", "robin.jpg"]);
+    assert_eq!(search(root, "felix").await.files, 2, "administrators read everything");
+    let broken = search(ann.clone(), "\"dogs (((").await;
+    assert!(!broken.notes.is_empty());
+    assert_eq!(broken.files, 2, "dogs/rex.png and dogs/old/fido.png");
+});

@@ -11,6 +11,7 @@ pub mod error;
 pub mod files;
 pub mod health;
 pub mod preview;
+pub mod search;
 pub mod sharing;
 pub mod tags;
 pub mod theme;

@@ -6,6 +6,7 @@ use agora_model::files::{
     BulkLabelsRequest, BulkLabelsResult, DownloadLink, FilePage, FileQuery, FileView, LabelsRequest, Manifest, PartUrl, PartUrlsRequest,
     UploadRequest, UploadTicket,
 };
+use agora_model::search::{SearchRequest, SearchResults};
 use agora_model::ApiError;
 
 use super::Hub;
@@ -92,6 +93,20 @@ impl Hub {
     /// Notices of changes to a dataset (other datasets' ids too: filter them).
     pub async fn watch_dataset(&self, caller: &Caller, id: &str) -> Result<tokio::sync::broadcast::Receiver<String>, ApiError> {
         self.datasets().watch(caller, id).await.map_err(|e| e.to_api())
+    }
+
+    /// Datasets and files the caller may read, matching the request.
+    pub async fn search(&self, caller: &Caller, request: SearchRequest) -> Result<SearchResults, ApiError> {
+        request.validate()?;
+        let index = self.datasets().index().search().clone();
+        let caller = caller.clone();
+        let mut results =
+            index.read(move |searcher, fields| crate::index::search::search(searcher, fields, &caller, &request)).await.map_err(|e| {
+                tracing::error!(error = %e, "search failed");
+                ApiError::internal()
+            })?;
+        results.indexing = index.rebuilding().is_some();
+        Ok(results)
     }
 
     pub async fn dataset_activity(&self, caller: &Caller, id: &str) -> Result<Vec<ActivityEntry>, ApiError> {

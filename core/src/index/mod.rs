@@ -12,6 +12,7 @@ pub mod journal;
 pub mod query;
 pub mod rebuild;
 pub mod schema;
+pub mod search;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -11,7 +11,7 @@ use tantivy::schema::{Facet, FacetOptions, Field, NumericOptions, Schema, TextFi
 use tantivy::TantivyDocument;
 
 /// Bump when fields change: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 pub const PUBLIC: &str = "public";
 
@@ -75,7 +75,7 @@ pub fn build() -> (Schema, Fields) {
         content_type: s.add_text_field("content_type", STRING | STORED),
         size: s.add_u64_field("size", number.clone()),
         modified: s.add_i64_field("modified", number),
-        readers: s.add_text_field("readers", STRING),
+        readers: s.add_text_field("readers", STRING | STORED),
         owner: s.add_text_field("owner", STRING | STORED),
         description: s.add_text_field("description", STORED),
     };

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod datasets;
+mod search;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
@@ -80,7 +81,7 @@ impl Modify for BearerAuth {
     info(title = "Agora REST API", description = "Datasets, dashboards and accounts for ML teams. Authenticate with `Authorization: Bearer <token or API key>`."),
     modifiers(&BearerAuth),
     components(schemas(ErrorBody)),
-    nest((path = "/api/v1", api = accounts::AccountsApi), (path = "/api/v1", api = datasets::DatasetsApi)),
+    nest((path = "/api/v1", api = accounts::AccountsApi), (path = "/api/v1", api = datasets::DatasetsApi), (path = "/api/v1", api = search::SearchApi)),
 )]
 pub struct ApiDoc;
 
@@ -93,5 +94,10 @@ async fn no_such_route() -> RestError {
 }
 
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new().route("/openapi.json", get(openapi)).merge(accounts::router()).merge(datasets::router()).fallback(no_such_route)
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .merge(accounts::router())
+        .merge(datasets::router())
+        .merge(search::router())
+        .fallback(no_such_route)
 }

@@ -1,0 +1,361 @@
+//! Search: the query syntax, access filtering and results.
+//!
+//! Every query is restricted to the datasets the caller may read — decided
+//! by `auth::access::allowed` on each dataset's document — before anything
+//! is counted, so nothing leaks through totals, facets or highlights.
+
+use std::collections::HashMap;
+
+use agora_model::files::LabelCount;
+use agora_model::search::{parse_day, Fragment, HitKind, SearchHit, SearchRequest, SearchResults, SearchSort};
+use agora_model::sharing::{Member, MemberRole, Visibility};
+use agora_model::tags::Tag;
+use tantivy::collector::sort_key::{SortByStaticFastValue, SortByString};
+use tantivy::collector::{Count, DocSetCollector, FacetCollector, TopDocs};
+use tantivy::query::{BooleanQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery, TermSetQuery};
+use tantivy::schema::{Facet, IndexRecordOption, Value};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
+
+use super::query::term;
+use super::schema::PUBLIC;
+use super::{Fields, IndexError};
+use crate::auth::access::{allowed, Kind, Resource};
+use crate::auth::caller::{Caller, Identity};
+
+/// Words (plain or in phrases) one query may hold.
+const MAX_WORDS: usize = 32;
+/// Words of at least this many letters forgive one typo.
+const FUZZY_FROM: usize = 4;
+const MAX_FACETS: usize = 30;
+
+/// A query as typed, taken apart.
+#[derive(Debug, Default, PartialEq)]
+pub struct Parsed {
+    pub words: Vec<String>,
+    pub phrases: Vec<Vec<String>>,
+    pub excluded: Vec<String>,
+    pub labels: Vec<String>,
+    pub types: Vec<String>,
+    /// What was not taken literally.
+    pub notes: Vec<String>,
+}
+
+/// Lower-cased alphanumeric runs: what the index's tokenizer makes of text.
+pub fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty() && w.len() <= 40).map(str::to_lowercase).collect()
+}
+
+/// Parses the query syntax; never fails. An unbalanced quote makes the rest
+/// plain words, an unknown `field:` is read as words, operators without a
+/// word are dropped.
+pub fn parse(q: &str) -> Parsed {
+    let mut parsed = Parsed::default();
+    let mut rest = q;
+    while let Some(start) = rest.find(|c: char| !c.is_whitespace()) {
+        rest = &rest[start..];
+        if let Some(inner) = rest.strip_prefix('"') {
+            match inner.find('"') {
+                Some(end) => {
+                    let phrase = words(&inner[..end]);
+                    match phrase.len() {
+                        0 => {}
+                        1 => parsed.words.extend(phrase),
+                        _ => parsed.phrases.push(phrase),
+                    }
+                    rest = &inner[end + 1..];
+                }
+                None => {
+                    parsed.notes.push("an opening quote has no closing one; the rest is read as plain words".into());
+                    parsed.words.extend(words(inner));
+                    rest = "";
+                }
+            }
+            continue;
+        }
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let token = &rest[..end];
+        rest = &rest[end..];
+        if let Some(word) = token.strip_prefix('-') {
+            parsed.excluded.extend(words(word));
+        } else if let Some(label) = token.strip_prefix("label:") {
+            if label.is_empty() {
+                parsed.notes.push("label: needs key=value or key".into());
+            } else {
+                parsed.labels.push(label.to_owned());
+            }
+        } else if let Some(kind) = token.strip_prefix("type:") {
+            parsed.types.push(kind.to_lowercase());
+        } else {
+            if let Some((field, _)) = token.split_once(':').filter(|(f, v)| !f.is_empty() && !v.is_empty()) {
+                if field.chars().all(char::is_alphabetic) {
+                    parsed.notes.push(format!("{field}: is not a search field (label:, type:); searched as words"));
+                }
+            }
+            parsed.words.extend(words(token));
+        }
+    }
+    let total = parsed.words.len() + parsed.phrases.iter().map(Vec::len).sum::<usize>();
+    if total > MAX_WORDS {
+        parsed.notes.push(format!("only the first {MAX_WORDS} words are searched"));
+        parsed.words.truncate(MAX_WORDS.saturating_sub(parsed.phrases.iter().map(Vec::len).sum()));
+    }
+    parsed
+}
+
+/// Datasets the caller may read, id → name.
+fn readable(searcher: &Searcher, f: &Fields, caller: &Caller) -> Result<HashMap<String, String>, IndexError> {
+    let admin = matches!(&caller.identity, Identity::Session { user, .. } if user.is_admin());
+    let mut readers = vec![PUBLIC.to_owned()];
+    if let Some(user) = caller.user() {
+        readers.push(user.id.clone());
+    }
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, term(f.kind, "dataset"))];
+    if !admin {
+        let terms = readers.iter().map(|r| Term::from_field_text(f.readers, r));
+        clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
+    }
+    let mut datasets = HashMap::new();
+    for address in searcher.search(&BooleanQuery::new(clauses), &DocSetCollector)? {
+        let doc: TantivyDocument = searcher.doc(address)?;
+        let text = |field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+        let (id, owner) = (text(f.dataset), text(f.owner));
+        let members: Vec<Member> = doc
+            .get_all(f.readers)
+            .filter_map(|v| v.as_str())
+            .filter(|r| *r != PUBLIC && *r != owner)
+            .map(|r| Member { user_id: r.to_owned(), role: MemberRole::Viewer })
+            .collect();
+        let public = doc.get_all(f.readers).any(|v| v.as_str() == Some(PUBLIC));
+        let visibility = if public { Visibility::Public } else { Visibility::Private };
+        let resource = Resource { kind: Kind::Dataset, id: &id, owner: &owner, members: &members, visibility };
+        if allowed(caller, &resource).is_some() {
+            datasets.insert(id, text(f.name));
+        }
+    }
+    Ok(datasets)
+}
+
+fn text_query(f: &Fields, word: &str) -> Box<dyn Query> {
+    let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for field in [f.name, f.text] {
+        let exact = Term::from_field_text(field, word);
+        any.push((Occur::Should, Box::new(TermQuery::new(exact.clone(), IndexRecordOption::WithFreqs))));
+        if word.chars().count() >= FUZZY_FROM {
+            any.push((Occur::Should, Box::new(FuzzyTermQuery::new(exact, 1, true))));
+        }
+    }
+    Box::new(BooleanQuery::new(any))
+}
+
+fn phrase_query(f: &Fields, phrase: &[String]) -> Box<dyn Query> {
+    let any = [f.name, f.text]
+        .into_iter()
+        .map(|field| {
+            let terms = phrase.iter().map(|w| Term::from_field_text(field, w)).collect();
+            (Occur::Should, Box::new(PhraseQuery::new(terms)) as Box<dyn Query>)
+        })
+        .collect();
+    Box::new(BooleanQuery::new(any))
+}
+
+/// Runs a search for `caller`.
+pub fn search(searcher: &Searcher, f: &Fields, caller: &Caller, request: &SearchRequest) -> Result<SearchResults, IndexError> {
+    let parsed = parse(&request.q);
+    let datasets = readable(searcher, f, caller)?;
+    let mut scope: Vec<String> = datasets.keys().cloned().collect();
+    if let Some(only) = &request.dataset {
+        scope.retain(|id| id == only);
+    }
+    let mut must: Vec<(Occur, Box<dyn Query>)> =
+        vec![(Occur::Must, Box::new(TermSetQuery::new(scope.iter().map(|id| Term::from_field_text(f.dataset, id)))))];
+    for word in &parsed.words {
+        must.push((Occur::Must, text_query(f, word)));
+    }
+    for phrase in &parsed.phrases {
+        must.push((Occur::Must, phrase_query(f, phrase)));
+    }
+    for word in &parsed.excluded {
+        for field in [f.name, f.text] {
+            must.push((Occur::MustNot, Box::new(TermQuery::new(Term::from_field_text(field, word), IndexRecordOption::Basic))));
+        }
+    }
+    // File-only conditions make the search a file search.
+    let file_only = !parsed.labels.is_empty()
+        || !parsed.types.is_empty()
+        || request.size_min.is_some()
+        || request.size_max.is_some()
+        || request.modified_from.is_some()
+        || request.modified_to.is_some();
+    for label in &parsed.labels {
+        must.push((Occur::Must, if label.contains('=') { term(f.label, label) } else { term(f.label_key, label) }));
+    }
+    if !parsed.types.is_empty() {
+        let types = parsed.types.iter().map(|t| Term::from_field_text(f.file_type, t));
+        must.push((Occur::Must, Box::new(TermSetQuery::new(types))));
+    }
+    if request.size_min.is_some() || request.size_max.is_some() {
+        let low = Term::from_field_u64(f.size, request.size_min.unwrap_or(0));
+        let high = Term::from_field_u64(f.size, request.size_max.unwrap_or(u64::MAX));
+        must.push((Occur::Must, Box::new(RangeQuery::new(std::ops::Bound::Included(low), std::ops::Bound::Included(high)))));
+    }
+    if request.modified_from.is_some() || request.modified_to.is_some() {
+        let from = request.modified_from.as_deref().and_then(parse_day).unwrap_or(i64::MIN);
+        // The whole "to" day counts.
+        let to = request.modified_to.as_deref().and_then(parse_day).map_or(i64::MAX, |d| d + 86_399);
+        let (low, high) = (Term::from_field_i64(f.modified, from), Term::from_field_i64(f.modified, to));
+        must.push((Occur::Must, Box::new(RangeQuery::new(std::ops::Bound::Included(low), std::ops::Bound::Included(high)))));
+    }
+    let base = BooleanQuery::new(must);
+    let of_kind =
+        |kind: &str| BooleanQuery::new(vec![(Occur::Must, Box::new(base.clone()) as Box<dyn Query>), (Occur::Must, term(f.kind, kind))]);
+    let dataset_count = if file_only { 0 } else { searcher.search(&of_kind("dataset"), &Count)? as u64 };
+    let file_count = searcher.search(&of_kind("file"), &Count)? as u64;
+    let kind = match request.kind {
+        Some(HitKind::Dataset) if !file_only => Some("dataset"),
+        Some(HitKind::Dataset) | Some(HitKind::Dashboard) => None,
+        Some(HitKind::File) => Some("file"),
+        None if file_only => Some("file"),
+        None => None,
+    };
+    let wanted = match (request.kind, kind) {
+        (Some(HitKind::Dashboard), _) | (Some(HitKind::Dataset), None) => None,
+        (_, Some(kind)) => Some(of_kind(kind)),
+        (_, None) => Some(base.clone()),
+    };
+    let limit = request.limit.unwrap_or(20);
+    let mut hits = Vec::new();
+    let mut total = 0;
+    if let Some(query) = &wanted {
+        total = match kind {
+            Some("dataset") => dataset_count,
+            Some(_) => file_count,
+            None => dataset_count + file_count,
+        };
+        let page = TopDocs::with_limit(limit).and_offset(request.offset);
+        let by_path = || (SortByString::for_field("name_sort"), Order::Asc);
+        let addresses: Vec<DocAddress> = match request.sort {
+            SearchSort::Relevance => searcher.search(query, &page.order_by_score())?.into_iter().map(|(_, a)| a).collect(),
+            SearchSort::Newest => {
+                let key = ((SortByStaticFastValue::<i64>::for_field("modified"), Order::Desc), by_path());
+                searcher.search(query, &page.order_by(key))?.into_iter().map(|(_, a)| a).collect()
+            }
+            SearchSort::Name => searcher.search(query, &page.order_by(by_path()))?.into_iter().map(|(_, a)| a).collect(),
+            SearchSort::Size => {
+                let key = ((SortByStaticFastValue::<u64>::for_field("size"), Order::Desc), by_path());
+                searcher.search(query, &page.order_by(key))?.into_iter().map(|(_, a)| a).collect()
+            }
+        };
+        let highlight = if parsed.words.is_empty() && parsed.phrases.is_empty() {
+            None
+        } else {
+            let mut words = parsed.words.clone();
+            words.extend(parsed.phrases.iter().flatten().cloned());
+            let terms: Vec<(Occur, Box<dyn Query>)> = words
+                .iter()
+                .map(|w| {
+                    (Occur::Should, Box::new(TermQuery::new(Term::from_field_text(f.name, w), IndexRecordOption::Basic)) as Box<dyn Query>)
+                })
+                .collect();
+            SnippetGenerator::create(searcher, &BooleanQuery::new(terms), f.name).ok()
+        };
+        for address in addresses {
+            hits.push(hit(searcher, f, address, &datasets, highlight.as_ref())?);
+        }
+    }
+    let mut facets = FacetCollector::for_field("label_facet");
+    facets.add_facet(Facet::root());
+    let counts = searcher.search(&of_kind("file"), &facets)?;
+    let facets = counts
+        .top_k(Facet::root(), MAX_FACETS)
+        .into_iter()
+        .map(|(facet, count)| LabelCount { label: facet.to_path().concat(), count })
+        .collect();
+    Ok(SearchResults {
+        total,
+        datasets: dataset_count,
+        files: file_count,
+        dashboards: 0,
+        hits,
+        facets,
+        notes: parsed.notes,
+        indexing: false,
+    })
+}
+
+fn hit(
+    searcher: &Searcher,
+    f: &Fields,
+    address: DocAddress,
+    datasets: &HashMap<String, String>,
+    highlight: Option<&SnippetGenerator>,
+) -> Result<SearchHit, IndexError> {
+    let doc: TantivyDocument = searcher.doc(address)?;
+    let text = |field| doc.get_first(field).and_then(|v| v.as_str()).map(str::to_owned);
+    let kind = if text(f.kind).as_deref() == Some("file") { HitKind::File } else { HitKind::Dataset };
+    let id = text(f.dataset).unwrap_or_default();
+    let name = text(f.name).unwrap_or_default();
+    let title = match highlight {
+        Some(generator) => fragments(&name, &generator.snippet_from_doc(&doc)),
+        None => vec![Fragment { text: name.clone(), hit: false }],
+    };
+    Ok(SearchHit {
+        kind,
+        dataset_name: datasets.get(&id).cloned().unwrap_or_default(),
+        id,
+        path: (kind == HitKind::File).then(|| text(f.path).unwrap_or_default()),
+        title,
+        description: text(f.description).unwrap_or_default(),
+        size: doc.get_first(f.size).and_then(|v| v.as_u64()).unwrap_or_default(),
+        modified: doc.get_first(f.modified).and_then(|v| v.as_i64()).unwrap_or_default(),
+        file_type: text(f.file_type),
+        labels: text(f.labels_json).and_then(|j| serde_json::from_str::<Vec<Tag>>(&j).ok()).unwrap_or_default(),
+    })
+}
+
+/// The name cut into plain and matching pieces (the snippet's highlights
+/// apply to its fragment, which for a short name is the whole name).
+fn fragments(name: &str, snippet: &tantivy::snippet::Snippet) -> Vec<Fragment> {
+    if snippet.fragment() != name {
+        return vec![Fragment { text: name.to_owned(), hit: false }];
+    }
+    let mut pieces = Vec::new();
+    let mut at = 0;
+    for range in snippet.highlighted() {
+        if range.start > at {
+            pieces.push(Fragment { text: name[at..range.start].to_owned(), hit: false });
+        }
+        pieces.push(Fragment { text: name[range.clone()].to_owned(), hit: true });
+        at = range.end;
+    }
+    if at < name.len() {
+        pieces.push(Fragment { text: name[at..].to_owned(), hit: false });
+    }
+    pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_syntax_is_taken_apart() {
+        let parsed = parse(r#"cats "red fox" -dogs label:split=train type:IMAGE size:big"#);
+        assert_eq!(parsed.words, ["cats", "size", "big"]);
+        assert_eq!(parsed.phrases, [vec!["red".to_string(), "fox".into()]]);
+        assert_eq!(parsed.excluded, ["dogs"]);
+        assert_eq!(parsed.labels, ["split=train"]);
+        assert_eq!(parsed.types, ["image"]);
+        assert_eq!(parsed.notes.len(), 1, "{:?}", parsed.notes);
+    }
+
+    #[test]
+    fn broken_input_degrades_to_words() {
+        let parsed = parse(r#"" "unbalanced quote -  - label: ((("#);
+        assert!(parsed.words.contains(&"unbalanced".to_string()), "{parsed:?}");
+        assert!(!parsed.notes.is_empty());
+        let huge = parse(&"word ".repeat(100));
+        assert_eq!(huge.words.len(), MAX_WORDS);
+        assert_eq!(parse("").words.len(), 0);
+    }
+}
