@@ -1,5 +1,6 @@
 //! The frame around every page: header with navigation, footer.
 
+use agora_model::search::{HitKind, SearchRequest, SearchResults};
 use leptos::prelude::*;
 use leptos_icons::Icon;
 use leptos_router::components::{Form, A};
@@ -104,10 +105,43 @@ fn NavLink(href: &'static str, icon: icondata::Icon, label: &'static str) -> imp
 }
 
 /// A plain GET form: works before hydration, navigates client-side after.
+/// Once hydrated it shows instant results as you type (after a short pause),
+/// datasets and files grouped; Escape closes them, Enter opens the page.
 #[component]
 fn HeaderSearch() -> impl IntoView {
     let query = use_query_map();
     let current = move || query.read().get("q").unwrap_or_default();
+    let typed = RwSignal::new(String::new());
+    let open = RwSignal::new(false);
+    // The typed text once it has rested for 200 ms.
+    let settled = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        let text = typed.get();
+        #[cfg(feature = "hydrate")]
+        {
+            let run = wasm_bindgen::closure::Closure::once_into_js(move || {
+                if typed.get_untracked() == text {
+                    settled.set(text);
+                }
+            });
+            if let Some(window) = web_sys::window() {
+                use wasm_bindgen::JsCast;
+                let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(run.unchecked_ref(), 200);
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = text;
+    });
+    let instant = Resource::new(
+        move || settled.get(),
+        |q| async move {
+            if q.trim().is_empty() {
+                return None;
+            }
+            let request = SearchRequest { q, limit: Some(8), ..Default::default() };
+            crate::api::search::search(request).await.ok()
+        },
+    );
     view! {
         <Form action="/search" attr:class="header-search" attr:role="search">
             <label class="visually-hidden" for="header-search-input">"Search"</label>
@@ -119,9 +153,65 @@ fn HeaderSearch() -> impl IntoView {
                 placeholder="Search datasets, files, labels…"
                 autocomplete="off"
                 data-testid="header-search"
+                aria-controls="instant-results"
                 prop:value=current
+                on:input=move |ev| {
+                    typed.set(event_target_value(&ev));
+                    open.set(true);
+                }
+                on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { open.set(false) }
+                on:blur=move |_| {
+                    // Let a click on a result land first.
+                    #[cfg(feature = "hydrate")]
+                    {
+                        use wasm_bindgen::JsCast;
+                        let close = wasm_bindgen::closure::Closure::once_into_js(move || open.set(false));
+                        if let Some(window) = web_sys::window() {
+                            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(close.unchecked_ref(), 200);
+                        }
+                    }
+                }
             />
+            <Transition fallback=|| ()>
+                {move || {
+                    let results = instant.get().flatten()?;
+                    open.get().then(|| view! { <InstantResults results q=settled.get_untracked() /> })
+                }}
+            </Transition>
         </Form>
+    }
+}
+
+#[component]
+fn InstantResults(results: SearchResults, q: String) -> impl IntoView {
+    use crate::pages::search::{highlighted, hit_href};
+    let group = |title: &'static str, kind: HitKind| {
+        let hits: Vec<_> = results.hits.iter().filter(|h| h.kind == kind).cloned().collect();
+        (!hits.is_empty()).then(|| {
+            view! {
+                <li class="instant-group" role="presentation">{title}</li>
+                {hits.into_iter().map(|hit| {
+                    let detail = hit.path.clone().map(|p| format!("{} · {p}", hit.dataset_name)).unwrap_or_default();
+                    let title = highlighted(&hit);
+                    view! {
+                        <li role="option"><A href=hit_href(&hit) attr:data-testid="instant-hit">
+                            <span>{title}</span> <span class="muted">{detail}</span>
+                        </A></li>
+                    }
+                }).collect_view()}
+            }
+        })
+    };
+    let all = format!("/search?q={}", crate::url::encode_query_value(&q));
+    view! {
+        <ul id="instant-results" class="instant-results" role="listbox" data-testid="instant-results">
+            {if results.hits.is_empty() {
+                view! { <li class="muted instant-empty">"Nothing found yet — press Enter for the full search."</li> }.into_any()
+            } else {
+                view! { {group("Datasets", HitKind::Dataset)} {group("Files", HitKind::File)} {group("Dashboards", HitKind::Dashboard)} }.into_any()
+            }}
+            <li><A href=all attr:class="instant-all">{format!("All results ({})", results.datasets + results.files + results.dashboards)}</A></li>
+        </ul>
     }
 }
 

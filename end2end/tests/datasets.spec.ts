@@ -165,3 +165,41 @@ test("a large file goes up in parts, survives a reload, and resumes where it sto
   await expect(fresh.locator("[data-testid=file-row][data-name='other.bin']")).toHaveCount(0);
   await expect(fresh.getByTestId("unfinished-uploads")).toHaveCount(0);
 });
+
+test("a label typed in the header search finds the file, which opens in its dataset", async ({ browser, request }) => {
+  const owner = unique("find");
+  await verifiedAccount(request, owner, "owner password");
+  const page = await browser.newPage();
+  await logIn(page, owner, "owner password");
+  const name = `Zebras ${unique("")}`;
+  await createDataset(page, name);
+  await page.getByTestId("upload-input").setInputFiles([{ name: "stripes.csv", mimeType: "text/csv", buffer: Buffer.from("a,b\n") }]);
+  await expect(page.locator("[data-testid=upload-row][data-state=done]")).toHaveCount(1);
+  const row = page.locator("[data-testid=file-row][data-name='stripes.csv']");
+  await row.getByTestId("edit-labels").click();
+  const label = `herd=${unique("h")}`;
+  await row.getByTestId("label-input").fill(label);
+  await row.getByTestId("label-save").click();
+  await expect(row.getByTestId("label-chip")).toHaveText([label]);
+
+  // Instant results while typing, grouped; the file opens in its folder.
+  await page.getByTestId("header-search").fill(`label:${label}`);
+  const hit = page.getByTestId("instant-results").getByTestId("instant-hit");
+  await expect(hit).toHaveCount(1);
+  await expect(hit).toContainText("stripes.csv");
+  await hit.click();
+  await expect(page.getByTestId("dataset-name")).toHaveText(name);
+  await expect(page.locator("[data-testid=file-row][data-name='stripes.csv']")).toBeVisible();
+
+  // The full page: tabs with counts, highlighted words, a helpful empty state.
+  await page.getByTestId("header-search").fill("stripes");
+  await page.getByTestId("header-search").press("Enter");
+  await expect(page.getByTestId("search-hit").first().locator("mark")).toHaveText("stripes");
+  await expect(page.getByTestId("tab-files")).toContainText("1");
+  await page.getByTestId("search-input").fill("stirpes");
+  await page.getByTestId("search-submit").click();
+  await expect(page.getByTestId("search-hit")).toHaveCount(1);
+  await page.getByTestId("search-input").fill("nothing-like-this-anywhere");
+  await page.getByTestId("search-submit").click();
+  await expect(page.getByTestId("empty-state")).toContainText("Nothing found");
+});

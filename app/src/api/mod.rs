@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod datasets;
 pub mod keys;
+pub mod search;
 
 use agora_model::health::ReadinessReport;
 use agora_model::ApiError;
