@@ -35,7 +35,7 @@ pub struct AccountsArgs {
     pub per_client: usize,
 }
 
-const USER: &str = "bench";
+pub(super) const USER: &str = "bench";
 const PASSWORD: &str = "a bench password";
 
 pub fn run(args: AccountsArgs) -> anyhow::Result<()> {
@@ -43,7 +43,7 @@ pub fn run(args: AccountsArgs) -> anyhow::Result<()> {
     hashing();
 
     let data = tempfile::tempdir().context("no temp dir")?;
-    create_user(data.path())?;
+    create_user(data.path(), USER)?;
     let mut child = AgoraChild::spawn(data.path())?;
     child.wait_ready(Instant::now(), Duration::from_secs(60))?;
     let base = format!("http://{}", child.addr);
@@ -82,13 +82,14 @@ fn hashing() {
     println!("argon2id (m=19 MiB, t=2, p=1): hash p50 {hash_p50:.1} ms (max {hash_max:.1}), verify p50 {verify_p50:.1} ms; SHA-256 of the same input: {sha_us:.2} µs");
 }
 
-/// A verified account, made with `agora admin create-user` on the data dir.
-fn create_user(data: &std::path::Path) -> anyhow::Result<()> {
+/// A verified account, made with `agora admin create-user` on the data dir
+/// (the first one made becomes an administrator).
+pub(super) fn create_user(data: &std::path::Path, username: &str) -> anyhow::Result<()> {
     let exe = std::env::current_exe()?;
     let mut admin = Command::new(exe)
         .args(["admin", "--s3-addr", "127.0.0.1:0", "--data-dir"])
         .arg(data)
-        .args(["create-user", USER, "bench@example.com"])
+        .args(["create-user", username, &format!("{username}@example.com")])
         .env("RUST_LOG", "error")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -103,7 +104,7 @@ fn create_user(data: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn login(client: &reqwest::Client, base: &str) -> anyhow::Result<String> {
+pub(super) async fn login(client: &reqwest::Client, base: &str) -> anyhow::Result<String> {
     let response =
         client.post(format!("{base}/api/v1/auth/token")).json(&serde_json::json!({"username": USER, "password": PASSWORD})).send().await?;
     if !response.status().is_success() {

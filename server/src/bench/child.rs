@@ -25,9 +25,15 @@ pub fn free_port() -> anyhow::Result<SocketAddr> {
 impl AgoraChild {
     /// Spawns `agora serve` without waiting for it.
     pub fn spawn(data_dir: &Path) -> anyhow::Result<AgoraChild> {
+        Self::spawn_with(data_dir, &[])
+    }
+
+    /// Spawns `agora serve` with extra environment (e.g. an external S3).
+    pub fn spawn_with(data_dir: &Path, env: &[(&str, String)]) -> anyhow::Result<AgoraChild> {
         let exe = std::env::current_exe().context("cannot find the agora executable")?;
         let (addr, s3_addr) = (free_port()?, free_port()?);
         let child = Command::new(exe)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .arg("serve")
             .arg("--addr")
             .arg(addr.to_string())

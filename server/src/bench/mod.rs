@@ -3,6 +3,8 @@
 
 mod accounts;
 mod child;
+mod datasets;
+mod index;
 mod startup;
 mod storage;
 
@@ -25,6 +27,13 @@ pub enum Bench {
     /// argon2id hash time, login latency over HTTP vs. an authenticated GET,
     /// and a burst of concurrent logins against the stated memory bound.
     Accounts(accounts::AccountsArgs),
+    /// Indexing throughput, size and memory for synthetic file documents;
+    /// search latency with access filtering in-process and over HTTP.
+    Index(index::IndexArgs),
+    /// Uploads through presign → PUT → complete (1,000 small files and one
+    /// large multipart file) with Agora's and the storage's CPU time apart;
+    /// listing a page of a large dataset.
+    Datasets(datasets::DatasetsArgs),
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -32,6 +41,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         Bench::Startup(args) => startup::run(args),
         Bench::Storage(args) => storage::run(args),
         Bench::Accounts(args) => accounts::run(args),
+        Bench::Index(args) => index::run(args),
+        Bench::Datasets(args) => datasets::run(args),
     }
 }
 
