@@ -271,3 +271,32 @@ both_backends!(search_finds_only_what_the_caller_may_read, |f: Fixture| async mo
     assert!(!broken.notes.is_empty());
     assert_eq!(broken.files, 2, "dogs/rex.png and dogs/old/fido.png");
 });
+
+both_backends!(images_get_thumbnails_in_the_background, |f: Fixture| async move {
+    let accounts = Accounts::new(f.storage.clone());
+    let datasets = node(&f, &accounts, Indexer::local(SearchIndex::in_memory()));
+    let ann = session(&user(&accounts, "ann").await);
+    let ds = datasets
+        .create(&ann, NewDataset { name: "pics".into(), description: String::new(), visibility: Visibility::Private })
+        .await
+        .unwrap();
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_fn(640, 480, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]))
+        .write_to(&mut png, image::ImageFormat::Png)
+        .unwrap();
+    upload(&datasets, &ann, &ds.id, "cats/tom.png", png.get_ref(), vec![]).await;
+    upload(&datasets, &ann, &ds.id, "notes.txt", b"not an image", vec![]).await;
+    let key = format!("ds/{}/thumbs/cats/tom.png.jpg", ds.id);
+    let started = Instant::now();
+    while f.storage.head(&key).await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(10), "no thumbnail after 10 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let links = datasets.thumbnails(&ann, &ds.id, &["cats/tom.png".into(), "notes.txt".into()]).await.unwrap();
+    assert_eq!(links.len(), 1, "only images have thumbnails");
+    let jpeg = reqwest::get(&links[0].1).await.unwrap().bytes().await.unwrap();
+    let thumb = image::load_from_memory(&jpeg).unwrap();
+    assert_eq!((thumb.width(), thumb.height()), (256, 192));
+    let ben = session(&user(&accounts, "ben").await);
+    assert_eq!(datasets.thumbnails(&ben, &ds.id, &["cats/tom.png".into()]).await.unwrap_err().to_api().kind, ErrorKind::NotFound);
+});

@@ -182,6 +182,20 @@ test("a label typed in the header search finds the file, which opens in its data
   await row.getByTestId("label-save").click();
   await expect(row.getByTestId("label-chip")).toHaveText([label]);
 
+  // An image gets a thumbnail in the background, shown in the grid view.
+  const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAQAAAADCAIAAAA7ljmRAAAAEElEQVR4nGP4z8AARww4OQD1MQv1NXv7ggAAAABJRU5ErkJggg==", "base64");
+  await page.getByTestId("upload-input").setInputFiles([{ name: "zebra.png", mimeType: "image/png", buffer: png }]);
+  await expect(page.locator("[data-testid=upload-row][data-state=done]")).toHaveCount(2);
+  await page.getByTestId("view-toggle").click();
+  const thumb = page.locator("[data-testid=grid-card][data-name='zebra.png']").getByTestId("thumbnail");
+  await expect(thumb).toBeVisible();
+  await expect.poll(async () => {
+    await page.getByTestId("view-toggle").click();
+    await page.getByTestId("view-toggle").click();
+    return thumb.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth);
+  }).toBe(4);
+  await page.getByTestId("view-toggle").click();
+
   // Instant results while typing, grouped; the file opens in its folder.
   await page.getByTestId("header-search").fill(`label:${label}`);
   const hit = page.getByTestId("instant-results").getByTestId("instant-hit");

@@ -322,6 +322,21 @@ pub struct LabelsRequest {
     pub labels: Vec<Tag>,
 }
 
+/// Files whose thumbnails to link (at most 200).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ThumbnailsRequest {
+    pub paths: Vec<String>,
+}
+
+/// A presigned link to a file's thumbnail (404 until it is made).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ThumbnailLink {
+    pub path: String,
+    pub url: String,
+}
+
 /// Paths one bulk label request may change.
 pub const MAX_BULK_PATHS: usize = 200;
 

@@ -70,13 +70,13 @@ async fn register_verify_log_in_and_use_keys_over_rest() {
 
     // Another user reaches none of alice's things.
     let other = verified_user(&server, &smtp, "mallory").await;
-    let (status, _) = server
-        .post(
-            "/api/v1/me/keys",
-            Some(&session),
-            json!({"name": "second", "scopes": [{"kind": "dataset", "dataset_id": "d1", "access": "read_write"}]}),
-        )
-        .await;
+    let (_, ds) = server.post("/api/v1/datasets", Some(&session), json!({"name": "models"})).await;
+    let scoped = |id: &str| json!({"name": "second", "scopes": [{"kind": "dataset", "dataset_id": id, "access": "read_write"}]});
+    let (status, err) = server.post("/api/v1/me/keys", Some(&session), scoped("0123456789abcdef")).await;
+    assert_eq!((status, err["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("scopes[0].dataset_id")), "{err}");
+    let (status, _) = server.post("/api/v1/me/keys", Some(&other), scoped(ds["id"].as_str().unwrap())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a key cannot name someone else's dataset");
+    let (status, _) = server.post("/api/v1/me/keys", Some(&session), scoped(ds["id"].as_str().unwrap())).await;
     assert_eq!(status, StatusCode::CREATED);
     let (_, keys) = server.get("/api/v1/me/keys", Some(&session)).await;
     let second = keys[0]["id"].as_str().unwrap().to_owned();

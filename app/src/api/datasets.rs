@@ -4,7 +4,7 @@ use agora_model::accounts::JobView;
 use agora_model::datasets::{ActivityEntry, DatasetChange, DatasetView, NewDataset, ShareRequest};
 use agora_model::files::{
     BulkLabelsRequest, BulkLabelsResult, DownloadLink, FilePage, FileQuery, FileView, LabelsRequest, PartUrl, PartUrlsRequest,
-    UploadRequest, UploadTicket,
+    ThumbnailLink, ThumbnailsRequest, UploadRequest, UploadTicket,
 };
 use agora_model::ApiError;
 use leptos::prelude::*;
@@ -95,6 +95,12 @@ pub async fn file_download(id: String, path: String) -> Result<DownloadLink, Api
 pub async fn file_preview_link(id: String, path: String) -> Result<DownloadLink, ApiError> {
     let (hub, caller) = request().await?;
     hub.preview_link(&caller, &id, &path).await.map_err(fail)
+}
+
+#[server(prefix = "/api/fn", endpoint = "thumbnails", input = Json)]
+pub async fn thumbnails(id: String, files: ThumbnailsRequest) -> Result<Vec<ThumbnailLink>, ApiError> {
+    let (hub, caller) = request().await?;
+    hub.thumbnails(&caller, &id, files).await.map_err(fail)
 }
 
 #[server(prefix = "/api/fn", endpoint = "set_file_labels", input = Json)]

@@ -3,7 +3,7 @@
 
 use agora_model::files::{
     human_bytes, parse_labels, BulkLabelsRequest, BulkLabelsResult, FileEntry, FileFailure, FilePage, FileQuery, FileSort, LabelCount,
-    LabelsRequest, MAX_PAGE_FILES,
+    LabelsRequest, ThumbnailsRequest, MAX_PAGE_FILES,
 };
 use agora_model::tags::Tag;
 use agora_model::time::format_unix;
@@ -13,7 +13,7 @@ use crate::components::form::ErrorAlert;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-use crate::api::datasets::{bulk_labels, file_download, list_files, set_file_labels};
+use crate::api::datasets::{bulk_labels, file_download, list_files, set_file_labels, thumbnails};
 use crate::components::empty_state::EmptyState;
 use crate::components::loading::Loading;
 use crate::pages::preview::Preview;
@@ -84,6 +84,7 @@ pub fn Files(id: String, can_write: bool, refresh: RwSignal<u32>) -> impl IntoVi
     // form's report must outlive it.
     let bulk = BulkState::default();
     let previewing = RwSignal::new(None::<FileEntry>);
+    let grid = RwSignal::new(false);
     Effect::new(move |_| {
         query.track();
         selected.set(Vec::new());
@@ -101,13 +102,13 @@ pub fn Files(id: String, can_write: bool, refresh: RwSignal<u32>) -> impl IntoVi
                 " (links valid for minutes; the files come straight from storage)"
             </p>
             {can_write.then(|| view! { <UploadPanel id=id.get_value() folder refresh /> })}
-            <Toolbar id=id.get_value() query />
+            <Toolbar id=id.get_value() query grid />
             {move || previewing.get().map(|file| view! {
                 <Preview id=id.get_value() file close=Callback::new(move |()| previewing.set(None)) />
             })}
             <Transition fallback=|| view! { <Loading /> }>
                 {move || page.get().map(|result| match result {
-                    Ok(page) => view! { <Listing id=id.get_value() page query can_write refresh selected bulk previewing /> }.into_any(),
+                    Ok(page) => view! { <Listing id=id.get_value() page query can_write refresh selected bulk previewing grid=grid.get() /> }.into_any(),
                     Err(err) => view! { <ErrorAlert error=err /> }.into_any(),
                 })}
             </Transition>
@@ -117,7 +118,7 @@ pub fn Files(id: String, can_write: bool, refresh: RwSignal<u32>) -> impl IntoVi
 
 /// Name filter, sort order and the active label filters.
 #[component]
-fn Toolbar(id: String, query: Memo<FileQuery>) -> impl IntoView {
+fn Toolbar(id: String, query: Memo<FileQuery>, grid: RwSignal<bool>) -> impl IntoView {
     let navigate = use_navigate();
     let id = StoredValue::new(id);
     let name = RwSignal::new(query.get_untracked().name.unwrap_or_default());
@@ -167,6 +168,10 @@ fn Toolbar(id: String, query: Memo<FileQuery>) -> impl IntoView {
                     <option value="modified">"modified"</option>
                 </select>
             </label>
+            <button type="button" class="button button-small" data-testid="view-toggle" on:click=move |_| grid.update(|g| *g = !*g)
+                aria-pressed=move || grid.get().to_string()>
+                {move || if grid.get() { "Table view" } else { "Grid view" }}
+            </button>
             <button type="button" class="button button-small" data-testid="sort-direction" on:click=flip
                 aria-label=move || if query.read().descending { "Descending; click for ascending" } else { "Ascending; click for descending" }>
                 {move || if query.read().descending { "↓" } else { "↑" }}
@@ -222,6 +227,7 @@ fn Listing(
     selected: RwSignal<Vec<String>>,
     bulk: BulkState,
     previewing: RwSignal<Option<FileEntry>>,
+    grid: bool,
 ) -> impl IntoView {
     let q = query.get_untracked();
     let facets = view! { <Facets id=id.clone() facets=page.facets.clone() query=q.clone() /> };
@@ -256,6 +262,16 @@ fn Listing(
     let toggle_all = move |_| selected.update(|s| if s.len() == all_paths.len() { s.clear() } else { s.clone_from(&all_paths) });
     let prev = (page.offset > 0).then(|| FileQuery { offset: (page.offset as usize).saturating_sub(PAGE), ..q.clone() });
     let next = (last < page.total).then(|| FileQuery { offset: last as usize, ..q.clone() });
+    let pager = view! {
+        <nav class="pager" aria-label="Pages" data-testid="pager">
+            <span class="muted">{format!("{first}–{last} of {}", page.total)}</span>
+            {prev.map(|p| view! { <A href=href(&id, &p) attr:class="button button-small" attr:data-testid="page-prev">"← Previous"</A> })}
+            {next.map(|n| view! { <A href=href(&id, &n) attr:class="button button-small" attr:data-testid="page-next">"Next →"</A> })}
+        </nav>
+    };
+    if grid {
+        return view! { {indexing} {facets} {bulk} <Grid id=id.clone() page=page.clone() query=q.clone() previewing /> {pager} }.into_any();
+    }
     view! {
         {indexing}
         {facets}
@@ -285,13 +301,65 @@ fn Listing(
                 </tbody>
             </table>
         </div>
-        <nav class="pager" aria-label="Pages" data-testid="pager">
-            <span class="muted">{format!("{first}–{last} of {}", page.total)}</span>
-            {prev.map(|p| view! { <A href=href(&id, &p) attr:class="button button-small" attr:data-testid="page-prev">"← Previous"</A> })}
-            {next.map(|n| view! { <A href=href(&id, &n) attr:class="button button-small" attr:data-testid="page-next">"Next →"</A> })}
-        </nav>
+        {pager}
     }
     .into_any()
+}
+
+/// Folders and files as cards, images with their thumbnails.
+#[component]
+fn Grid(id: String, page: FilePage, query: FileQuery, previewing: RwSignal<Option<FileEntry>>) -> impl IntoView {
+    let images: Vec<String> = page.files.iter().filter(|f| f.file_type == "image").map(|f| f.path.clone()).collect();
+    let dataset = id.clone();
+    let links = Resource::new(
+        move || images.clone(),
+        move |paths| {
+            let dataset = dataset.clone();
+            async move {
+                if paths.is_empty() {
+                    return Default::default();
+                }
+                let links = thumbnails(dataset, ThumbnailsRequest { paths }).await.unwrap_or_default();
+                links.into_iter().map(|l| (l.path, l.url)).collect::<std::collections::HashMap<String, String>>()
+            }
+        },
+    );
+    view! {
+        <ul class="file-grid" data-testid="file-grid">
+            {page.folders.into_iter().map(|folder| {
+                let name = folder.path.trim_end_matches('/').rsplit('/').next().unwrap_or_default().to_owned();
+                let link = href(&id, &FileQuery { folder: folder.path.clone(), offset: 0, ..query.clone() });
+                view! {
+                    <li class="grid-card folder"><A href=link>
+                        <span class="grid-thumb" aria-hidden="true">"📁"</span>
+                        <span class="grid-name">{format!("{name}/")}</span>
+                        <span class="muted">{format!("{} file(s)", folder.files)}</span>
+                    </A></li>
+                }
+            }).collect_view()}
+            {page.files.into_iter().map(|file| {
+                let path = file.path.clone();
+                let open = { let file = file.clone(); move |_| previewing.set(Some(file.clone())) };
+                view! {
+                    <li class="grid-card" data-testid="grid-card" data-name=file.name.clone()>
+                        <button type="button" class="grid-open" on:click=open title=file.path.clone()>
+                            <Transition fallback=|| view! { <span class="grid-thumb"></span> }>
+                                {
+                                    let (path, kind) = (path.clone(), file.file_type.clone());
+                                    move || links.get().map(|links| match links.get(&path) {
+                                        Some(url) => view! { <img class="grid-thumb" src=url.clone() alt="" loading="lazy" data-testid="thumbnail" /> }.into_any(),
+                                        None => view! { <span class="grid-thumb grid-type">{kind.clone()}</span> }.into_any(),
+                                    })
+                                }
+                            </Transition>
+                            <span class="grid-name">{file.name.clone()}</span>
+                            <span class="muted">{human_bytes(file.size)}</span>
+                        </button>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
 }
 
 /// The labels of the listed files with counts; choosing one filters by it.

@@ -17,6 +17,7 @@ pub mod activity;
 mod error;
 pub mod files;
 mod sync;
+pub mod thumbs;
 mod uploads;
 
 use agora_model::datasets::{

@@ -378,6 +378,7 @@ impl Datasets {
     async fn landed(&self, id: &str, pending: &PendingUpload, stored: &ObjectInfo) -> FileView {
         let doc = super::sync::file_doc(id, &pending.path, stored, pending.labels.clone());
         self.index.changed(vec![crate::index::Op::File(doc)]).await;
+        self.thumbnail_later(id, &pending.path, stored.size);
         FileView {
             path: pending.path.clone(),
             size: stored.size,

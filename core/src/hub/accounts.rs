@@ -147,6 +147,21 @@ impl Hub {
 
     pub async fn create_api_key(&self, caller: &Caller, request: NewApiKey) -> Result<CreatedApiKey, ApiError> {
         let user = caller.require_session()?;
+        // A key names only datasets its owner may use, at most as far as they may.
+        for (n, scope) in request.scopes.iter().enumerate() {
+            if let agora_model::accounts::Scope::Dataset { dataset_id, access } = scope {
+                let field = format!("scopes[{n}].dataset_id");
+                let record = self
+                    .datasets()
+                    .get(caller, dataset_id)
+                    .await
+                    .map_err(|_| ApiError::invalid(&field, format!("{dataset_id:?} is not a dataset you may use")))?;
+                let may_write = crate::auth::access::allowed(caller, &record.resource()) >= Some(crate::auth::access::Need::Write);
+                if *access == agora_model::accounts::Access::ReadWrite && !may_write {
+                    return Err(ApiError::invalid(&field, format!("you may only read “{}”, so a key cannot write it", record.name)));
+                }
+            }
+        }
         let (record, secret) =
             self.accounts().create_api_key(&user.id, &request.name, request.scopes, request.expires_at).await.map_err(api)?;
         tracing::info!(user = %user.username, key = %record.prefix(), "API key created");

@@ -4,7 +4,7 @@ use agora_model::accounts::JobView;
 use agora_model::datasets::{ActivityEntry, DatasetChange, DatasetView, NewDataset, ShareRequest, TransferRequest};
 use agora_model::files::{
     BulkLabelsRequest, BulkLabelsResult, DownloadLink, FilePage, FileQuery, FileView, LabelsRequest, Manifest, PartUrl, PartUrlsRequest,
-    UploadRequest, UploadTicket,
+    ThumbnailLink, ThumbnailsRequest, UploadRequest, UploadTicket,
 };
 use agora_model::search::{SearchRequest, SearchResults};
 use agora_model::ApiError;
@@ -93,6 +93,11 @@ impl Hub {
     /// Notices of changes to a dataset (other datasets' ids too: filter them).
     pub async fn watch_dataset(&self, caller: &Caller, id: &str) -> Result<tokio::sync::broadcast::Receiver<String>, ApiError> {
         self.datasets().watch(caller, id).await.map_err(|e| e.to_api())
+    }
+
+    pub async fn thumbnails(&self, caller: &Caller, id: &str, request: ThumbnailsRequest) -> Result<Vec<ThumbnailLink>, ApiError> {
+        let links = self.datasets().thumbnails(caller, id, &request.paths).await.map_err(|e| e.to_api())?;
+        Ok(links.into_iter().map(|(path, url)| ThumbnailLink { path, url }).collect())
     }
 
     /// Datasets and files the caller may read, matching the request.

@@ -81,9 +81,9 @@ fn cpu(child: &AgoraChild) -> f64 {
 pub fn run(args: DatasetsArgs) -> anyhow::Result<()> {
     println!("{}", machine_line());
     let (storage_dir, agora_dir) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    create_user(storage_dir.path(), USER)?;
     let mut storage = AgoraChild::spawn(storage_dir.path())?;
     storage.wait_ready(Instant::now(), Duration::from_secs(60))?;
-    create_user(storage_dir.path(), USER)?;
     let credentials: Value = serde_json::from_slice(&std::fs::read(storage_dir.path().join("s3/credentials.json"))?)?;
     let env = [
         ("AGORA_S3_ENDPOINT", format!("http://{}", storage.s3_addr)),

@@ -11,7 +11,7 @@ use agora_model::accounts::JobView;
 use agora_model::datasets::{ActivityEntry, DatasetChange, DatasetView, NewDataset, ShareRequest, TransferRequest};
 use agora_model::files::{
     BulkLabelsRequest, BulkLabelsResult, DownloadLink, FilePage, FileQuery, FileSort, FileView, LabelsRequest, Manifest, PartUrl,
-    PartUrlsRequest, UploadRequest, UploadTicket,
+    PartUrlsRequest, ThumbnailLink, ThumbnailsRequest, UploadRequest, UploadTicket,
 };
 
 use super::{Answer, Body, ErrorBody};
@@ -19,7 +19,7 @@ use super::{Answer, Body, ErrorBody};
 #[derive(OpenApi)]
 #[openapi(
     paths(
-        list, create, show, update, delete, share, transfer, start_upload, pending_uploads, part_urls, complete_upload, cancel_upload, download, files, set_labels, bulk_labels, activity, events, manifest),
+        list, create, show, update, delete, share, transfer, start_upload, pending_uploads, part_urls, complete_upload, cancel_upload, download, files, set_labels, bulk_labels, activity, events, thumbnails, manifest),
     tags((name = "datasets", description = "Datasets, their members and visibility"))
 )]
 pub struct DatasetsApi;
@@ -40,6 +40,7 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/datasets/{id}/labels/bulk", post(bulk_labels))
         .route("/datasets/{id}/activity", get(activity))
         .route("/datasets/{id}/events", get(events))
+        .route("/datasets/{id}/thumbnails", post(thumbnails))
         .route("/datasets/{id}/manifest", get(manifest))
 }
 
@@ -264,6 +265,19 @@ async fn set_labels(
     Body(request): Body<LabelsRequest>,
 ) -> Answer<Json<FileView>> {
     Ok(Json(hub.set_labels(&caller, &id, request).await?))
+}
+
+/// Presigned links to the thumbnails (≤ 256 px JPEG) of image files, made
+/// in the background after upload; a link answers 404 until its thumbnail
+/// exists. At most 200 paths.
+#[utoipa::path(post, path = "/datasets/{id}/thumbnails", tag = "datasets", security((), ("bearer" = [])), params(("id" = String, Path)),
+    request_body = ThumbnailsRequest, responses((status = 200, body = Vec<ThumbnailLink>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn thumbnails(
+    RequestCaller(hub, caller): RequestCaller,
+    Path(id): Path<String>,
+    Body(request): Body<ThumbnailsRequest>,
+) -> Answer<Json<Vec<ThumbnailLink>>> {
+    Ok(Json(hub.thumbnails(&caller, &id, request).await?))
 }
 
 /// Server-sent events: a `changed` event (data: the dataset id) whenever
