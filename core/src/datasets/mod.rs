@@ -194,7 +194,31 @@ impl Datasets {
     }
 
     /// What the caller may see: their own, those shared with them, public ones.
+    /// Which datasets the caller may see comes from the index (the same
+    /// access decision as everywhere); while it is being rebuilt, from the
+    /// markers. The records themselves are read from the bucket.
     pub async fn list(&self, caller: &Caller) -> Result<Vec<DatasetRecord>, DatasetError> {
+        let ids = match self.index.search().rebuilding() {
+            None => {
+                let who = caller.clone();
+                let readable = self
+                    .index
+                    .search()
+                    .read(move |searcher, fields| crate::index::search::readable(searcher, fields, &who))
+                    .await
+                    .map_err(|e| DatasetError::Internal(e.to_string()))?;
+                readable.into_keys().collect()
+            }
+            Some(_) => self.ids_from_markers(caller).await?,
+        };
+        let loaded = futures::future::join_all(ids.iter().map(|id| self.load(id))).await;
+        let mut visible: Vec<DatasetRecord> =
+            loaded.into_iter().filter_map(|r| r.ok()).filter(|record| allowed(caller, &record.resource()).is_some()).collect();
+        visible.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| a.name.cmp(&b.name)));
+        Ok(visible)
+    }
+
+    async fn ids_from_markers(&self, caller: &Caller) -> Result<Vec<String>, DatasetError> {
         let mut ids: Vec<String> = Vec::new();
         if let Some(user) = caller.user() {
             for marker in self.storage.list_all(&format!("sys/user-datasets/{}/", user.id)).await? {
@@ -206,11 +230,7 @@ impl Datasets {
         }
         ids.sort();
         ids.dedup();
-        let loaded = futures::future::join_all(ids.iter().map(|id| self.load(id))).await;
-        let mut visible: Vec<DatasetRecord> =
-            loaded.into_iter().filter_map(|r| r.ok()).filter(|record| allowed(caller, &record.resource()).is_some()).collect();
-        visible.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| a.name.cmp(&b.name)));
-        Ok(visible)
+        Ok(ids)
     }
 
     /// Renames, describes (editors) or changes visibility (owner).

@@ -104,7 +104,7 @@ pub fn parse(q: &str) -> Parsed {
 }
 
 /// Datasets the caller may read, id → name.
-fn readable(searcher: &Searcher, f: &Fields, caller: &Caller) -> Result<HashMap<String, String>, IndexError> {
+pub fn readable(searcher: &Searcher, f: &Fields, caller: &Caller) -> Result<HashMap<String, String>, IndexError> {
     let admin = matches!(&caller.identity, Identity::Session { user, .. } if user.is_admin());
     let mut readers = vec![PUBLIC.to_owned()];
     if let Some(user) = caller.user() {

@@ -1,0 +1,129 @@
+//! Two `agora serve` processes on one bucket: node B uses node A's embedded
+//! endpoint as its external S3. A label set through A is found by B's search
+//! within 2 s (B learns of it from the change journal).
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const AGORA: &str = env!("CARGO_BIN_EXE_agora");
+
+struct Node(Child);
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_addr() -> String {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string()
+}
+
+fn serve(data: &Path, addr: &str, s3_addr: &str, env: &[(&str, String)]) -> Node {
+    let child = Command::new(AGORA)
+        .args(["serve", "--addr", addr, "--s3-addr", s3_addr, "--data-dir"])
+        .arg(data)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Node(child)
+}
+
+async fn ready(client: &reqwest::Client, addr: &str) {
+    let started = Instant::now();
+    loop {
+        if let Ok(response) = client.get(format!("http://{addr}/readyz")).send().await {
+            if response.status().is_success() {
+                return;
+            }
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "{addr} did not become ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn call(client: &reqwest::Client, method: reqwest::Method, url: String, token: &str, body: Option<Value>) -> Value {
+    let mut request = client.request(method, &url).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let value: Value = response.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{url}: {status} {value}");
+    value
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_label_set_on_node_a_is_found_by_search_on_node_b_within_two_seconds() {
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a_addr, a_s3, b_addr, b_s3) = (free_addr(), free_addr(), free_addr(), free_addr());
+    let a_dir_path = a_dir.path().to_owned();
+    let a_s3_for_admin = a_s3.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut admin = Command::new(AGORA)
+            .args(["admin", "--s3-addr", &a_s3_for_admin, "--data-dir"])
+            .arg(&a_dir_path)
+            .args(["create-user", "ann", "ann@example.com"])
+            .env("RUST_LOG", "error")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        admin.stdin.take().unwrap().write_all(b"ann's long password\n").unwrap();
+        assert!(admin.wait().unwrap().success());
+    })
+    .await
+    .unwrap();
+    let _a = serve(a_dir.path(), &a_addr, &a_s3, &[]);
+    let client = reqwest::Client::new();
+    ready(&client, &a_addr).await;
+    let credentials: Value = serde_json::from_slice(&std::fs::read(a_dir.path().join("s3/credentials.json")).unwrap()).unwrap();
+    let external = [
+        ("AGORA_S3_ENDPOINT", format!("http://{a_s3}")),
+        ("AGORA_S3_ACCESS_KEY_ID", credentials["access_key_id"].as_str().unwrap().to_owned()),
+        ("AGORA_S3_SECRET_ACCESS_KEY", credentials["secret_access_key"].as_str().unwrap().to_owned()),
+    ];
+    let _b = serve(b_dir.path(), &b_addr, &b_s3, &external);
+    ready(&client, &b_addr).await;
+
+    // Through node A: log in, create a dataset, upload a file.
+    let (a, b) = (format!("http://{a_addr}/api/v1"), format!("http://{b_addr}/api/v1"));
+    let login =
+        client.post(format!("{a}/auth/token")).json(&json!({"username": "ann", "password": "ann's long password"})).send().await.unwrap();
+    let token = login.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    let post = reqwest::Method::POST;
+    let ds = call(&client, post.clone(), format!("{a}/datasets"), &token, Some(json!({"name": "shared"}))).await;
+    let id = ds["id"].as_str().unwrap();
+    let ticket = call(&client, post.clone(), format!("{a}/datasets/{id}/uploads"), &token, Some(json!({"path": "a.txt", "size": 5}))).await;
+    let put = client.put(ticket["put"]["url"].as_str().unwrap()).body("hello").send().await.unwrap();
+    assert!(put.status().is_success());
+    let upload = ticket["upload_id"].as_str().unwrap();
+    call(&client, post.clone(), format!("{a}/datasets/{id}/uploads/{upload}/complete"), &token, Some(json!({}))).await;
+
+    // A label through A; B's search finds it within 2 s, with the same token.
+    let labels = json!({"path": "a.txt", "labels": [{"key": "seen", "value": "on-b"}]});
+    call(&client, reqwest::Method::PUT, format!("{a}/datasets/{id}/labels"), &token, Some(labels)).await;
+    let set = Instant::now();
+    loop {
+        let found = call(&client, reqwest::Method::GET, format!("{b}/search?q=label:seen=on-b"), &token, None).await;
+        if found["total"] == 1 {
+            assert_eq!(found["hits"][0]["path"], "a.txt");
+            break;
+        }
+        assert!(set.elapsed() < Duration::from_secs(2), "node B did not find the label within 2 s: {found}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let listed = call(&client, reqwest::Method::GET, format!("{b}/datasets/{id}/files"), &token, None).await;
+    assert_eq!(listed["files"][0]["labels"][0]["value"], "on-b", "B's listings follow too");
+}
