@@ -85,6 +85,7 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: impl Future<
             stop.cancel();
         }
     };
+    let listener = axum::serve::ListenerExt::tap_io(listener, storage::no_delay);
     let served = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(on_shutdown)
         .await

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
+use axum::serve::ListenerExt;
 use tokio_util::sync::CancellationToken;
 
 use agora_core::readiness::{Probe, ProbeFuture};
@@ -45,6 +46,7 @@ pub async fn start(config: &Config, stop: CancellationToken) -> anyhow::Result<S
             let app = router(Arc::clone(&store), &credentials, &ServiceConfig { allowed_origins: settings.cors_origins.clone() });
             let serve_stop = stop.clone();
             tokio::spawn(async move {
+                let listener = listener.tap_io(no_delay);
                 if let Err(err) = axum::serve(listener, app).with_graceful_shutdown(serve_stop.cancelled_owned()).await {
                     tracing::error!(error = %err, "the embedded S3 endpoint stopped");
                 }
@@ -228,5 +230,13 @@ mod tests {
         }
         let fix: serde_json::Value = serde_json::from_str(&cors_fix(origin)).unwrap();
         assert_eq!(fix["CORSRules"][0]["ExposeHeaders"][0], "ETag");
+    }
+}
+
+/// Small responses go out at once: without `TCP_NODELAY`, Nagle's algorithm
+/// and delayed ACKs hold some of them back ~40 ms.
+pub fn no_delay(stream: &mut tokio::net::TcpStream) {
+    if let Err(err) = stream.set_nodelay(true) {
+        tracing::debug!(error = %err, "could not set TCP_NODELAY");
     }
 }
