@@ -11,7 +11,7 @@ use agora_model::search::{parse_day, Fragment, HitKind, SearchHit, SearchRequest
 use agora_model::sharing::{Member, MemberRole, Visibility};
 use agora_model::tags::Tag;
 use tantivy::collector::sort_key::{SortByStaticFastValue, SortByString};
-use tantivy::collector::{Count, DocSetCollector, FacetCollector, TopDocs};
+use tantivy::collector::{Collector, Count, DocSetCollector, FacetCollector, FacetCounts, TopDocs};
 use tantivy::query::{BooleanQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery, TermSetQuery};
 use tantivy::schema::{Facet, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
@@ -136,13 +136,18 @@ pub fn readable(searcher: &Searcher, f: &Fields, caller: &Caller) -> Result<Hash
     Ok(datasets)
 }
 
-fn text_query(f: &Fields, word: &str) -> Box<dyn Query> {
+/// A word in the name or text. Typo tolerance is for words the index does
+/// not know: a known word matches exactly (fuzzy matching walks the whole
+/// term dictionary, which is what makes it slow).
+fn text_query(searcher: &Searcher, f: &Fields, word: &str) -> Box<dyn Query> {
+    let exact: Vec<Term> = [f.name, f.text].into_iter().map(|field| Term::from_field_text(field, word)).collect();
+    let known = exact.iter().any(|term| searcher.doc_freq(term).is_ok_and(|n| n > 0));
+    let fuzzy = !known && word.chars().count() >= FUZZY_FROM;
     let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    for field in [f.name, f.text] {
-        let exact = Term::from_field_text(field, word);
-        any.push((Occur::Should, Box::new(TermQuery::new(exact.clone(), IndexRecordOption::WithFreqs))));
-        if word.chars().count() >= FUZZY_FROM {
-            any.push((Occur::Should, Box::new(FuzzyTermQuery::new(exact, 1, true))));
+    for term in exact {
+        any.push((Occur::Should, Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs))));
+        if fuzzy {
+            any.push((Occur::Should, Box::new(FuzzyTermQuery::new(term, 1, true))));
         }
     }
     Box::new(BooleanQuery::new(any))
@@ -170,7 +175,7 @@ pub fn search(searcher: &Searcher, f: &Fields, caller: &Caller, request: &Search
     let mut must: Vec<(Occur, Box<dyn Query>)> =
         vec![(Occur::Must, Box::new(TermSetQuery::new(scope.iter().map(|id| Term::from_field_text(f.dataset, id)))))];
     for word in &parsed.words {
-        must.push((Occur::Must, text_query(f, word)));
+        must.push((Occur::Must, text_query(searcher, f, word)));
     }
     for phrase in &parsed.phrases {
         must.push((Occur::Must, phrase_query(f, phrase)));
@@ -226,26 +231,36 @@ pub fn search(searcher: &Searcher, f: &Fields, caller: &Caller, request: &Search
     let limit = request.limit.unwrap_or(20);
     let mut hits = Vec::new();
     let mut total = 0;
+    let label_facets = || {
+        let mut facets = FacetCollector::for_field("label_facet");
+        facets.add_facet(Facet::root());
+        facets
+    };
+    let mut facet_counts = None;
     if let Some(query) = &wanted {
         total = match kind {
             Some("dataset") => dataset_count,
             Some(_) => file_count,
             None => dataset_count + file_count,
         };
+        // Only files carry label facets, so unless datasets alone are asked
+        // for, the page and the facets come from one pass.
+        let facets_here = kind != Some("dataset");
         let page = TopDocs::with_limit(limit).and_offset(request.offset);
         let by_path = || (SortByString::for_field("name_sort"), Order::Asc);
-        let addresses: Vec<DocAddress> = match request.sort {
-            SearchSort::Relevance => searcher.search(query, &page.order_by_score())?.into_iter().map(|(_, a)| a).collect(),
+        let (addresses, counts) = match request.sort {
+            SearchSort::Relevance => page_and_facets(searcher, query, page.order_by_score(), facets_here.then(label_facets))?,
             SearchSort::Newest => {
                 let key = ((SortByStaticFastValue::<i64>::for_field("modified"), Order::Desc), by_path());
-                searcher.search(query, &page.order_by(key))?.into_iter().map(|(_, a)| a).collect()
+                page_and_facets(searcher, query, page.order_by(key), facets_here.then(label_facets))?
             }
-            SearchSort::Name => searcher.search(query, &page.order_by(by_path()))?.into_iter().map(|(_, a)| a).collect(),
+            SearchSort::Name => page_and_facets(searcher, query, page.order_by(by_path()), facets_here.then(label_facets))?,
             SearchSort::Size => {
                 let key = ((SortByStaticFastValue::<u64>::for_field("size"), Order::Desc), by_path());
-                searcher.search(query, &page.order_by(key))?.into_iter().map(|(_, a)| a).collect()
+                page_and_facets(searcher, query, page.order_by(key), facets_here.then(label_facets))?
             }
         };
+        facet_counts = counts;
         let highlight = if parsed.words.is_empty() && parsed.phrases.is_empty() {
             None
         } else {
@@ -263,9 +278,10 @@ pub fn search(searcher: &Searcher, f: &Fields, caller: &Caller, request: &Search
             hits.push(hit(searcher, f, address, &datasets, highlight.as_ref())?);
         }
     }
-    let mut facets = FacetCollector::for_field("label_facet");
-    facets.add_facet(Facet::root());
-    let counts = searcher.search(&of_kind("file"), &facets)?;
+    let counts = match facet_counts {
+        Some(counts) => counts,
+        None => searcher.search(&of_kind("file"), &label_facets())?,
+    };
     let facets = counts
         .top_k(Facet::root(), MAX_FACETS)
         .into_iter()
@@ -281,6 +297,20 @@ pub fn search(searcher: &Searcher, f: &Fields, caller: &Caller, request: &Search
         notes: parsed.notes,
         indexing: false,
     })
+}
+
+/// One page of hits, and the label facets of everything matching when asked.
+fn page_and_facets<K, C>(
+    searcher: &Searcher,
+    query: &dyn Query,
+    page: C,
+    facets: Option<FacetCollector>,
+) -> Result<(Vec<DocAddress>, Option<FacetCounts>), IndexError>
+where
+    C: Collector<Fruit = Vec<(K, DocAddress)>>,
+{
+    let (hits, counts) = searcher.search(query, &(page, facets))?;
+    Ok((hits.into_iter().map(|(_, a)| a).collect(), counts))
 }
 
 fn hit(
