@@ -36,6 +36,8 @@ bench: tools
 	cargo leptos build --release
 	target/release/agora bench startup
 	target/release/agora bench storage
+	target/release/agora bench datasets
+	target/release/agora bench index
 
 lint:
 	cargo fmt --all --check
