@@ -20,7 +20,7 @@ use agora_model::tags::Tag;
 
 use super::accounts::{create_user, login, USER};
 use super::child::AgoraChild;
-use super::machine_line;
+use super::{machine_line, percentiles};
 
 #[derive(Debug, Args)]
 pub struct DatasetsArgs {
@@ -174,12 +174,6 @@ async fn large_file(api: &Api, id: &str, args: &DatasetsArgs, agora: &AgoraChild
         storage_spent / gib
     );
     Ok(())
-}
-
-fn percentiles(samples: &mut [f64]) -> (f64, f64) {
-    samples.sort_by(|a, b| a.total_cmp(b));
-    let at = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
-    (at(0.5), at(0.99))
 }
 
 async fn listing_over_http(api: &Api, id: &str, runs: usize) -> anyhow::Result<()> {

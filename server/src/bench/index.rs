@@ -16,7 +16,7 @@ use agora_model::tags::Tag;
 
 use super::accounts::{create_user, login, USER};
 use super::child::AgoraChild;
-use super::machine_line;
+use super::{machine_line, percentiles};
 
 #[derive(Debug, Args)]
 pub struct IndexArgs {
@@ -131,12 +131,6 @@ fn session(id: &str) -> Caller {
 
 fn queries() -> [(&'static str, &'static str); 3] {
     [("(a) two words", "tabby train"), ("(b) label filter", "label:class=tabby"), ("(c) words + label + facets", "tabby label:split=train")]
-}
-
-fn percentiles(samples: &mut [f64]) -> (f64, f64) {
-    samples.sort_by(|a, b| a.total_cmp(b));
-    let at = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
-    (at(0.5), at(0.99))
 }
 
 fn dir_size(path: &std::path::Path) -> u64 {

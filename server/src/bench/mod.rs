@@ -66,6 +66,13 @@ pub fn summarize(samples: &mut [f64]) -> (f64, f64) {
     (median, samples.last().copied().unwrap_or(f64::NAN))
 }
 
+/// p50 and p99 of a set of samples (sorts them).
+pub fn percentiles(samples: &mut [f64]) -> (f64, f64) {
+    samples.sort_by(|a, b| a.total_cmp(b));
+    let at = |p: f64| samples.get(((samples.len() as f64 * p) as usize).min(samples.len().saturating_sub(1))).copied().unwrap_or(f64::NAN);
+    (at(0.5), at(0.99))
+}
+
 #[cfg(test)]
 mod tests {
     use super::summarize;
