@@ -202,6 +202,14 @@ impl Probe for StorageProbe {
     }
 }
 
+/// Small responses go out at once: without `TCP_NODELAY`, Nagle's algorithm
+/// and delayed ACKs hold some of them back ~40 ms.
+pub fn no_delay(stream: &mut tokio::net::TcpStream) {
+    if let Err(err) = stream.set_nodelay(true) {
+        tracing::debug!(error = %err, "could not set TCP_NODELAY");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,13 +238,5 @@ mod tests {
         }
         let fix: serde_json::Value = serde_json::from_str(&cors_fix(origin)).unwrap();
         assert_eq!(fix["CORSRules"][0]["ExposeHeaders"][0], "ETag");
-    }
-}
-
-/// Small responses go out at once: without `TCP_NODELAY`, Nagle's algorithm
-/// and delayed ACKs hold some of them back ~40 ms.
-pub fn no_delay(stream: &mut tokio::net::TcpStream) {
-    if let Err(err) = stream.set_nodelay(true) {
-        tracing::debug!(error = %err, "could not set TCP_NODELAY");
     }
 }
