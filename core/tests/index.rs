@@ -149,6 +149,13 @@ both_backends!(bulk_labels_change_many_files_and_report_each_failure, |f: Fixtur
     assert_eq!(datasets.bulk_labels(&ann, &id, again).await.unwrap().unchanged, 1);
     let bad = BulkLabelsRequest { paths: vec!["x".into()], add: vec![Tag::new("aws:x", "1")], remove: vec![] };
     assert_eq!(datasets.bulk_labels(&ann, &id, bad).await.unwrap_err().to_api().field.as_deref(), Some("add"));
+
+    // Deleting a file: gone from storage and from listings at once.
+    datasets.delete_file(&ann, &id, "dogs/rex.png").await.unwrap();
+    assert!(f.storage.head(&key).await.is_err());
+    assert_eq!(names(&datasets.list_files(&ann, &id, query("dogs/")).await.unwrap()), Vec::<&str>::new());
+    assert_eq!(datasets.delete_file(&ann, &id, "dogs/rex.png").await.unwrap_err().to_api().kind, ErrorKind::NotFound);
+    assert_eq!(datasets.delete_file(&ann, &id, "../x").await.unwrap_err().to_api().field.as_deref(), Some("path"));
 });
 
 both_backends!(a_rebuild_from_the_bucket_answers_like_the_live_index, |f: Fixture| async move {

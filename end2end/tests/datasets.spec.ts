@@ -92,6 +92,11 @@ test("create a dataset, share it read-only with a colleague, delete it", async (
   await page.getByTestId("upload-input").setInputFiles([{ name: "live.txt", mimeType: "text/plain", buffer: Buffer.from("now") }]);
   await expect(other.locator("[data-testid=file-row][data-name='live.txt']")).toBeVisible();
   await expect(other.getByTestId("activity-entry").first()).toContainText(`${owner} uploaded live.txt`);
+  const live = page.locator("[data-testid=file-row][data-name='live.txt']");
+  await live.getByTestId("delete-file").click();
+  await live.getByTestId("delete-file-confirm").click();
+  await expect(other.locator("[data-testid=file-row][data-name='live.txt']")).toHaveCount(0);
+  await expect(other.getByTestId("activity-entry").first()).toContainText(`${owner} deleted live.txt`);
 
   // The owner deletes it; it is gone for both.
   await page.getByTestId("delete-dataset-open").click();

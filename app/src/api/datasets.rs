@@ -103,6 +103,12 @@ pub async fn thumbnails(id: String, files: ThumbnailsRequest) -> Result<Vec<Thum
     hub.thumbnails(&caller, &id, files).await.map_err(fail)
 }
 
+#[server(prefix = "/api/fn", endpoint = "delete_file")]
+pub async fn delete_file(id: String, path: String) -> Result<(), ApiError> {
+    let (hub, caller) = request().await?;
+    hub.delete_file(&caller, &id, &path).await.map_err(fail)
+}
+
 #[server(prefix = "/api/fn", endpoint = "set_file_labels", input = Json)]
 pub async fn set_file_labels(id: String, labels: LabelsRequest) -> Result<FileView, ApiError> {
     let (hub, caller) = request().await?;

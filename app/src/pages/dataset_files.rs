@@ -13,7 +13,7 @@ use crate::components::form::ErrorAlert;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-use crate::api::datasets::{bulk_labels, file_download, list_files, set_file_labels, thumbnails};
+use crate::api::datasets::{bulk_labels, delete_file, file_download, list_files, set_file_labels, thumbnails};
 use crate::components::empty_state::EmptyState;
 use crate::components::loading::Loading;
 use crate::pages::preview::Preview;
@@ -516,6 +516,8 @@ fn FileRow(
         }
     });
     let (download_id, download_path) = (id.clone(), file.path.clone());
+    let (delete_id, delete_path) = (id.clone(), file.path.clone());
+    let confirming = RwSignal::new(false);
     let path = file.path.clone();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -565,6 +567,33 @@ fn FileRow(
                 })}
                 <button type="button" class="button button-small" data-testid="download"
                     on:click=move |_| download(download_id.clone(), download_path.clone())>"Download"</button>
+                {can_write.then(|| {
+                    let (id, path) = (delete_id.clone(), delete_path.clone());
+                    let remove = Action::new(move |_: &()| delete_file(id.clone(), path.clone()));
+                    Effect::new(move |_| {
+                        if let Some(Ok(())) = remove.value().get() {
+                            refresh.update(|r| *r += 1);
+                        }
+                    });
+                    view! {
+                        {move || if confirming.get() {
+                            view! {
+                                <button type="button" class="button button-small button-danger" data-testid="delete-file-confirm"
+                                    on:click=move |_| { remove.dispatch(()); }>"Delete for good"</button>
+                                <button type="button" class="button button-small" on:click=move |_| confirming.set(false)>"Keep"</button>
+                            }.into_any()
+                        } else {
+                            view! {
+                                <button type="button" class="button button-small" data-testid="delete-file"
+                                    on:click=move |_| confirming.set(true)>"Delete"</button>
+                            }.into_any()
+                        }}
+                        {move || match remove.value().get() {
+                            Some(Err(err)) => Some(view! { <p class="field-error" role="alert">{err.message}</p> }),
+                            _ => None,
+                        }}
+                    }
+                })}
             </td>
         </tr>
     }

@@ -134,6 +134,22 @@ impl Datasets {
         Ok(FileView { path, size: info.size, etag: info.etag, content_type: info.content_type, labels })
     }
 
+    /// Deletes a file (and its thumbnail). Editors and owners may.
+    pub async fn delete_file(&self, caller: &Caller, id: &str, path: &str) -> Result<(), DatasetError> {
+        let record = self.load(id).await?;
+        authorize(caller, &record.resource(), Need::Write).map_err(DatasetError::Api)?;
+        let path = normalize_file_path(path).map_err(DatasetError::Api)?;
+        let key = file_key(id, &path);
+        if !self.exists(&key).await? {
+            return Err(DatasetError::Api(ApiError::not_found("no such file")));
+        }
+        self.storage.delete_many(&[key, super::thumbs::thumb_key(id, &path)]).await?;
+        self.index.changed(vec![Op::RemoveFile { dataset: id.to_owned(), path: path.clone() }]).await;
+        self.record(caller, id, format!("deleted {path}")).await;
+        tracing::info!(dataset = %id, "file deleted");
+        Ok(())
+    }
+
     /// Adds and removes labels on up to [`MAX_BULK_PATHS`] files, a few at a
     /// time. Each file succeeds or fails on its own (a file already at 10
     /// labels, a file deleted meanwhile); the failures are reported.

@@ -86,6 +86,10 @@ impl Hub {
         self.datasets().set_labels(caller, id, &request.path, request.labels).await.map_err(|e| e.to_api())
     }
 
+    pub async fn delete_file(&self, caller: &Caller, id: &str, path: &str) -> Result<(), ApiError> {
+        self.datasets().delete_file(caller, id, path).await.map_err(|e| e.to_api())
+    }
+
     pub async fn bulk_labels(&self, caller: &Caller, id: &str, request: BulkLabelsRequest) -> Result<BulkLabelsResult, ApiError> {
         self.datasets().bulk_labels(caller, id, request).await.map_err(|e| e.to_api())
     }

@@ -19,7 +19,7 @@ use super::{Answer, Body, ErrorBody};
 #[derive(OpenApi)]
 #[openapi(
     paths(
-        list, create, show, update, delete, share, transfer, start_upload, pending_uploads, part_urls, complete_upload, cancel_upload, download, files, set_labels, bulk_labels, activity, events, thumbnails, manifest),
+        list, create, show, update, delete, share, transfer, start_upload, pending_uploads, part_urls, complete_upload, cancel_upload, download, files, delete_file, set_labels, bulk_labels, activity, events, thumbnails, manifest),
     tags((name = "datasets", description = "Datasets, their members and visibility"))
 )]
 pub struct DatasetsApi;
@@ -35,7 +35,7 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/datasets/{id}/uploads/{upload_id}/parts", post(part_urls))
         .route("/datasets/{id}/uploads/{upload_id}/complete", post(complete_upload))
         .route("/datasets/{id}/download", get(download))
-        .route("/datasets/{id}/files", get(files))
+        .route("/datasets/{id}/files", get(files).delete(delete_file))
         .route("/datasets/{id}/labels", put(set_labels))
         .route("/datasets/{id}/labels/bulk", post(bulk_labels))
         .route("/datasets/{id}/activity", get(activity))
@@ -253,6 +253,19 @@ async fn bulk_labels(
     Body(request): Body<BulkLabelsRequest>,
 ) -> Answer<Json<BulkLabelsResult>> {
     Ok(Json(hub.bulk_labels(&caller, &id, request).await?))
+}
+
+/// Deletes one file (`?path=`), with its thumbnail. Editors and owners.
+#[utoipa::path(delete, path = "/datasets/{id}/files", tag = "datasets", security(("bearer" = [])), params(("id" = String, Path), DownloadQuery),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete_file(
+    RequestCaller(hub, caller): RequestCaller,
+    Path(id): Path<String>,
+    Query(query): Query<DownloadQuery>,
+) -> Answer<StatusCode> {
+    let path = query.path.ok_or_else(|| agora_model::ApiError::invalid("path", "name the file: ?path=folder/name"))?;
+    hub.delete_file(&caller, &id, &path).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Replaces a file's labels (its S3 object tags). AWS's tag rules apply: at
