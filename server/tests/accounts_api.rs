@@ -76,10 +76,9 @@ async fn register_verify_log_in_and_use_keys_over_rest() {
     assert_eq!((status, err["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("scopes[0].dataset_id")), "{err}");
     let (status, _) = server.post("/api/v1/me/keys", Some(&other), scoped(ds["id"].as_str().unwrap())).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "a key cannot name someone else's dataset");
-    let (status, _) = server.post("/api/v1/me/keys", Some(&session), scoped(ds["id"].as_str().unwrap())).await;
+    let (status, created) = server.post("/api/v1/me/keys", Some(&session), scoped(ds["id"].as_str().unwrap())).await;
     assert_eq!(status, StatusCode::CREATED);
-    let (_, keys) = server.get("/api/v1/me/keys", Some(&session)).await;
-    let second = keys[0]["id"].as_str().unwrap().to_owned();
+    let second = created["key"]["id"].as_str().unwrap().to_owned();
     let (status, _) = server.call(reqwest::Method::DELETE, &format!("/api/v1/me/keys/{second}"), Some(&other), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "someone else's key is not found, and stays");
     let (_, keys) = server.get("/api/v1/me/keys", Some(&session)).await;

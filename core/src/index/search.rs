@@ -215,7 +215,6 @@ pub fn search(searcher: &Searcher, f: &Fields, caller: &Caller, request: &Search
     let of_kind =
         |kind: &str| BooleanQuery::new(vec![(Occur::Must, Box::new(base.clone()) as Box<dyn Query>), (Occur::Must, term(f.kind, kind))]);
     let dataset_count = if file_only { 0 } else { searcher.search(&of_kind("dataset"), &Count)? as u64 };
-    let file_count = searcher.search(&of_kind("file"), &Count)? as u64;
     let kind = match request.kind {
         Some(HitKind::Dataset) if !file_only => Some("dataset"),
         Some(HitKind::Dataset) | Some(HitKind::Dashboard) => None,
@@ -237,18 +236,15 @@ pub fn search(searcher: &Searcher, f: &Fields, caller: &Caller, request: &Search
         facets
     };
     let mut facet_counts = None;
+    // Files are counted in the page's own pass where it covers them.
+    let mut file_count = None;
     if let Some(query) = &wanted {
-        total = match kind {
-            Some("dataset") => dataset_count,
-            Some(_) => file_count,
-            None => dataset_count + file_count,
-        };
         // Only files carry label facets, so unless datasets alone are asked
         // for, the page and the facets come from one pass.
         let facets_here = kind != Some("dataset");
         let page = TopDocs::with_limit(limit).and_offset(request.offset);
         let by_path = || (SortByString::for_field("name_sort"), Order::Asc);
-        let (addresses, counts) = match request.sort {
+        let (matched, addresses, counts) = match request.sort {
             SearchSort::Relevance => page_and_facets(searcher, query, page.order_by_score(), facets_here.then(label_facets))?,
             SearchSort::Newest => {
                 let key = ((SortByStaticFastValue::<i64>::for_field("modified"), Order::Desc), by_path());
@@ -261,6 +257,12 @@ pub fn search(searcher: &Searcher, f: &Fields, caller: &Caller, request: &Search
             }
         };
         facet_counts = counts;
+        total = matched;
+        file_count = match kind {
+            Some("dataset") => None,
+            Some(_) => Some(matched),
+            None => Some(matched.saturating_sub(dataset_count)),
+        };
         let highlight = if parsed.words.is_empty() && parsed.phrases.is_empty() {
             None
         } else {
@@ -278,9 +280,12 @@ pub fn search(searcher: &Searcher, f: &Fields, caller: &Caller, request: &Search
             hits.push(hit(searcher, f, address, &datasets, highlight.as_ref())?);
         }
     }
-    let counts = match facet_counts {
-        Some(counts) => counts,
-        None => searcher.search(&of_kind("file"), &label_facets())?,
+    let (file_count, counts) = match (file_count, facet_counts) {
+        (Some(files), Some(counts)) => (files, counts),
+        _ => {
+            let (files, counts) = searcher.search(&of_kind("file"), &(Count, label_facets()))?;
+            (files as u64, counts)
+        }
     };
     let facets = counts
         .top_k(Facet::root(), MAX_FACETS)
@@ -299,18 +304,19 @@ pub fn search(searcher: &Searcher, f: &Fields, caller: &Caller, request: &Search
     })
 }
 
-/// One page of hits, and the label facets of everything matching when asked.
+/// In one pass: how many match, one page of them, and the label facets of
+/// everything matching when asked.
 fn page_and_facets<K, C>(
     searcher: &Searcher,
     query: &dyn Query,
     page: C,
     facets: Option<FacetCollector>,
-) -> Result<(Vec<DocAddress>, Option<FacetCounts>), IndexError>
+) -> Result<(u64, Vec<DocAddress>, Option<FacetCounts>), IndexError>
 where
     C: Collector<Fruit = Vec<(K, DocAddress)>>,
 {
-    let (hits, counts) = searcher.search(query, &(page, facets))?;
-    Ok((hits.into_iter().map(|(_, a)| a).collect(), counts))
+    let (matched, hits, counts) = searcher.search(query, &(Count, page, facets))?;
+    Ok((matched as u64, hits.into_iter().map(|(_, a)| a).collect(), counts))
 }
 
 fn hit(
