@@ -274,6 +274,16 @@ both_backends!(search_finds_only_what_the_caller_may_read, |f: Fixture| async mo
     assert_eq!(search(ann.clone(), "\"garden birds\"").await.datasets, 1);
     assert_eq!(paths(&search(ann.clone(), "type:image -tom -felix -rex").await), ["dogs/old/fido.png", "robin.jpg"]);
     assert_eq!(search(root, "felix").await.files, 2, "administrators read everything");
+    // The cached search (what the routes use) sees a share at once.
+    let cached = |caller: Caller| {
+        let index = datasets.index().search().clone();
+        async move { index.search(&caller, SearchRequest { q: "felix".into(), ..Default::default() }).await.unwrap().files }
+    };
+    assert_eq!(cached(ben.clone()).await, 0);
+    let pets = datasets.list(&ann).await.unwrap().into_iter().find(|d| d.name == "pets").unwrap();
+    let share = agora_model::datasets::ShareRequest { username: "ben".into(), role: Some(agora_model::sharing::MemberRole::Viewer) };
+    datasets.share(&ann, &pets.id, share).await.unwrap();
+    assert_eq!(cached(ben.clone()).await, 1, "a share shows in the next search");
     let broken = search(ann.clone(), "\"dogs (((").await;
     assert!(!broken.notes.is_empty());
     assert_eq!(broken.files, 2, "dogs/rex.png and dogs/old/fido.png");

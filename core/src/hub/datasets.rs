@@ -108,12 +108,10 @@ impl Hub {
     pub async fn search(&self, caller: &Caller, request: SearchRequest) -> Result<SearchResults, ApiError> {
         request.validate()?;
         let index = self.datasets().index().search().clone();
-        let caller = caller.clone();
-        let mut results =
-            index.read(move |searcher, fields| crate::index::search::search(searcher, fields, &caller, &request)).await.map_err(|e| {
-                tracing::error!(error = %e, "search failed");
-                ApiError::internal()
-            })?;
+        let mut results = index.search(caller, request).await.map_err(|e| {
+            tracing::error!(error = %e, "search failed");
+            ApiError::internal()
+        })?;
         results.indexing = index.rebuilding().is_some();
         Ok(results)
     }

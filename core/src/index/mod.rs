@@ -84,6 +84,7 @@ struct Inner {
     rebuilding: Mutex<Option<Rebuilding>>,
     dir: Option<PathBuf>,
     commits: AtomicU64,
+    readable: Arc<Mutex<search::ReadableCache>>,
 }
 
 impl SearchIndex {
@@ -126,6 +127,7 @@ impl SearchIndex {
             rebuilding: Mutex::new(None),
             dir,
             commits: AtomicU64::new(0),
+            readable: Arc::default(),
         });
         let weak = Arc::downgrade(&inner);
         let thread = std::thread::Builder::new()
@@ -172,6 +174,17 @@ impl SearchIndex {
         tokio::task::spawn_blocking(move || query(&inner.reader.searcher(), &inner.fields))
             .await
             .map_err(|e| IndexError::Tantivy(e.to_string()))?
+    }
+
+    /// Searches for `caller`, with the readable datasets of recent callers
+    /// remembered until the next commit.
+    pub async fn search(
+        &self,
+        caller: &crate::auth::caller::Caller,
+        request: agora_model::search::SearchRequest,
+    ) -> Result<agora_model::search::SearchResults, IndexError> {
+        let (caller, cache) = (caller.clone(), self.0.readable.clone());
+        self.read(move |searcher, fields| search::search_with(searcher, fields, &caller, &request, &cache)).await
     }
 
     pub fn rebuilding(&self) -> Option<Rebuilding> {

@@ -164,10 +164,65 @@ fn phrase_query(f: &Fields, phrase: &[String]) -> Box<dyn Query> {
     Box::new(BooleanQuery::new(any))
 }
 
+/// Readable datasets per caller, valid for one searcher generation (a commit
+/// makes a new one, so access changes are seen at once).
+#[derive(Default)]
+pub struct ReadableCache {
+    generation: u64,
+    by_caller: HashMap<String, std::sync::Arc<HashMap<String, String>>>,
+}
+
+const CACHED_CALLERS: usize = 1000;
+
+fn caller_key(caller: &Caller) -> String {
+    match &caller.identity {
+        Identity::Anonymous => String::new(),
+        Identity::Session { user, .. } => format!("s:{}:{}", user.id, user.is_admin()),
+        Identity::ApiKey { key, .. } => format!("k:{}", key.id),
+    }
+}
+
+/// [`readable`], remembered for the searcher's generation.
+pub fn readable_cached(
+    searcher: &Searcher,
+    f: &Fields,
+    caller: &Caller,
+    cache: &std::sync::Mutex<ReadableCache>,
+) -> Result<std::sync::Arc<HashMap<String, String>>, IndexError> {
+    let generation = searcher.generation().generation_id();
+    let key = caller_key(caller);
+    {
+        let mut cache = cache.lock().unwrap();
+        if cache.generation != generation {
+            *cache = ReadableCache { generation, by_caller: HashMap::new() };
+        }
+        if let Some(found) = cache.by_caller.get(&key) {
+            return Ok(found.clone());
+        }
+    }
+    let found = std::sync::Arc::new(readable(searcher, f, caller)?);
+    let mut cache = cache.lock().unwrap();
+    if cache.generation == generation && cache.by_caller.len() < CACHED_CALLERS {
+        cache.by_caller.insert(key, found.clone());
+    }
+    Ok(found)
+}
+
 /// Runs a search for `caller`.
 pub fn search(searcher: &Searcher, f: &Fields, caller: &Caller, request: &SearchRequest) -> Result<SearchResults, IndexError> {
+    search_with(searcher, f, caller, request, &std::sync::Mutex::default())
+}
+
+/// [`search`] with a cache of readable datasets kept across queries.
+pub fn search_with(
+    searcher: &Searcher,
+    f: &Fields,
+    caller: &Caller,
+    request: &SearchRequest,
+    cache: &std::sync::Mutex<ReadableCache>,
+) -> Result<SearchResults, IndexError> {
     let parsed = parse(&request.q);
-    let datasets = readable(searcher, f, caller)?;
+    let datasets = readable_cached(searcher, f, caller, cache)?;
     let mut scope: Vec<String> = datasets.keys().cloned().collect();
     if let Some(only) = &request.dataset {
         scope.retain(|id| id == only);

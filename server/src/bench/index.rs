@@ -10,7 +10,7 @@ use clap::Args;
 use agora_core::accounts::{Role, UserRecord};
 use agora_core::auth::caller::{Caller, Identity};
 use agora_core::auth::token::Claims;
-use agora_core::index::{search, DatasetDoc, FileDoc, Op, SearchIndex};
+use agora_core::index::{DatasetDoc, FileDoc, Op, SearchIndex};
 use agora_model::search::SearchRequest;
 use agora_model::tags::Tag;
 
@@ -205,7 +205,7 @@ pub fn run(args: IndexArgs) -> anyhow::Result<()> {
         let visible = {
             let caller = caller.clone();
             let request = SearchRequest { q: "label:probe=visible".into(), ..Default::default() };
-            index.read(move |s, f| search::search(s, f, &caller, &request)).await?.total
+            index.search(&caller, request).await?.total
         };
         println!("a change to visible in search on the same node: {:.0} ms (found {visible}; goal ≤ 1000 ms)", changed.elapsed().as_secs_f64() * 1000.0);
 
@@ -219,7 +219,7 @@ pub fn run(args: IndexArgs) -> anyhow::Result<()> {
             for _ in 0..args.runs {
                 let (caller, request) = (caller.clone(), SearchRequest { q: q.into(), ..Default::default() });
                 let started = Instant::now();
-                total = index.read(move |s, f| search::search(s, f, &caller, &request)).await?.total;
+                total = index.search(&caller, request).await?.total;
                 samples.push(started.elapsed().as_secs_f64() * 1000.0);
             }
             let (p50, p99) = percentiles(&mut samples);
