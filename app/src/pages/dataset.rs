@@ -31,8 +31,12 @@ fn Dataset(ds: DatasetView, changed: impl Fn() + Clone + Send + Sync + 'static) 
     let manage = ds.permission == Permission::Manage;
     let write = ds.permission >= Permission::Write;
     let files_changed = RwSignal::new(0u32);
+    // The file table's label editor: live reloads wait while it is open.
+    let editing = crate::pages::dataset_files::LabelEditor::provide(files_changed);
     #[cfg(feature = "hydrate")]
-    live::follow(ds.id.clone(), files_changed);
+    live::follow(ds.id.clone(), files_changed, editing);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = editing;
     view! {
         <Title text=ds.name.clone() />
         <header class="page-header">
@@ -243,9 +247,18 @@ mod live {
         static NEXT: Cell<u32> = const { Cell::new(0) };
     }
 
-    pub fn follow(id: String, changed: RwSignal<u32>) {
+    pub fn follow(id: String, changed: RwSignal<u32>, editing: crate::pages::dataset_files::LabelEditor) {
         let Ok(source) = web_sys::EventSource::new(&format!("/api/v1/datasets/{id}/events")) else { return };
         let scheduled = Rc::new(Cell::new(false));
+        // A reload while someone edits labels would close their editor: it
+        // waits until the last editor closes.
+        let deferred = RwSignal::new(false);
+        Effect::new(move |_| {
+            if !editing.open() && deferred.get() {
+                deferred.set(false);
+                changed.update(|n| *n += 1);
+            }
+        });
         let on_change = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
             if scheduled.replace(true) {
                 return;
@@ -253,7 +266,11 @@ mod live {
             let scheduled = scheduled.clone();
             let reload = Closure::once_into_js(move || {
                 scheduled.set(false);
-                changed.update(|n| *n += 1);
+                if editing.open_untracked() {
+                    deferred.set(true);
+                } else {
+                    changed.update(|n| *n += 1);
+                }
             });
             if let Some(window) = web_sys::window() {
                 let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(reload.unchecked_ref(), 300);

@@ -20,6 +20,41 @@ use crate::pages::preview::Preview;
 use crate::pages::uploads::UploadPanel;
 use crate::url::encode_query_value;
 
+/// The file table's label editor. Its state lives above the table, so a
+/// reload of the listing (after a change by someone else) keeps what is being
+/// typed; live reloads wait while it is open. One file at a time.
+#[derive(Clone, Copy)]
+pub struct LabelEditor {
+    /// The file being edited.
+    path: RwSignal<Option<String>>,
+    text: RwSignal<String>,
+    save: Action<(String, LabelsRequest), Result<agora_model::files::FileView, agora_model::ApiError>>,
+}
+
+impl LabelEditor {
+    /// Made by the dataset page (for the table and for the live updates).
+    pub fn provide(refresh: RwSignal<u32>) -> Self {
+        let save = Action::new(|(id, request): &(String, LabelsRequest)| set_file_labels(id.clone(), request.clone()));
+        let editor = LabelEditor { path: RwSignal::new(None), text: RwSignal::new(String::new()), save };
+        Effect::new(move |_| {
+            if let Some(Ok(_)) = save.value().get() {
+                editor.path.set(None);
+                refresh.update(|r| *r += 1);
+            }
+        });
+        provide_context(editor);
+        editor
+    }
+
+    pub fn open(&self) -> bool {
+        self.path.read().is_some()
+    }
+
+    pub fn open_untracked(&self) -> bool {
+        self.path.read_untracked().is_some()
+    }
+}
+
 /// A listing's state lives in the URL (`?dir=&labels=&name=&sort=&desc=1&offset=`),
 /// so reloads, the back button and shared links keep it.
 fn query_from(params: &leptos_router::params::ParamsMap) -> FileQuery {
@@ -506,15 +541,24 @@ fn FileRow(
     selected: RwSignal<Vec<String>>,
     previewing: RwSignal<Option<FileEntry>>,
 ) -> impl IntoView {
-    let editing = RwSignal::new(false);
-    let text = RwSignal::new(labels_text(&file.labels));
-    let save = Action::new(move |(id, request): &(String, LabelsRequest)| set_file_labels(id.clone(), request.clone()));
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = save.value().get() {
-            editing.set(false);
-            refresh.update(|r| *r += 1);
+    let editor = expect_context::<LabelEditor>();
+    let editing = {
+        let path = file.path.clone();
+        Signal::derive(move || editor.path.read().as_deref() == Some(path.as_str()))
+    };
+    let toggle = {
+        let (path, current) = (file.path.clone(), labels_text(&file.labels));
+        move |_| {
+            if editing.get_untracked() {
+                editor.path.set(None);
+            } else {
+                editor.save.value().set(None);
+                editor.text.set(current.clone());
+                editor.path.set(Some(path.clone()));
+            }
         }
-    });
+    };
+    let (save, text) = (editor.save, editor.text);
     let (download_id, download_path) = (id.clone(), file.path.clone());
     let (delete_id, delete_path) = (id.clone(), file.path.clone());
     let confirming = RwSignal::new(false);
@@ -563,7 +607,7 @@ fn FileRow(
             </td>
             <td class="actions">
                 {can_write.then(|| view! {
-                    <button type="button" class="button button-small" data-testid="edit-labels" on:click=move |_| editing.update(|e| *e = !*e)>"Labels"</button>
+                    <button type="button" class="button button-small" data-testid="edit-labels" on:click=toggle.clone()>"Labels"</button>
                 })}
                 <button type="button" class="button button-small" data-testid="download"
                     on:click=move |_| download(download_id.clone(), download_path.clone())>"Download"</button>
