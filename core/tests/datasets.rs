@@ -288,3 +288,21 @@ both_backends!(large_files_go_in_parts_that_are_checked_resumed_and_cancelled, |
     datasets.run_deletion(&job.id).await.unwrap();
     assert!(!reqwest::Client::new().put(&url).body(vec![0; 10]).send().await.unwrap().status().is_success());
 });
+
+both_backends!(abandoned_uploads_and_orphaned_staging_objects_are_swept, |f: Fixture| async move {
+    use agora_model::files::UploadRequest;
+    let (datasets, _, _, ann, _) = setup(&f, 10).await;
+    let ann_c = session(&ann);
+    let ds = datasets.create(&ann_c, new("sweep")).await.unwrap();
+    let request = UploadRequest { path: "a.txt".into(), size: 5, content_type: None, labels: vec![], on_conflict: None };
+    let ticket = datasets.start_upload(&ann_c, &ds.id, request).await.unwrap();
+    let put = ticket.put.unwrap();
+    assert!(reqwest::Client::new().put(&put.url).body("hello").send().await.unwrap().status().is_success());
+    let orphan = format!("ds/{}/staging/{}", ds.id, "f".repeat(32));
+    f.storage.put(&orphan, Bytes::from_static(b"left over"), PutOptions::default()).await.unwrap();
+    assert_eq!(datasets.sweep_uploads(&ds.id, std::time::Duration::from_secs(3600)).await.unwrap(), 0, "young uploads stay");
+    assert_eq!(datasets.sweep_uploads(&ds.id, std::time::Duration::ZERO).await.unwrap(), 2);
+    assert!(datasets.pending_uploads(&ann_c, &ds.id).await.unwrap().is_empty());
+    let left = f.storage.list(&ListOptions { prefix: format!("ds/{}/staging/", ds.id), ..Default::default() }).await.unwrap();
+    assert!(left.objects.is_empty(), "{:?}", left.objects);
+});

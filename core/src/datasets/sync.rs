@@ -147,8 +147,8 @@ impl Datasets {
     }
 
     /// Compares one dataset's files in storage with the index and repairs
-    /// what differs (missing, extra, or another size or time). Returns the
-    /// number of repairs.
+    /// what differs (missing, extra, or another size or time), after
+    /// dropping abandoned uploads. Returns the number of repairs.
     pub async fn reconcile(&self, id: &str) -> Result<usize, DatasetError> {
         let index = self.index.search();
         let head = self.dataset_op(id).await?;
@@ -156,6 +156,7 @@ impl Datasets {
             index.apply(vec![head]).await.map_err(|e| DatasetError::Internal(e.to_string()))?;
             return Ok(0);
         }
+        self.sweep_uploads(id, ABANDONED_AFTER).await?;
         let root = file_key(id, "");
         let stored: HashMap<String, (u64, i64)> = self
             .storage
@@ -233,6 +234,10 @@ impl Datasets {
         });
     }
 }
+
+/// Uploads not completed within this long are dropped by the reconciler
+/// (the embedded endpoint's default for multipart uploads too).
+pub const ABANDONED_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// How often recently active datasets are compared with storage.
 pub const RECONCILE_EVERY: Duration = Duration::from_secs(300);

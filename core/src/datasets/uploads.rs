@@ -403,6 +403,42 @@ impl Datasets {
     /// Stops an upload and drops what was sent of it.
     pub async fn cancel_upload(&self, caller: &Caller, id: &str, upload_id: &str) -> Result<(), DatasetError> {
         let (_, pending) = self.own_upload(caller, id, upload_id).await?;
+        self.drop_upload(id, upload_id, &pending).await?;
+        tracing::info!(dataset = %id, "upload cancelled");
+        Ok(())
+    }
+
+    /// Drops uploads started more than `age` ago and never completed, and
+    /// staging objects no upload record claims (a crash between the two
+    /// deletions that end a completion). Returns how many went.
+    pub async fn sweep_uploads(&self, id: &str, age: std::time::Duration) -> Result<usize, DatasetError> {
+        let cutoff = unix_now() - age.as_secs() as i64;
+        let (mut swept, mut live) = (0, std::collections::HashSet::new());
+        for object in self.storage.list_all(&pending_prefix(id)).await? {
+            let Some(upload_id) = object.key.strip_prefix(&pending_prefix(id)).and_then(|k| k.strip_suffix(".json")) else { continue };
+            let Some(pending) = self.read_pending(id, upload_id).await? else { continue };
+            if pending.created_at <= cutoff {
+                self.drop_upload(id, upload_id, &pending).await?;
+                swept += 1;
+            } else {
+                live.insert(upload_id.to_owned());
+            }
+        }
+        let staging = staging_key(id, "");
+        for object in self.storage.list_all(&staging).await? {
+            let upload_id = object.key.strip_prefix(&staging).unwrap_or_default();
+            if !live.contains(upload_id) && object.modified <= cutoff {
+                self.storage.delete(&object.key).await?;
+                swept += 1;
+            }
+        }
+        if swept > 0 {
+            tracing::info!(dataset = %id, swept, "abandoned uploads dropped");
+        }
+        Ok(swept)
+    }
+
+    async fn drop_upload(&self, id: &str, upload_id: &str, pending: &PendingUpload) -> Result<(), DatasetError> {
         match &pending.multipart {
             Some(m) => match self.storage.abort_upload(&file_key(id, &pending.path), &m.s3_upload_id).await {
                 Ok(()) | Err(StorageError::NotFound) => {}
@@ -414,7 +450,6 @@ impl Datasets {
             },
         }
         self.storage.delete(&pending_key(id, upload_id)).await?;
-        tracing::info!(dataset = %id, "upload cancelled");
         Ok(())
     }
 
