@@ -6,6 +6,7 @@
 //! that cross the wire.
 
 pub mod accounts;
+pub mod dashboards;
 pub mod datasets;
 pub mod error;
 pub mod files;

@@ -1,0 +1,189 @@
+//! Dashboards: Plotly figures, markdown and live dataset statistics on a
+//! grid. The rules here are shared by the browser (inline validation while
+//! editing) and the server (which decides).
+
+use serde::{Deserialize, Serialize};
+
+use crate::ApiError;
+
+pub const TITLE_MAX_CHARS: usize = 200;
+pub const DESCRIPTION_MAX_CHARS: usize = 2000;
+pub const MAX_PANELS: usize = 100;
+pub const MARKDOWN_MAX_CHARS: usize = 100_000;
+/// Grid columns; panels are placed and sized in these units.
+pub const GRID_COLUMNS: u32 = 12;
+pub const MAX_PANEL_ROWS: u32 = 40;
+
+/// A statistic of a dataset that stays live (computed from the index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DatasetStat {
+    LabelDistribution,
+    FilesOverTime,
+    SizeHistogram,
+}
+
+/// What a panel shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PanelContent {
+    /// A Plotly figure exactly as Plotly's JSON (`fig.to_json()`):
+    /// `{"data": [...], "layout": {...}}`.
+    Figure {
+        #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+        figure: serde_json::Value,
+    },
+    /// Markdown, rendered on the server and sanitised.
+    Markdown {
+        text: String,
+    },
+    DatasetStat {
+        dataset: String,
+        stat: DatasetStat,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Panel {
+    #[serde(default)]
+    pub title: String,
+    /// Grid position and size, in columns (of 12) and rows.
+    pub x: u32,
+    pub y: u32,
+    pub w: u32,
+    pub h: u32,
+    #[serde(flatten)]
+    pub content: PanelContent,
+}
+
+pub fn normalize_title(raw: &str) -> Result<String, ApiError> {
+    let title = raw.trim();
+    let chars = title.chars().count();
+    if chars == 0 || chars > TITLE_MAX_CHARS {
+        return Err(ApiError::invalid("title", format!("must be 1 to {TITLE_MAX_CHARS} characters long; it has {chars}")));
+    }
+    if title.chars().any(char::is_control) {
+        return Err(ApiError::invalid("title", "must not contain control characters (tabs, line breaks …)"));
+    }
+    Ok(title.to_owned())
+}
+
+pub fn validate_description(description: &str) -> Result<(), ApiError> {
+    let chars = description.chars().count();
+    if chars > DESCRIPTION_MAX_CHARS {
+        return Err(ApiError::invalid("description", format!("must be at most {DESCRIPTION_MAX_CHARS} characters long; it has {chars}")));
+    }
+    Ok(())
+}
+
+/// Checks a Plotly figure's shape: an object with a `data` array of trace
+/// objects (each with a string `type` when it has one) and, optionally, a
+/// `layout` object and a `frames` array. `field` names it in errors.
+pub fn validate_figure(field: &str, figure: &serde_json::Value) -> Result<(), ApiError> {
+    let bad = |rule: String| Err(ApiError::invalid(field, rule));
+    let Some(object) = figure.as_object() else { return bad("must be a JSON object with a \"data\" array (Plotly's figure JSON)".into()) };
+    let Some(data) = object.get("data").and_then(|d| d.as_array()) else {
+        return bad("must have \"data\": an array of traces, as Plotly's fig.to_json() writes".into());
+    };
+    for (n, trace) in data.iter().enumerate() {
+        let Some(trace) = trace.as_object() else { return bad(format!("data[{n}] must be an object (a trace)")) };
+        if trace.get("type").is_some_and(|t| !t.is_string()) {
+            return bad(format!("data[{n}].type must be a string such as \"scatter\" or \"bar\""));
+        }
+    }
+    if object.get("layout").is_some_and(|l| !l.is_object()) {
+        return bad("\"layout\" must be an object".into());
+    }
+    if object.get("frames").is_some_and(|f| !f.is_array()) {
+        return bad("\"frames\" must be an array".into());
+    }
+    Ok(())
+}
+
+/// Checks every panel: count, grid bounds, content. Errors name the panel
+/// (`panels[3].figure: …`).
+pub fn validate_panels(panels: &[Panel]) -> Result<(), ApiError> {
+    if panels.len() > MAX_PANELS {
+        return Err(ApiError::invalid("panels", format!("at most {MAX_PANELS} panels; there are {}", panels.len())));
+    }
+    for (n, panel) in panels.iter().enumerate() {
+        let at = |what: &str| format!("panels[{n}].{what}");
+        if panel.title.chars().count() > TITLE_MAX_CHARS {
+            return Err(ApiError::invalid(at("title"), format!("must be at most {TITLE_MAX_CHARS} characters")));
+        }
+        if panel.w == 0 || panel.x + panel.w > GRID_COLUMNS {
+            return Err(ApiError::invalid(
+                at("w"),
+                format!("the panel must fit the {GRID_COLUMNS} columns: x + w ≤ {GRID_COLUMNS}, w ≥ 1"),
+            ));
+        }
+        if panel.h == 0 || panel.h > MAX_PANEL_ROWS {
+            return Err(ApiError::invalid(at("h"), format!("must be 1 to {MAX_PANEL_ROWS} rows")));
+        }
+        match &panel.content {
+            PanelContent::Figure { figure } => validate_figure(&at("figure"), figure)?,
+            PanelContent::Markdown { text } if text.chars().count() > MARKDOWN_MAX_CHARS => {
+                return Err(ApiError::invalid(at("text"), format!("must be at most {MARKDOWN_MAX_CHARS} characters")));
+            }
+            PanelContent::Markdown { .. } => {}
+            PanelContent::DatasetStat { dataset, .. } => {
+                if dataset.len() != 16 || !dataset.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(ApiError::invalid(at("dataset"), "must be a dataset id (16 hex digits)"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn panel(content: PanelContent) -> Panel {
+        Panel { title: String::new(), x: 0, y: 0, w: 6, h: 4, content }
+    }
+
+    #[test]
+    fn plotly_figures_are_checked_for_their_shape() {
+        let ok = json!({"data": [{"type": "bar", "x": [1, 2], "y": [3, 4]}], "layout": {"title": {"text": "t"}}});
+        assert!(validate_figure("figure", &ok).is_ok());
+        for (bad, says) in [
+            (json!([1, 2]), "JSON object"),
+            (json!({"layout": {}}), "\"data\""),
+            (json!({"data": [3]}), "data[0]"),
+            (json!({"data": [{"type": 3}]}), "data[0].type"),
+            (json!({"data": [], "layout": []}), "layout"),
+        ] {
+            let err = validate_figure("figure", &bad).unwrap_err();
+            assert!(err.message.contains(says) && err.field.as_deref() == Some("figure"), "{bad}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn panels_must_fit_the_grid_and_name_themselves_in_errors() {
+        let figure = PanelContent::Figure { figure: json!({"data": []}) };
+        assert!(validate_panels(&[panel(figure.clone())]).is_ok());
+        let wide = Panel { x: 8, w: 6, ..panel(figure.clone()) };
+        assert_eq!(validate_panels(&[panel(figure.clone()), wide]).unwrap_err().field.as_deref(), Some("panels[1].w"));
+        let broken = panel(PanelContent::Figure { figure: json!({"data": "x"}) });
+        assert_eq!(validate_panels(&[broken]).unwrap_err().field.as_deref(), Some("panels[0].figure"));
+        let stat = panel(PanelContent::DatasetStat { dataset: "nope".into(), stat: DatasetStat::SizeHistogram });
+        assert_eq!(validate_panels(&[stat]).unwrap_err().field.as_deref(), Some("panels[0].dataset"));
+        assert!(validate_panels(&vec![panel(figure); MAX_PANELS + 1]).is_err());
+    }
+
+    #[test]
+    fn panels_read_and_write_as_flat_json() {
+        let json = json!({"title": "Loss", "x": 0, "y": 0, "w": 12, "h": 6, "kind": "markdown", "text": "# Hi"});
+        let panel: Panel = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(panel.content, PanelContent::Markdown { text: "# Hi".into() });
+        assert_eq!(serde_json::to_value(&panel).unwrap(), json);
+        assert!(normalize_title("  ").is_err());
+        assert_eq!(normalize_title(" Training ").unwrap(), "Training");
+    }
+}
