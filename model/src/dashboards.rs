@@ -59,6 +59,68 @@ pub struct Panel {
     pub content: PanelContent,
 }
 
+/// A new dashboard.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewDashboard {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub panels: Vec<Panel>,
+}
+
+/// A save: what changes, and the `version` it was made from (a dashboard
+/// saved by someone else since is a 409, never overwritten).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DashboardChange {
+    pub version: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub panels: Option<Vec<Panel>>,
+    /// `public`: anyone with the link reads it (owner only).
+    #[serde(default)]
+    pub visibility: Option<crate::sharing::Visibility>,
+}
+
+/// Administrators' flags; unset ones stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DashboardFlags {
+    #[serde(default)]
+    pub whitelisted: Option<bool>,
+    /// Read-only for everyone, and whitelisted.
+    #[serde(default)]
+    pub protected: Option<bool>,
+}
+
+/// A dashboard as its readers see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DashboardView {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    /// The owner's user id.
+    pub owner: String,
+    pub visibility: crate::sharing::Visibility,
+    pub panels: Vec<Panel>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Send it back with a change.
+    pub version: String,
+    pub whitelisted: bool,
+    pub protected: bool,
+    /// Bytes of its stored JSON.
+    pub bytes: u64,
+    /// Whether the caller may change it.
+    pub editable: bool,
+}
+
 pub fn normalize_title(raw: &str) -> Result<String, ApiError> {
     let title = raw.trim();
     let chars = title.chars().count();

@@ -204,6 +204,10 @@ pub struct ServeArgs {
     #[arg(long, env = "AGORA_MAX_DATASET_BYTES", value_name = "BYTES")]
     pub max_dataset_bytes: Option<u64>,
 
+    /// Bytes one dashboard's JSON may take [default: 10485760, 10 MB].
+    #[arg(long, env = "AGORA_MAX_DASHBOARD_BYTES", value_name = "BYTES")]
+    pub max_dashboard_bytes: Option<u64>,
+
     /// Files of at least this many bytes are uploaded in parts of 8 MiB or more
     /// (resumable, 4 in flight), 1 to 5368709120 [default: 67108864, 64 MiB].
     #[arg(long, env = "AGORA_MULTIPART_THRESHOLD", value_name = "BYTES")]

@@ -46,6 +46,8 @@ pub struct Config {
     pub max_dataset_bytes: u64,
     /// Files this large are uploaded in parts.
     pub multipart_threshold: u64,
+    /// Bytes one dashboard's JSON may take.
+    pub max_dashboard_bytes: u64,
 }
 
 /// Accounts: mail and sessions.
@@ -146,6 +148,13 @@ impl Config {
                 message: "must be 1 to 5368709120 bytes (a single PUT carries at most 5 GiB)".into(),
             });
         }
+        let max_dashboard_bytes = args.max_dashboard_bytes.unwrap_or(agora_core::dashboards::DEFAULT_MAX_BYTES);
+        if max_dashboard_bytes < 1024 {
+            return Err(ConfigError {
+                setting: "--max-dashboard-bytes / AGORA_MAX_DASHBOARD_BYTES",
+                message: "must be at least 1024".into(),
+            });
+        }
         Ok(Config {
             addr,
             data_dir,
@@ -158,6 +167,7 @@ impl Config {
             max_datasets_per_user,
             max_dataset_bytes,
             multipart_threshold,
+            max_dashboard_bytes,
         })
     }
 

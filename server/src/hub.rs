@@ -55,6 +55,7 @@ pub async fn start(
             multipart_threshold: config.multipart_threshold,
         },
         index,
+        dashboard_max_bytes: config.max_dashboard_bytes,
     });
     if rebuild {
         rebuild_index(hub.clone());

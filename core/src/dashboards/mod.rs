@@ -59,6 +59,29 @@ pub struct Stored {
     pub bytes: u64,
 }
 
+impl Stored {
+    /// The wire view for `caller`.
+    pub fn view(&self, caller: &Caller) -> agora_model::dashboards::DashboardView {
+        let r = &self.record;
+        let editable = !self.protected && crate::auth::access::allowed(caller, &r.resource()) >= Some(Need::Write);
+        agora_model::dashboards::DashboardView {
+            id: r.id.clone(),
+            title: r.title.clone(),
+            description: r.description.clone(),
+            owner: r.owner.clone(),
+            visibility: r.visibility,
+            panels: r.panels.clone(),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            version: self.version.clone(),
+            whitelisted: self.whitelisted,
+            protected: self.protected,
+            bytes: self.bytes,
+            editable,
+        }
+    }
+}
+
 /// What a save changes; `version` is the one it was made from.
 #[derive(Debug, Clone, Default)]
 pub struct Change {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod accounts;
+mod dashboards;
 mod datasets;
 
 use agora_model::ApiError;
@@ -38,6 +39,8 @@ pub struct HubParts {
     pub session_ttl: Duration,
     pub dataset_limits: DatasetLimits,
     pub index: crate::index::journal::Indexer,
+    /// A dashboard's size limit (bytes of its JSON).
+    pub dashboard_max_bytes: u64,
 }
 
 #[derive(Clone)]
@@ -47,6 +50,7 @@ struct Inner {
     storage: Storage,
     accounts: Accounts,
     datasets: Datasets,
+    dashboards: crate::dashboards::Dashboards,
     tokens: TokenKeys,
     mailer: Mailer,
     limits: AuthLimits,
@@ -59,6 +63,7 @@ impl Hub {
         let accounts = Accounts::new(parts.storage.clone());
         Hub(Arc::new(Inner {
             datasets: Datasets::new(parts.storage.clone(), accounts.clone(), parts.dataset_limits, parts.index),
+            dashboards: crate::dashboards::Dashboards::new(parts.storage.clone(), parts.dashboard_max_bytes),
             accounts,
             storage: parts.storage,
             tokens: parts.tokens,
@@ -75,6 +80,10 @@ impl Hub {
 
     pub fn accounts(&self) -> &Accounts {
         &self.0.accounts
+    }
+
+    pub fn dashboards(&self) -> &crate::dashboards::Dashboards {
+        &self.0.dashboards
     }
 
     pub fn datasets(&self) -> &Datasets {

@@ -4,6 +4,7 @@
 //! from [`RequestCaller`], one hub operation, the answer.
 
 mod accounts;
+mod dashboards;
 mod datasets;
 mod search;
 
@@ -81,7 +82,7 @@ impl Modify for BearerAuth {
     info(title = "Agora REST API", description = "Datasets, dashboards and accounts for ML teams. Authenticate with `Authorization: Bearer <token or API key>`."),
     modifiers(&BearerAuth),
     components(schemas(ErrorBody)),
-    nest((path = "/api/v1", api = accounts::AccountsApi), (path = "/api/v1", api = datasets::DatasetsApi), (path = "/api/v1", api = search::SearchApi)),
+    nest((path = "/api/v1", api = accounts::AccountsApi), (path = "/api/v1", api = datasets::DatasetsApi), (path = "/api/v1", api = search::SearchApi), (path = "/api/v1", api = dashboards::DashboardsApi)),
 )]
 pub struct ApiDoc;
 
@@ -99,5 +100,6 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .merge(accounts::router())
         .merge(datasets::router())
         .merge(search::router())
+        .merge(dashboards::router())
         .fallback(no_such_route)
 }
