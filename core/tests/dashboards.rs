@@ -89,3 +89,29 @@ both_backends!(dashboards_save_optimistically_and_protected_ones_refuse_every_wr
     dashboards.delete(&ann, &made.record.id).await.unwrap();
     assert_eq!(dashboards.get(&ann, &made.record.id).await.unwrap_err().kind, ErrorKind::NotFound);
 });
+
+both_backends!(a_deleted_account_takes_its_dashboards_but_not_protected_ones, |f: Fixture| async move {
+    use agora_core::dashboards::DashboardRecord;
+    use agora_core::storage::PutOptions;
+    use agora_model::sharing::{Member, MemberRole};
+    let accounts = Accounts::new(f.storage.clone());
+    let admin = session(&user(&accounts, "admin").await);
+    let ann_user = user(&accounts, "ann").await;
+    let (ann, ben) = (session(&ann_user), session(&user(&accounts, "ben").await));
+    let dashboards = Dashboards::new(f.storage.clone(), 1 << 20);
+    let plain = dashboards.create(&ann, "plain", "", vec![]).await.unwrap();
+    let kept = dashboards.create(&ann, "kept", "", vec![figure()]).await.unwrap();
+    dashboards.set_flags(&admin, &kept.record.id, None, Some(true)).await.unwrap();
+    let bens = dashboards.create(&ben, "ben's", "", vec![]).await.unwrap();
+    // Ann is a member of ben's dashboard (sharing arrives later; written directly here).
+    let mut shared: DashboardRecord = bens.record.clone();
+    shared.members.push(Member { user_id: ann_user.id.clone(), role: MemberRole::Viewer });
+    let body = bytes::Bytes::from(serde_json::to_vec(&shared).unwrap());
+    f.storage.put(&format!("db/{}.json", shared.id), body, PutOptions::default()).await.unwrap();
+
+    assert_eq!(dashboards.remove_user(&ann_user.id).await.unwrap(), 2);
+    assert_eq!(dashboards.get(&admin, &plain.record.id).await.unwrap_err().kind, ErrorKind::NotFound);
+    assert!(dashboards.get(&admin, &kept.record.id).await.unwrap().protected, "protected dashboards stay");
+    assert!(dashboards.get(&ben, &bens.record.id).await.unwrap().record.members.is_empty());
+    assert_eq!(dashboards.remove_user(&ann_user.id).await.unwrap(), 0, "nothing left to do");
+});

@@ -211,15 +211,10 @@ impl Dashboards {
         record.updated_at = unix_now();
         let body = self.encode(&record)?;
         let bytes = body.len() as u64;
-        let flags: Vec<Tag> = [("whitelisted", stored.whitelisted), ("protected", stored.protected)]
-            .into_iter()
-            .filter(|(_, on)| *on)
-            .map(|(name, _)| Tag::new(name, "true"))
-            .collect();
         let options = PutOptions {
             condition: Some(WriteCondition::Match(stored.version.clone())),
             content_type: Some("application/json".into()),
-            tags: flags,
+            tags: flag_tags(&stored),
             ..Default::default()
         };
         let version = match self.storage.put(&key(id), body, options).await {
@@ -268,6 +263,51 @@ impl Dashboards {
         tracing::info!(dashboard = %id, whitelisted = stored.whitelisted, protected = stored.protected, "dashboard flags set");
         Ok(stored)
     }
+}
+
+impl Dashboards {
+    /// For a deleted account: deletes the dashboards it owned — except
+    /// protected ones, which an administrator chose to keep — and takes it
+    /// out of the others' members. Resumable: running it again finds what is
+    /// left. Returns how many dashboards it touched.
+    pub async fn remove_user(&self, user_id: &str) -> Result<u64, ApiError> {
+        let mut touched = 0;
+        for object in self.storage.list_all("db/").await.map_err(stored_error)? {
+            let Some(id) = object.key.strip_prefix("db/").and_then(|k| k.strip_suffix(".json")) else { continue };
+            let stored = match self.load(id).await {
+                Ok(stored) => stored,
+                Err(err) if err.kind == ErrorKind::NotFound => continue,
+                Err(err) => return Err(err),
+            };
+            if stored.record.owner == user_id && !stored.protected {
+                self.storage.delete(&key(id)).await.map_err(stored_error)?;
+                touched += 1;
+            } else if stored.record.members.iter().any(|m| m.user_id == user_id) {
+                let mut record = stored.record.clone();
+                record.members.retain(|m| m.user_id != user_id);
+                let options = PutOptions {
+                    condition: Some(WriteCondition::Match(stored.version.clone())),
+                    content_type: Some("application/json".into()),
+                    tags: flag_tags(&stored),
+                    ..Default::default()
+                };
+                match self.storage.put(&key(id), self.encode(&record)?, options).await {
+                    // Saved meanwhile: the next run of the job takes it out.
+                    Ok(_) | Err(StorageError::PreconditionFailed) => touched += 1,
+                    Err(other) => return Err(stored_error(other)),
+                }
+            }
+        }
+        Ok(touched)
+    }
+}
+
+fn flag_tags(stored: &Stored) -> Vec<Tag> {
+    [("whitelisted", stored.whitelisted), ("protected", stored.protected)]
+        .into_iter()
+        .filter(|(_, on)| *on)
+        .map(|(name, _)| Tag::new(name, "true"))
+        .collect()
 }
 
 fn stale() -> ApiError {

@@ -106,13 +106,14 @@ impl Hub {
         self.finish_account_deletion(&job).await
     }
 
-    /// The datasets the account owned and its memberships first, then its
-    /// keys, claims and record.
+    /// The datasets and dashboards the account owned and its memberships
+    /// first, then its keys, claims and record.
     async fn finish_account_deletion(&self, job: &JobRecord) -> Result<(), ApiError> {
         if job.state == agora_model::accounts::JobState::Done {
             return Ok(());
         }
         self.0.datasets.remove_user(&job.subject).await.map_err(|e| e.to_api())?;
+        self.0.dashboards.remove_user(&job.subject).await?;
         self.0.accounts.run_deletion(&job.id).await.map_err(|e| e.to_api())?;
         Ok(())
     }
