@@ -24,6 +24,20 @@ impl From<JobError> for DatasetError {
     }
 }
 
+/// The index is derived data: its failures are ours, not the caller's.
+impl From<crate::index::IndexError> for DatasetError {
+    fn from(err: crate::index::IndexError) -> Self {
+        DatasetError::Internal(err.to_string())
+    }
+}
+
+/// A stored record that does not parse is ours to fix, too.
+impl From<serde_json::Error> for DatasetError {
+    fn from(err: serde_json::Error) -> Self {
+        DatasetError::Internal(err.to_string())
+    }
+}
+
 impl DatasetError {
     /// The error as callers see it: internals stay in the log.
     pub fn to_api(&self) -> ApiError {

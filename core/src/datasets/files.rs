@@ -55,12 +55,8 @@ impl Datasets {
         query.validate().map_err(DatasetError::Api)?;
         let query = FileQuery { folder: normalize_folder(&query.folder).map_err(DatasetError::Api)?, ..query };
         let (dataset, asked) = (id.to_owned(), query.clone());
-        let listing = self
-            .index
-            .search()
-            .read(move |searcher, fields| crate::index::query::list_files(searcher, fields, &dataset, &asked))
-            .await
-            .map_err(|e| DatasetError::Internal(e.to_string()))?;
+        let listing =
+            self.index.search().read(move |searcher, fields| crate::index::query::list_files(searcher, fields, &dataset, &asked)).await?;
         Ok(FilePage {
             folder: query.folder,
             folders: listing.folders,
@@ -224,11 +220,7 @@ impl Datasets {
         let index = self.index.search();
         let used = if index.rebuilding().is_none() {
             let dataset = record.id.clone();
-            index
-                .read(move |searcher, fields| crate::index::query::usage(searcher, fields, &dataset))
-                .await
-                .map_err(|e| DatasetError::Internal(e.to_string()))?
-                .0
+            index.read(move |searcher, fields| crate::index::query::usage(searcher, fields, &dataset)).await?.0
         } else {
             self.storage.list_all(&file_key(&record.id, "")).await?.iter().map(|o| o.size).sum()
         };

@@ -176,7 +176,7 @@ impl Datasets {
             updated_at: now,
             deletion_job: None,
         };
-        let json = serde_json::to_vec(&record).map_err(|e| DatasetError::Internal(e.to_string()))?;
+        let json = serde_json::to_vec(&record)?;
         let create =
             PutOptions { condition: Some(WriteCondition::Create), content_type: Some("application/json".into()), ..Default::default() };
         self.storage.put(&manifest_key(&record.id), Bytes::from(json), create).await?;
@@ -201,12 +201,8 @@ impl Datasets {
         let ids = match self.index.search().rebuilding() {
             None => {
                 let who = caller.clone();
-                let readable = self
-                    .index
-                    .search()
-                    .read(move |searcher, fields| crate::index::search::readable(searcher, fields, &who))
-                    .await
-                    .map_err(|e| DatasetError::Internal(e.to_string()))?;
+                let readable =
+                    self.index.search().read(move |searcher, fields| crate::index::search::readable(searcher, fields, &who)).await?;
                 readable.into_keys().collect()
             }
             Some(_) => self.ids_from_markers(caller).await?,

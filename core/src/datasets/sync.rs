@@ -48,7 +48,7 @@ impl Datasets {
     async fn dataset_op(&self, id: &str) -> Result<Op, DatasetError> {
         match self.storage.get(&manifest_key(id), None).await {
             Ok(object) => {
-                let record: DatasetRecord = serde_json::from_slice(&object.body).map_err(|e| DatasetError::Internal(e.to_string()))?;
+                let record: DatasetRecord = serde_json::from_slice(&object.body)?;
                 Ok(if record.deletion_job.is_some() { Op::RemoveDataset(id.to_owned()) } else { Op::Dataset(record.index_doc()) })
             }
             Err(StorageError::NotFound) => Ok(Op::RemoveDataset(id.to_owned())),
@@ -70,7 +70,7 @@ impl Datasets {
             .collect()
             .await;
         let ops = ops.into_iter().collect::<Result<Vec<_>, _>>()?;
-        self.index.search().apply(ops).await.map_err(|e| DatasetError::Internal(e.to_string()))?;
+        self.index.search().apply(ops).await?;
         Ok(count)
     }
 
@@ -98,7 +98,7 @@ impl Datasets {
         index.mark_incomplete();
         let mut finished = index.rebuilt_datasets();
         if finished.is_empty() {
-            index.apply(vec![Op::Clear]).await.map_err(|e| DatasetError::Internal(e.to_string()))?;
+            index.apply(vec![Op::Clear]).await?;
         }
         let ids = self.dataset_ids().await?;
         let mut state = Rebuilding { done: 0, total: ids.len() as u64 };
@@ -125,7 +125,7 @@ impl Datasets {
         let index = self.index.search();
         let head = self.dataset_op(id).await?;
         let live = matches!(head, Op::Dataset(_));
-        index.apply(vec![Op::RemoveDataset(id.to_owned())]).await.map_err(|e| DatasetError::Internal(e.to_string()))?;
+        index.apply(vec![Op::RemoveDataset(id.to_owned())]).await?;
         if !live {
             return Ok(());
         }
@@ -140,10 +140,10 @@ impl Datasets {
         while let Some(op) = files.next().await {
             ops.push(op?);
             if ops.len() >= CHUNK {
-                index.apply(std::mem::take(&mut ops)).await.map_err(|e| DatasetError::Internal(e.to_string()))?;
+                index.apply(std::mem::take(&mut ops)).await?;
             }
         }
-        index.apply(ops).await.map_err(|e| DatasetError::Internal(e.to_string()))
+        Ok(index.apply(ops).await?)
     }
 
     /// Compares one dataset's files in storage with the index and repairs
@@ -153,7 +153,7 @@ impl Datasets {
         let index = self.index.search();
         let head = self.dataset_op(id).await?;
         if !matches!(head, Op::Dataset(_)) {
-            index.apply(vec![head]).await.map_err(|e| DatasetError::Internal(e.to_string()))?;
+            index.apply(vec![head]).await?;
             return Ok(0);
         }
         self.sweep_uploads(id, ABANDONED_AFTER).await?;
@@ -166,10 +166,7 @@ impl Datasets {
             .map(|o| (o.key.strip_prefix(&root).unwrap_or(&o.key).to_owned(), (o.size, o.modified)))
             .collect();
         let dataset = id.to_owned();
-        let indexed = index
-            .read(move |searcher, fields| crate::index::query::all_files(searcher, fields, &dataset))
-            .await
-            .map_err(|e| DatasetError::Internal(e.to_string()))?;
+        let indexed = index.read(move |searcher, fields| crate::index::query::all_files(searcher, fields, &dataset)).await?;
         let mut stale: Vec<String> =
             stored.iter().filter(|(path, state)| indexed.get(*path) != Some(*state)).map(|(path, _)| path.clone()).collect();
         stale.extend(indexed.keys().filter(|path| !stored.contains_key(*path)).cloned());
@@ -181,7 +178,7 @@ impl Datasets {
             futures::stream::iter(stale).map(|path| async move { self.file_op(id, &path).await }).buffered(CONCURRENCY).collect().await;
         let mut ops = ops.into_iter().collect::<Result<Vec<_>, _>>()?;
         ops.push(head);
-        index.apply(ops).await.map_err(|e| DatasetError::Internal(e.to_string()))?;
+        index.apply(ops).await?;
         tracing::info!(dataset = %id, repairs, "the index was out of step with storage and is repaired");
         Ok(repairs)
     }

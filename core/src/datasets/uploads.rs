@@ -172,7 +172,7 @@ impl Datasets {
             let s3_upload_id = self.storage.create_upload(&file_key(id, &path), options).await?;
             pending.multipart = Some(Multipart { s3_upload_id, part_size: PartPlan::for_size(request.size).part_size });
         }
-        let json = serde_json::to_vec(&pending).map_err(|e| DatasetError::Internal(e.to_string()))?;
+        let json = serde_json::to_vec(&pending)?;
         let create =
             PutOptions { condition: Some(WriteCondition::Create), content_type: Some("application/json".into()), ..Default::default() };
         if let Err(err) = self.storage.put(&pending_key(id, &upload_id), Bytes::from(json), create).await {
@@ -212,8 +212,8 @@ impl Datasets {
         authorize(caller, &record.resource(), Need::Write).map_err(DatasetError::Api)?;
         let user = caller.require_user().map_err(DatasetError::Api)?;
         let mut tickets = Vec::new();
-        for object in self.storage.list_all(&pending_prefix(id)).await? {
-            let Some(upload_id) = object.key.strip_prefix(&pending_prefix(id)).and_then(|k| k.strip_suffix(".json")) else { continue };
+        for upload_id in self.upload_ids(id).await? {
+            let upload_id = upload_id.as_str();
             let Some(pending) = self.read_pending(id, upload_id).await? else { continue };
             if pending.by != user.id {
                 continue;
@@ -414,8 +414,8 @@ impl Datasets {
     pub async fn sweep_uploads(&self, id: &str, age: std::time::Duration) -> Result<usize, DatasetError> {
         let cutoff = unix_now() - age.as_secs() as i64;
         let (mut swept, mut live) = (0, std::collections::HashSet::new());
-        for object in self.storage.list_all(&pending_prefix(id)).await? {
-            let Some(upload_id) = object.key.strip_prefix(&pending_prefix(id)).and_then(|k| k.strip_suffix(".json")) else { continue };
+        for upload_id in self.upload_ids(id).await? {
+            let upload_id = upload_id.as_str();
             let Some(pending) = self.read_pending(id, upload_id).await? else { continue };
             if pending.created_at <= cutoff {
                 self.drop_upload(id, upload_id, &pending).await?;
@@ -456,8 +456,8 @@ impl Datasets {
     /// Aborts every multipart upload into the dataset (its deletion calls
     /// this before removing the objects; parts are not objects).
     pub(super) async fn abort_all_uploads(&self, id: &str) -> Result<(), DatasetError> {
-        for object in self.storage.list_all(&pending_prefix(id)).await? {
-            let Some(upload_id) = object.key.strip_prefix(&pending_prefix(id)).and_then(|k| k.strip_suffix(".json")) else { continue };
+        for upload_id in self.upload_ids(id).await? {
+            let upload_id = upload_id.as_str();
             if let Some(PendingUpload { multipart: Some(m), path, .. }) = self.read_pending(id, upload_id).await? {
                 match self.storage.abort_upload(&file_key(id, &path), &m.s3_upload_id).await {
                     Ok(()) | Err(StorageError::NotFound) => {}
@@ -468,9 +468,16 @@ impl Datasets {
         Ok(())
     }
 
+    /// Ids of the dataset's started, unfinished uploads (from their records).
+    async fn upload_ids(&self, id: &str) -> Result<Vec<String>, DatasetError> {
+        let prefix = pending_prefix(id);
+        let records = self.storage.list_all(&prefix).await?;
+        Ok(records.iter().filter_map(|o| o.key.strip_prefix(&prefix)?.strip_suffix(".json").map(str::to_owned)).collect())
+    }
+
     async fn read_pending(&self, id: &str, upload_id: &str) -> Result<Option<PendingUpload>, DatasetError> {
         match self.storage.get(&pending_key(id, upload_id), None).await {
-            Ok(object) => Ok(Some(serde_json::from_slice(&object.body).map_err(|e| DatasetError::Internal(e.to_string()))?)),
+            Ok(object) => Ok(Some(serde_json::from_slice(&object.body)?)),
             Err(StorageError::NotFound) => Ok(None),
             Err(other) => Err(other.into()),
         }

@@ -19,6 +19,20 @@ pub(crate) fn term(field: tantivy::schema::Field, text: &str) -> Box<dyn Query> 
     Box::new(TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::Basic))
 }
 
+/// A label filter: `key=value` for that label, `key` for any value.
+pub(crate) fn label_filter(f: &Fields, label: &str) -> Box<dyn Query> {
+    if label.contains('=') {
+        term(f.label, label)
+    } else {
+        term(f.label_key, label)
+    }
+}
+
+/// The most frequent labels of the counted files.
+pub(crate) fn label_counts(counts: &tantivy::collector::FacetCounts, most: usize) -> Vec<LabelCount> {
+    counts.top_k(Facet::root(), most).into_iter().map(|(facet, count)| LabelCount { label: facet.to_path().concat(), count }).collect()
+}
+
 /// Files (and sub-folders, label counts) of one dataset.
 pub struct Listing {
     pub folders: Vec<FolderEntry>,
@@ -45,7 +59,7 @@ pub fn list_files(searcher: &Searcher, f: &Fields, dataset: &str, query: &FileQu
     let mut must: Vec<Box<dyn Query>> = vec![term(f.kind, "file"), term(f.dataset, dataset)];
     must.push(if filtered { term(f.ancestors, &query.folder) } else { term(f.folder, &query.folder) });
     for label in &query.labels {
-        must.push(if label.contains('=') { term(f.label, label) } else { term(f.label_key, label) });
+        must.push(label_filter(f, label));
     }
     if let Some(name) = query.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
         let regex = RegexQuery::from_pattern(&contains_pattern(name), f.name_lower).map_err(|e| IndexError::Tantivy(e.to_string()))?;
@@ -80,11 +94,7 @@ pub fn list_files(searcher: &Searcher, f: &Fields, dataset: &str, query: &FileQu
     let mut facets = FacetCollector::for_field("label_facet");
     facets.add_facet(Facet::root());
     let counts = searcher.search(&scope, &facets)?;
-    let facets = counts
-        .top_k(Facet::root(), MAX_FACETS)
-        .into_iter()
-        .map(|(facet, count)| LabelCount { label: facet.to_path().concat(), count })
-        .collect();
+    let facets = label_counts(&counts, MAX_FACETS);
 
     let folders = if filtered {
         Vec::new()

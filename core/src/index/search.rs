@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 
-use agora_model::files::LabelCount;
 use agora_model::search::{parse_day, Fragment, HitKind, SearchHit, SearchRequest, SearchResults, SearchSort};
 use agora_model::sharing::{Member, MemberRole, Visibility};
 use agora_model::tags::Tag;
@@ -17,7 +16,7 @@ use tantivy::schema::{Facet, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
 
-use super::query::term;
+use super::query::{label_counts, label_filter, term};
 use super::schema::PUBLIC;
 use super::{Fields, IndexError};
 use crate::auth::access::{allowed, Kind, Resource};
@@ -248,7 +247,7 @@ pub fn search_with(
         || request.modified_from.is_some()
         || request.modified_to.is_some();
     for label in &parsed.labels {
-        must.push((Occur::Must, if label.contains('=') { term(f.label, label) } else { term(f.label_key, label) }));
+        must.push((Occur::Must, label_filter(f, label)));
     }
     if !parsed.types.is_empty() {
         let types = parsed.types.iter().map(|t| Term::from_field_text(f.file_type, t));
@@ -342,11 +341,7 @@ pub fn search_with(
             (files as u64, counts)
         }
     };
-    let facets = counts
-        .top_k(Facet::root(), MAX_FACETS)
-        .into_iter()
-        .map(|(facet, count)| LabelCount { label: facet.to_path().concat(), count })
-        .collect();
+    let facets = label_counts(&counts, MAX_FACETS);
     Ok(SearchResults {
         total,
         datasets: dataset_count,
