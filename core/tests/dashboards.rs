@@ -1,36 +1,14 @@
 //! Dashboard records, against the embedded endpoint and moto.
 
-use agora_core::accounts::{Accounts, Registration, UserRecord};
-use agora_core::auth::caller::{Caller, Identity};
-use agora_core::auth::token::Claims;
+use agora_core::accounts::Accounts;
+use agora_core::auth::caller::Caller;
 use agora_core::dashboards::{Change, Dashboards};
-use agora_core::secret::Secret;
 use agora_model::dashboards::{Panel, PanelContent};
 use agora_model::sharing::Visibility;
 use agora_model::ErrorKind;
+use agora_testkit::people::{session, user};
 use agora_testkit::{both_backends, Fixture};
 use serde_json::json;
-
-async fn user(accounts: &Accounts, name: &str) -> UserRecord {
-    let registration =
-        Registration { username: name.into(), email: format!("{name}@example.com"), password: Secret::new(format!("{name}'s password")) };
-    let user = accounts.register(registration).await.unwrap();
-    accounts.mark_verified(&user.id).await.unwrap()
-}
-
-fn session(user: &UserRecord) -> Caller {
-    let claims = Claims {
-        sub: user.id.clone(),
-        ver: 0,
-        typ: "session".into(),
-        iss: "agora".into(),
-        aud: "agora".into(),
-        iat: 0,
-        exp: 0,
-        email: None,
-    };
-    Caller { identity: Identity::Session { user: Box::new(user.clone()), claims }, ip: None }
-}
 
 fn figure() -> Panel {
     let figure = json!({"data": [{"type": "scatter", "x": [1, 2, 3], "y": [0.9, 0.5, 0.3]}], "layout": {"title": {"text": "loss"}}});

@@ -4,42 +4,20 @@
 
 use std::time::{Duration, Instant};
 
-use agora_core::accounts::{Accounts, Registration, UserRecord};
-use agora_core::auth::caller::{Caller, Identity};
-use agora_core::auth::token::Claims;
+use agora_core::accounts::Accounts;
+use agora_core::auth::caller::Caller;
 use agora_core::datasets::{DatasetLimits, Datasets};
 use agora_core::index::journal::{Cursor, Indexer};
 use agora_core::index::SearchIndex;
-use agora_core::secret::Secret;
 use agora_core::storage::PutOptions;
 use agora_model::datasets::NewDataset;
 use agora_model::files::{BulkLabelsRequest, FilePage, FileQuery, FileSort, UploadRequest};
 use agora_model::sharing::Visibility;
 use agora_model::tags::Tag;
 use agora_model::ErrorKind;
+use agora_testkit::people::{session, user};
 use agora_testkit::{both_backends, Fixture};
 use bytes::Bytes;
-
-async fn user(accounts: &Accounts, name: &str) -> UserRecord {
-    let registration =
-        Registration { username: name.into(), email: format!("{name}@example.com"), password: Secret::new(format!("{name}'s password")) };
-    let user = accounts.register(registration).await.unwrap();
-    accounts.mark_verified(&user.id).await.unwrap()
-}
-
-fn session(user: &UserRecord) -> Caller {
-    let claims = Claims {
-        sub: user.id.clone(),
-        ver: 0,
-        typ: "session".into(),
-        iss: "agora".into(),
-        aud: "agora".into(),
-        iat: 0,
-        exp: 0,
-        email: None,
-    };
-    Caller { identity: Identity::Session { user: Box::new(user.clone()), claims }, ip: None }
-}
 
 fn node(f: &Fixture, accounts: &Accounts, index: Indexer) -> Datasets {
     Datasets::new(f.storage.clone(), accounts.clone(), DatasetLimits::default(), index)

@@ -2,6 +2,8 @@
 //! process, on a free port) and moto's server (a second, independent S3
 //! implementation, started once per test binary).
 
+pub mod people;
+
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, OnceLock};
