@@ -193,6 +193,7 @@ impl Datasets {
             let mut tick = tokio::time::interval(poll);
             let mut last_expiry = std::time::Instant::now();
             let mut last_reconcile = std::time::Instant::now();
+            let mut saved: Option<u64> = None;
             loop {
                 tokio::select! {
                     _ = tick.tick() => {}
@@ -211,7 +212,11 @@ impl Datasets {
                         Ok(_) => {}
                         Err(err) => tracing::warn!(error = %err, "could not read the change journal"),
                     }
-                    datasets.index.search().save_cursor(cursor.at_ms);
+                    // Written when it moved (or first): this loop runs every poll.
+                    if saved != Some(cursor.at_ms) {
+                        datasets.index.search().save_cursor(cursor.at_ms);
+                        saved = Some(cursor.at_ms);
+                    }
                     if last_expiry.elapsed() > Duration::from_secs(3600) {
                         last_expiry = std::time::Instant::now();
                         if let Err(err) = journal.expire().await {
