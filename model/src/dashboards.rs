@@ -119,6 +119,113 @@ pub struct DashboardView {
     pub bytes: u64,
     /// Whether the caller may change it.
     pub editable: bool,
+    /// Whether the caller may share it (its owner, administrators).
+    pub manageable: bool,
+    /// Owner and members with their names (for those who may share it).
+    pub members: Vec<crate::datasets::MemberView>,
+    /// Among the next to be evicted if storage fills (and it is filling).
+    pub at_risk: bool,
+    /// The sanitised HTML of each markdown panel, by panel position (`null`
+    /// for other panels).
+    pub panel_html: Vec<Option<String>>,
+}
+
+/// A dashboard in a list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DashboardSummary {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    /// The owner's user id.
+    pub owner: String,
+    pub updated_at: i64,
+    /// Last viewed or saved (Unix seconds); eviction goes by it.
+    pub last_used: i64,
+    pub bytes: u64,
+    pub whitelisted: bool,
+    pub protected: bool,
+    pub at_risk: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DashboardList {
+    /// How many there are (the list holds the most recently used).
+    pub total: u64,
+    pub dashboards: Vec<DashboardSummary>,
+    /// While the index is rebuilt the list may be incomplete.
+    pub indexing: bool,
+}
+
+/// "Save as new": a copy owned by the caller, private.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DuplicateRequest {
+    /// The copy's title [default: "Copy of …"].
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+/// Dashboard storage against its budget.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DashboardStorage {
+    pub used_bytes: u64,
+    pub budget_bytes: u64,
+    /// Eviction starts when usage reaches this many bytes…
+    pub evict_at_bytes: u64,
+    /// …and deletes least-recently-used dashboards until usage is down to this.
+    pub target_bytes: u64,
+    pub dashboards: u64,
+    pub at_risk: u64,
+}
+
+/// A dashboard deleted to keep storage within its budget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Eviction {
+    pub id: String,
+    pub title: String,
+    pub owner: String,
+    pub bytes: u64,
+    pub last_used: i64,
+    pub evicted_at: i64,
+}
+
+/// What administrators see: storage, every dashboard (most recently used
+/// first), and the eviction history (newest first).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DashboardAdmin {
+    pub storage: DashboardStorage,
+    pub dashboards: DashboardList,
+    pub evictions: Vec<Eviction>,
+}
+
+/// A dataset statistic panel's current figure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StatFigure {
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub figure: serde_json::Value,
+}
+
+/// Markdown to render (the editor's preview).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MarkdownRequest {
+    pub text: String,
+}
+
+impl DatasetStat {
+    pub fn label(self) -> &'static str {
+        match self {
+            DatasetStat::LabelDistribution => "Label distribution",
+            DatasetStat::FilesOverTime => "Files and bytes over time",
+            DatasetStat::SizeHistogram => "File-size histogram",
+        }
+    }
 }
 
 pub fn normalize_title(raw: &str) -> Result<String, ApiError> {

@@ -15,7 +15,7 @@ use agora_core::secret::Secret;
 use agora_core::storage::Storage;
 use agora_s3d::credentials::Credentials;
 
-use crate::cli::{AdminAction, AdminArgs, RoleArg, ServeArgs};
+use crate::cli::{AdminAction, AdminArgs, DashboardsAction, DashboardsArgs, RoleArg, ServeArgs};
 use crate::config::{Config, StorageMode};
 
 pub fn run(args: AdminArgs) -> anyhow::Result<()> {
@@ -50,8 +50,64 @@ pub fn reindex(args: ServeArgs) -> anyhow::Result<()> {
         index.save_cursor(cursor.at_ms);
         tokio::task::spawn_blocking(move || index.shutdown()).await.ok();
         stop.cancel();
-        println!("indexed {} dataset(s) in {:.1} s", state.total, started.elapsed().as_secs_f64());
+        println!("indexed {} dataset(s) and the dashboards in {:.1} s", state.total.saturating_sub(1), started.elapsed().as_secs_f64());
         Ok(())
+    })
+}
+
+/// `agora dashboards export|import`. Changes go to the bucket and the change
+/// journal, so serving nodes index imported dashboards within a second.
+pub fn dashboards(args: DashboardsArgs) -> anyhow::Result<()> {
+    use agora_core::dashboards::transfer::{ExportFile, Selection};
+    use agora_core::dashboards::Dashboards;
+
+    let config = Config::from_args(args.serve)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("could not start the async runtime")?;
+    runtime.block_on(async {
+        let stop = CancellationToken::new();
+        let storage = connect(&config, stop.clone()).await?;
+        // This process's own index is thrown away; the journal carries the changes.
+        let index = Indexer::shared(SearchIndex::in_memory(), storage.clone());
+        let dashboards = Dashboards::new(storage.clone(), Accounts::new(storage), index, config.dashboard_limits.clone());
+        let result = match args.action {
+            DashboardsAction::Export { whitelisted, output, .. } => {
+                let selection = if whitelisted { Selection::Whitelisted } else { Selection::All };
+                let file = dashboards.export(selection, |done, total| progress_bar("reading dashboards", done, total)).await;
+                eprintln!();
+                let file = file.map_err(|e| anyhow::anyhow!(e))?;
+                let json = serde_json::to_vec_pretty(&file)?;
+                match &output {
+                    Some(path) => {
+                        let temp = path.with_extension("partial");
+                        std::fs::write(&temp, &json).and_then(|()| std::fs::rename(&temp, path)).with_context(|| format!("could not write {}", path.display()))?;
+                        eprintln!("exported {} dashboard(s) to {}", file.dashboards.len(), path.display());
+                    }
+                    None => {
+                        use std::io::Write;
+                        std::io::stdout().write_all(&json)?;
+                        eprintln!("exported {} dashboard(s)", file.dashboards.len());
+                    }
+                }
+                Ok(())
+            }
+            DashboardsAction::Import { file } => {
+                let text = if file.as_os_str() == "-" {
+                    let mut text = String::new();
+                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).context("could not read standard input")?;
+                    text
+                } else {
+                    std::fs::read_to_string(&file).with_context(|| format!("could not read {}", file.display()))?
+                };
+                let parsed: ExportFile = serde_json::from_str(&text).context("not an Agora dashboards export file")?;
+                let report = dashboards.import(parsed, |done, total| progress_bar("importing dashboards", done, total)).await;
+                eprintln!();
+                let report = report.map_err(|e| anyhow::anyhow!("{}: {}", e.field.unwrap_or_default(), e.message))?;
+                println!("imported: {} created, {} updated, {} unchanged", report.created, report.updated, report.unchanged);
+                Ok(())
+            }
+        };
+        stop.cancel();
+        result
     })
 }
 

@@ -53,6 +53,43 @@ pub enum Command {
     /// node's `agora serve` is stopped — a serving node rebuilds by itself when
     /// its index folder is missing).
     Reindex(ServeArgs),
+    /// Export dashboards to a file, or import such a file (on the same bucket
+    /// `agora serve` uses, with the same options).
+    Dashboards(DashboardsArgs),
+}
+
+/// `agora dashboards [storage options] export|import …`
+#[derive(Debug, Args)]
+pub struct DashboardsArgs {
+    #[command(subcommand)]
+    pub action: DashboardsAction,
+
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum DashboardsAction {
+    /// Write dashboards (records, owners, flags) as one JSON file.
+    Export {
+        /// Every dashboard (the default).
+        #[arg(long, conflicts_with = "whitelisted")]
+        all: bool,
+        /// Only whitelisted (and protected) dashboards.
+        #[arg(long)]
+        whitelisted: bool,
+        /// The file to write [default: standard output].
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Store the dashboards of an export file, keeping ids, owners and flags.
+    /// The whole file is checked first: a dashboard that fails validation is
+    /// named with the reason and nothing is written. Running it again
+    /// changes nothing.
+    Import {
+        /// An export file (`-` for standard input).
+        file: PathBuf,
+    },
 }
 
 /// `agora admin [storage options] <action>`: works on the same bucket as
@@ -207,6 +244,25 @@ pub struct ServeArgs {
     /// Bytes one dashboard's JSON may take [default: 10485760, 10 MB].
     #[arg(long, env = "AGORA_MAX_DASHBOARD_BYTES", value_name = "BYTES")]
     pub max_dashboard_bytes: Option<u64>,
+
+    /// Bytes all dashboards together may take before eviction
+    /// [default: 10000000000, 10 GB].
+    #[arg(long, env = "AGORA_DASHBOARD_BUDGET_BYTES", value_name = "BYTES")]
+    pub dashboard_budget_bytes: Option<u64>,
+
+    /// Eviction starts when dashboards reach this share of the budget [default: 95].
+    #[arg(long, env = "AGORA_DASHBOARD_EVICT_AT_PERCENT", value_name = "PERCENT")]
+    pub dashboard_evict_at_percent: Option<u8>,
+
+    /// Eviction deletes least-recently-used dashboards (never whitelisted or
+    /// protected ones) until they are down to this share [default: 60].
+    #[arg(long, env = "AGORA_DASHBOARD_TARGET_PERCENT", value_name = "PERCENT")]
+    pub dashboard_target_percent: Option<u8>,
+
+    /// A JSON schema file every dashboard must match, instead of the one
+    /// shipped in schemas/dashboard.schema.json.
+    #[arg(long, env = "AGORA_DASHBOARD_SCHEMA", value_name = "PATH")]
+    pub dashboard_schema: Option<std::path::PathBuf>,
 
     /// Files of at least this many bytes are uploaded in parts of 8 MiB or more
     /// (resumable, 4 in flight), 1 to 5368709120 [default: 67108864, 64 MiB].

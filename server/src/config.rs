@@ -46,8 +46,8 @@ pub struct Config {
     pub max_dataset_bytes: u64,
     /// Files this large are uploaded in parts.
     pub multipart_threshold: u64,
-    /// Bytes one dashboard's JSON may take.
-    pub max_dashboard_bytes: u64,
+    /// A dashboard's size limit, the dashboards' storage budget, the schema.
+    pub dashboard_limits: agora_core::dashboards::DashboardLimits,
 }
 
 /// Accounts: mail and sessions.
@@ -155,6 +155,18 @@ impl Config {
                 message: "must be at least 1024".into(),
             });
         }
+        let budget = agora_core::dashboards::budget::Budget::new(
+            args.dashboard_budget_bytes.unwrap_or(agora_core::dashboards::budget::DEFAULT_BUDGET),
+            args.dashboard_evict_at_percent.unwrap_or(agora_core::dashboards::budget::DEFAULT_EVICT_AT_PERCENT),
+            args.dashboard_target_percent.unwrap_or(agora_core::dashboards::budget::DEFAULT_TARGET_PERCENT),
+        )
+        .map_err(|message| ConfigError {
+            setting: "AGORA_DASHBOARD_BUDGET_BYTES / AGORA_DASHBOARD_EVICT_AT_PERCENT / AGORA_DASHBOARD_TARGET_PERCENT",
+            message,
+        })?;
+        let schema = agora_core::dashboards::document_schema::DocumentSchema::load(args.dashboard_schema.as_deref())
+            .map_err(|message| ConfigError { setting: "--dashboard-schema / AGORA_DASHBOARD_SCHEMA", message })?;
+        let dashboard_limits = agora_core::dashboards::DashboardLimits { max_bytes: max_dashboard_bytes, budget, schema };
         Ok(Config {
             addr,
             data_dir,
@@ -167,7 +179,7 @@ impl Config {
             max_datasets_per_user,
             max_dataset_bytes,
             multipart_threshold,
-            max_dashboard_bytes,
+            dashboard_limits,
         })
     }
 

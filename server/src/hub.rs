@@ -55,12 +55,13 @@ pub async fn start(
             multipart_threshold: config.multipart_threshold,
         },
         index,
-        dashboard_max_bytes: config.max_dashboard_bytes,
+        dashboard_limits: config.dashboard_limits.clone(),
     });
     if rebuild {
         rebuild_index(hub.clone());
     }
     hub.datasets().keep_index_in_step(cursor, JOURNAL_POLL, stop.clone().cancelled_owned());
+    hub.dashboards().keep_within_budget(BUDGET_CHECK, stop.clone().cancelled_owned());
     // The writer commits what is queued and stops with the server.
     let stopped = stop.clone();
     tokio::spawn(async move {
@@ -73,6 +74,9 @@ pub async fn start(
 
 /// How often other nodes' changes are picked up from the journal.
 const JOURNAL_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+/// How often the dashboards' storage budget is checked besides after saves
+/// (views and other nodes' saves change who is at risk).
+const BUDGET_CHECK: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Rebuilds the index in the background; the app serves meanwhile and says
 /// "indexing…" where listings may be incomplete.

@@ -51,6 +51,16 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Dashboards(args) => {
+            telemetry::init(agora_server::config::LogFormat::Text);
+            match agora_server::admin::dashboards(args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("agora dashboards: {err:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Bench(args) => match agora_server::bench::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {

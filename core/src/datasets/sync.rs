@@ -61,9 +61,10 @@ impl Datasets {
         let count = changes.len();
         let ops: Vec<Result<Op, DatasetError>> = futures::stream::iter(changes)
             .map(|change| async move {
-                match &change.path {
-                    None => self.dataset_op(&change.dataset).await,
-                    Some(path) => self.file_op(&change.dataset, path).await,
+                match (&change.dashboard, &change.path) {
+                    (Some(id), _) => crate::dashboards::index_op(&self.storage, id).await.map_err(DatasetError::Api),
+                    (None, None) => self.dataset_op(&change.dataset).await,
+                    (None, Some(path)) => self.file_op(&change.dataset, path).await,
                 }
             })
             .buffered(CONCURRENCY)
@@ -101,7 +102,8 @@ impl Datasets {
             index.apply(vec![Op::Clear]).await?;
         }
         let ids = self.dataset_ids().await?;
-        let mut state = Rebuilding { done: 0, total: ids.len() as u64 };
+        // The dashboards are the last step.
+        let mut state = Rebuilding { done: 0, total: ids.len() as u64 + 1 };
         index.set_rebuilding(Some(state));
         progress(state);
         for id in ids {
@@ -114,6 +116,9 @@ impl Datasets {
             index.set_rebuilding(Some(state));
             progress(state);
         }
+        self.reindex_dashboards().await?;
+        state.done += 1;
+        progress(state);
         index.mark_complete();
         index.set_rebuilding(None);
         Ok(state)
@@ -144,6 +149,21 @@ impl Datasets {
             }
         }
         Ok(index.apply(ops).await?)
+    }
+
+    /// Indexes every dashboard in the bucket.
+    async fn reindex_dashboards(&self) -> Result<(), DatasetError> {
+        let ids = crate::dashboards::ids(&self.storage).await.map_err(DatasetError::Api)?;
+        let storage = &self.storage;
+        let mut ops = futures::stream::iter(ids).map(|id| async move { crate::dashboards::index_op(storage, &id).await }).buffered(CONCURRENCY);
+        let mut batch = Vec::new();
+        while let Some(op) = ops.next().await {
+            batch.push(op.map_err(DatasetError::Api)?);
+            if batch.len() >= CHUNK {
+                self.index.search().apply(std::mem::take(&mut batch)).await?;
+            }
+        }
+        Ok(self.index.search().apply(batch).await?)
     }
 
     /// Compares one dataset's files in storage with the index and repairs
@@ -202,7 +222,7 @@ impl Datasets {
                 if let Some(journal) = datasets.index.journal() {
                     match journal.read(&mut cursor).await {
                         Ok(changes) if !changes.is_empty() => {
-                            for change in &changes {
+                            for change in changes.iter().filter(|c| c.dashboard.is_none()) {
                                 datasets.index.touch(&change.dataset);
                             }
                             if let Err(err) = datasets.apply_changes(changes).await {

@@ -39,8 +39,7 @@ pub struct HubParts {
     pub session_ttl: Duration,
     pub dataset_limits: DatasetLimits,
     pub index: crate::index::journal::Indexer,
-    /// A dashboard's size limit (bytes of its JSON).
-    pub dashboard_max_bytes: u64,
+    pub dashboard_limits: crate::dashboards::DashboardLimits,
 }
 
 #[derive(Clone)]
@@ -62,8 +61,8 @@ impl Hub {
     pub fn new(parts: HubParts) -> Self {
         let accounts = Accounts::new(parts.storage.clone());
         Hub(Arc::new(Inner {
-            datasets: Datasets::new(parts.storage.clone(), accounts.clone(), parts.dataset_limits, parts.index),
-            dashboards: crate::dashboards::Dashboards::new(parts.storage.clone(), parts.dashboard_max_bytes),
+            datasets: Datasets::new(parts.storage.clone(), accounts.clone(), parts.dataset_limits, parts.index.clone()),
+            dashboards: crate::dashboards::Dashboards::new(parts.storage.clone(), accounts.clone(), parts.index, parts.dashboard_limits),
             accounts,
             storage: parts.storage,
             tokens: parts.tokens,

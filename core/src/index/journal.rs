@@ -31,12 +31,16 @@ const EVENTS: usize = 1024;
 /// How far behind the cursor each pass looks again.
 const OVERLAP_MS: u64 = 10_000;
 
-/// One thing that changed: a dataset (its record), or one of its files.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// One thing that changed: a dataset (its record), one of its files, or a
+/// dashboard (`dashboard` set, `dataset` empty).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Change {
+    #[serde(default)]
     pub dataset: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dashboard: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -48,10 +52,12 @@ struct Entry {
 impl Change {
     fn of(op: &Op) -> Option<Change> {
         match op {
-            Op::Dataset(d) => Some(Change { dataset: d.id.clone(), path: None }),
-            Op::RemoveDataset(id) => Some(Change { dataset: id.clone(), path: None }),
-            Op::File(f) => Some(Change { dataset: f.dataset.clone(), path: Some(f.path.clone()) }),
-            Op::RemoveFile { dataset, path } => Some(Change { dataset: dataset.clone(), path: Some(path.clone()) }),
+            Op::Dataset(d) => Some(Change { dataset: d.id.clone(), ..Default::default() }),
+            Op::RemoveDataset(id) => Some(Change { dataset: id.clone(), ..Default::default() }),
+            Op::File(f) => Some(Change { dataset: f.dataset.clone(), path: Some(f.path.clone()), ..Default::default() }),
+            Op::RemoveFile { dataset, path } => Some(Change { dataset: dataset.clone(), path: Some(path.clone()), ..Default::default() }),
+            Op::Dashboard(d) => Some(Change { dashboard: Some(d.id.clone()), ..Default::default() }),
+            Op::RemoveDashboard(id) => Some(Change { dashboard: Some(id.clone()), ..Default::default() }),
             Op::Clear => None,
         }
     }
@@ -110,7 +116,7 @@ impl Indexer {
     /// next read sees them) and tells the other nodes.
     pub async fn changed(&self, ops: Vec<Op>) {
         let changes: Vec<Change> = ops.iter().filter_map(Change::of).collect();
-        for change in &changes {
+        for change in changes.iter().filter(|c| c.dashboard.is_none()) {
             self.touch(&change.dataset);
         }
         self.index.apply_or_log(ops).await;
@@ -133,7 +139,7 @@ impl Indexer {
     pub async fn notify(&self, dataset: &str) {
         self.touch(dataset);
         if let Some(journal) = &self.journal {
-            journal.write(vec![Change { dataset: dataset.to_owned(), path: None }]).await;
+            journal.write(vec![Change { dataset: dataset.to_owned(), ..Default::default() }]).await;
         }
     }
 

@@ -8,6 +8,7 @@
 //! query (read-your-writes) while commits stay few under load. Queries run
 //! on the blocking pool against one long-lived reader.
 
+pub mod dashboards;
 pub mod journal;
 pub mod query;
 pub mod rebuild;
@@ -23,7 +24,7 @@ use tantivy::directory::MmapDirectory;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, Term};
 use tokio::sync::oneshot;
 
-pub use schema::{DatasetDoc, Fields, FileDoc};
+pub use schema::{DashboardDoc, DatasetDoc, Fields, FileDoc};
 
 /// Changes arriving within this window share one commit.
 pub const GROUP_WINDOW: Duration = Duration::from_millis(20);
@@ -56,6 +57,9 @@ pub enum Op {
         dataset: String,
         path: String,
     },
+    /// Adds or replaces a dashboard's document.
+    Dashboard(DashboardDoc),
+    RemoveDashboard(String),
     /// Empties the index (a rebuild starts with this).
     Clear,
 }
@@ -298,6 +302,13 @@ fn commit(writer: &mut IndexWriter, reader: &IndexReader, f: &Fields, batches: &
             }
             Op::RemoveFile { dataset, path } => {
                 writer.delete_term(Term::from_field_text(f.key, &schema::file_key(dataset, path)));
+            }
+            Op::Dashboard(d) => {
+                writer.delete_term(Term::from_field_text(f.key, &schema::dashboard_key(&d.id)));
+                writer.add_document(schema::dashboard_document(f, d)).map_err(|e| e.to_string())?;
+            }
+            Op::RemoveDashboard(id) => {
+                writer.delete_term(Term::from_field_text(f.key, &schema::dashboard_key(id)));
             }
             Op::Clear => {
                 writer.delete_all_documents().map_err(|e| e.to_string())?;

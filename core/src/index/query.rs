@@ -158,9 +158,9 @@ pub fn usage(searcher: &Searcher, f: &Fields, dataset: &str) -> Result<(u64, u64
 }
 
 /// Sums the `size` fast field of the matching documents.
-struct SizeSum;
+pub(crate) struct SizeSum;
 
-struct SegmentSizeSum {
+pub(crate) struct SegmentSizeSum {
     sizes: tantivy::columnar::Column<u64>,
     sum: u64,
 }

@@ -11,7 +11,7 @@ use tantivy::schema::{Facet, FacetOptions, Field, NumericOptions, Schema, TextFi
 use tantivy::TantivyDocument;
 
 /// Bump when fields change: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 pub const PUBLIC: &str = "public";
 
@@ -47,6 +47,12 @@ pub struct Fields {
     pub readers: Field,
     pub owner: Field,
     pub description: Field,
+    /// A dashboard's id.
+    pub dashboard: Field,
+    /// When a dashboard was last viewed or saved (eviction goes by it).
+    pub last_used: Field,
+    /// A dashboard's administrator flags: `whitelisted`, `protected`.
+    pub flags: Field,
 }
 
 pub fn build() -> (Schema, Fields) {
@@ -78,6 +84,9 @@ pub fn build() -> (Schema, Fields) {
         readers: s.add_text_field("readers", STRING | STORED),
         owner: s.add_text_field("owner", STRING | STORED),
         description: s.add_text_field("description", STORED),
+        dashboard: s.add_text_field("dashboard", STRING | STORED | FAST),
+        last_used: s.add_i64_field("last_used", NumericOptions::default().set_indexed().set_fast().set_stored()),
+        flags: s.add_text_field("flags", STRING | STORED),
     };
     (s.build(), fields)
 }
@@ -88,6 +97,30 @@ pub fn dataset_key(id: &str) -> String {
 
 pub fn file_key(dataset: &str, path: &str) -> String {
     format!("f/{dataset}/{path}")
+}
+
+pub fn dashboard_key(id: &str) -> String {
+    format!("b/{id}")
+}
+
+/// A dashboard as the index knows it: what search finds in it, who may
+/// list it, and what eviction needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DashboardDoc {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    /// Panel titles and markdown text.
+    pub text: Vec<String>,
+    pub owner: String,
+    /// User ids that may list it: the owner and members. A dashboard shared
+    /// by link is read by whoever has the link, not listed for everyone.
+    pub readers: Vec<String>,
+    pub updated_at: i64,
+    pub last_used: i64,
+    pub bytes: u64,
+    pub whitelisted: bool,
+    pub protected: bool,
 }
 
 /// A dataset as the index knows it.
@@ -156,6 +189,34 @@ pub fn dataset_document(f: &Fields, d: &DatasetDoc) -> TantivyDocument {
     }
     doc.add_i64(f.modified, d.updated_at);
     doc.add_u64(f.size, 0);
+    doc
+}
+
+pub fn dashboard_document(f: &Fields, d: &DashboardDoc) -> TantivyDocument {
+    let mut doc = TantivyDocument::new();
+    doc.add_text(f.kind, "dashboard");
+    doc.add_text(f.key, dashboard_key(&d.id));
+    doc.add_text(f.dashboard, &d.id);
+    doc.add_text(f.name, &d.title);
+    doc.add_text(f.name_sort, d.title.to_lowercase());
+    doc.add_text(f.name_lower, d.title.to_lowercase());
+    doc.add_text(f.text, &d.description);
+    for text in &d.text {
+        doc.add_text(f.text, text);
+    }
+    doc.add_text(f.description, &d.description);
+    doc.add_text(f.owner, &d.owner);
+    for reader in &d.readers {
+        doc.add_text(f.readers, reader);
+    }
+    for (flag, on) in [("whitelisted", d.whitelisted), ("protected", d.protected)] {
+        if on {
+            doc.add_text(f.flags, flag);
+        }
+    }
+    doc.add_i64(f.modified, d.updated_at);
+    doc.add_i64(f.last_used, d.last_used);
+    doc.add_u64(f.size, d.bytes);
     doc
 }
 

@@ -226,8 +226,22 @@ pub fn search_with(
     if let Some(only) = &request.dataset {
         scope.retain(|id| id == only);
     }
-    let mut must: Vec<(Occur, Box<dyn Query>)> =
-        vec![(Occur::Must, Box::new(TermSetQuery::new(scope.iter().map(|id| Term::from_field_text(f.dataset, id)))))];
+    let in_datasets: Box<dyn Query> = Box::new(TermSetQuery::new(scope.iter().map(|id| Term::from_field_text(f.dataset, id))));
+    // Dashboards are found by their owner and members (administrators: all);
+    // one shared by link is read by whoever has the link, not listed.
+    let dashboards = match (&caller.identity, &request.dataset) {
+        (_, Some(_)) | (Identity::Anonymous | Identity::ApiKey { .. }, _) => None,
+        (Identity::Session { user, .. }, None) if user.is_admin() => Some(term(f.kind, "dashboard")),
+        (Identity::Session { user, .. }, None) => Some(Box::new(BooleanQuery::new(vec![
+            (Occur::Must, term(f.kind, "dashboard")),
+            (Occur::Must, term(f.readers, &user.id)),
+        ])) as Box<dyn Query>),
+    };
+    let visible: Box<dyn Query> = match dashboards {
+        Some(dashboards) => Box::new(BooleanQuery::new(vec![(Occur::Should, in_datasets), (Occur::Should, dashboards)])),
+        None => in_datasets,
+    };
+    let mut must: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, visible)];
     for word in &parsed.words {
         must.push((Occur::Must, text_query(searcher, f, word)));
     }
@@ -269,15 +283,17 @@ pub fn search_with(
     let of_kind =
         |kind: &str| BooleanQuery::new(vec![(Occur::Must, Box::new(base.clone()) as Box<dyn Query>), (Occur::Must, term(f.kind, kind))]);
     let dataset_count = if file_only { 0 } else { searcher.search(&of_kind("dataset"), &Count)? as u64 };
+    let dashboard_count = if file_only { 0 } else { searcher.search(&of_kind("dashboard"), &Count)? as u64 };
     let kind = match request.kind {
         Some(HitKind::Dataset) if !file_only => Some("dataset"),
+        Some(HitKind::Dashboard) if !file_only => Some("dashboard"),
         Some(HitKind::Dataset) | Some(HitKind::Dashboard) => None,
         Some(HitKind::File) => Some("file"),
         None if file_only => Some("file"),
         None => None,
     };
     let wanted = match (request.kind, kind) {
-        (Some(HitKind::Dashboard), _) | (Some(HitKind::Dataset), None) => None,
+        (Some(HitKind::Dashboard | HitKind::Dataset), None) => None,
         (_, Some(kind)) => Some(of_kind(kind)),
         (_, None) => Some(base.clone()),
     };
@@ -295,7 +311,7 @@ pub fn search_with(
     if let Some(query) = &wanted {
         // Only files carry label facets, so unless datasets alone are asked
         // for, the page and the facets come from one pass.
-        let facets_here = kind != Some("dataset");
+        let facets_here = !matches!(kind, Some("dataset" | "dashboard"));
         let page = TopDocs::with_limit(limit).and_offset(request.offset);
         let by_path = || (SortByString::for_field("name_sort"), Order::Asc);
         let (matched, addresses, counts) = match request.sort {
@@ -313,9 +329,9 @@ pub fn search_with(
         facet_counts = counts;
         total = matched;
         file_count = match kind {
-            Some("dataset") => None,
+            Some("dataset" | "dashboard") => None,
             Some(_) => Some(matched),
-            None => Some(matched.saturating_sub(dataset_count)),
+            None => Some(matched.saturating_sub(dataset_count + dashboard_count)),
         };
         let highlight = if parsed.words.is_empty() && parsed.phrases.is_empty() {
             None
@@ -346,7 +362,7 @@ pub fn search_with(
         total,
         datasets: dataset_count,
         files: file_count,
-        dashboards: 0,
+        dashboards: dashboard_count,
         hits,
         facets,
         notes: parsed.notes,
@@ -378,8 +394,12 @@ fn hit(
 ) -> Result<SearchHit, IndexError> {
     let doc: TantivyDocument = searcher.doc(address)?;
     let text = |field| doc.get_first(field).and_then(|v| v.as_str()).map(str::to_owned);
-    let kind = if text(f.kind).as_deref() == Some("file") { HitKind::File } else { HitKind::Dataset };
-    let id = text(f.dataset).unwrap_or_default();
+    let kind = match text(f.kind).as_deref() {
+        Some("file") => HitKind::File,
+        Some("dashboard") => HitKind::Dashboard,
+        _ => HitKind::Dataset,
+    };
+    let id = if kind == HitKind::Dashboard { text(f.dashboard) } else { text(f.dataset) }.unwrap_or_default();
     let name = text(f.name).unwrap_or_default();
     let title = match highlight {
         Some(generator) => fragments(&name, &generator.snippet_from_doc(&doc)),

@@ -94,12 +94,15 @@ async fn no_such_route() -> RestError {
     RestError(ApiError::not_found("no such API route; see /api/v1/openapi.json"))
 }
 
-pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+/// `dashboard_max_bytes`: the size limit of one dashboard, which its routes
+/// accept bodies up to (with room for whitespace) so that the size check
+/// answers with the dashboard's size and the limit.
+pub fn router<S: Clone + Send + Sync + 'static>(dashboard_max_bytes: u64) -> Router<S> {
     Router::new()
         .route("/openapi.json", get(openapi))
         .merge(accounts::router())
         .merge(datasets::router())
         .merge(search::router())
-        .merge(dashboards::router())
+        .merge(dashboards::router(dashboard_max_bytes))
         .fallback(no_such_route)
 }
