@@ -73,6 +73,7 @@ fn AccountMenu() -> impl IntoView {
                             <A href="/settings/keys" attr:role="menuitem">"API keys"</A>
                             {(user.role == agora_model::accounts::Role::Admin).then(|| view! {
                                 <A href="/admin/users" attr:role="menuitem" attr:data-testid="admin-link">"Users (admin)"</A>
+                                <A href="/admin/dashboards" attr:role="menuitem">"Dashboard storage (admin)"</A>
                             })}
                             <ActionForm action=logout>
                                 <button type="submit" class="menu-button" role="menuitem" data-testid="logout">"Log out"</button>

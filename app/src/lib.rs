@@ -25,7 +25,9 @@ use crate::components::error_view::ErrorView;
 use crate::layout::{Footer, Header};
 use crate::pages::{
     admin::AdminUsersPage,
+    admin_dashboards::AdminDashboardsPage,
     api_keys::ApiKeysPage,
+    dashboard::DashboardPage,
     dashboards::DashboardsPage,
     dataset::DatasetPage,
     datasets::DatasetsPage,
@@ -89,6 +91,7 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("datasets") view=DatasetsPage />
                             <Route path=path!("datasets/:id") view=DatasetPage />
                             <Route path=path!("dashboards") view=DashboardsPage />
+                            <Route path=path!("dashboards/:id") view=DashboardPage />
                             <Route path=path!("monitoring") view=MonitoringPage />
                             <Route path=path!("search") view=SearchPage />
                             <Route path=path!("login") view=LoginPage />
@@ -99,6 +102,7 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("settings") view=SettingsPage />
                             <Route path=path!("settings/keys") view=ApiKeysPage />
                             <Route path=path!("admin/users") view=AdminUsersPage />
+                            <Route path=path!("admin/dashboards") view=AdminDashboardsPage />
                             <Route path=path!("goodbye") view=GoodbyePage />
                         </Routes>
                     </ErrorBoundary>

@@ -308,10 +308,78 @@ pub fn validate_panels(panels: &[Panel]) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// A figure's data as CSV: one row per point, `trace` first, then the
+/// trace arrays that exist (`x`, `y`, `z`, `labels`, `values`, `text`).
+pub fn figure_csv(figure: &serde_json::Value) -> String {
+    const COLUMNS: [&str; 6] = ["x", "y", "z", "labels", "values", "text"];
+    let traces: Vec<&serde_json::Map<String, serde_json::Value>> =
+        figure.get("data").and_then(|d| d.as_array()).map(|d| d.iter().filter_map(|t| t.as_object()).collect()).unwrap_or_default();
+    let present: Vec<&str> = COLUMNS.into_iter().filter(|c| traces.iter().any(|t| t.get(*c).is_some_and(|v| v.is_array()))).collect();
+    let cell = |value: &serde_json::Value| -> String {
+        let text = match value {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        if text.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", text.replace('"', "\"\""))
+        } else {
+            text
+        }
+    };
+    let mut csv = std::iter::once("trace").chain(present.iter().copied()).collect::<Vec<_>>().join(",");
+    csv.push('\n');
+    for (n, trace) in traces.iter().enumerate() {
+        let name = trace.get("name").and_then(|v| v.as_str()).map(str::to_owned).unwrap_or_else(|| format!("trace {n}"));
+        let arrays: Vec<Option<&Vec<serde_json::Value>>> = present.iter().map(|c| trace.get(*c).and_then(|v| v.as_array())).collect();
+        let rows = arrays.iter().flatten().map(|a| a.len()).max().unwrap_or(0);
+        for row in 0..rows {
+            let mut line = vec![cell(&serde_json::Value::String(name.clone()))];
+            line.extend(arrays.iter().map(|a| a.and_then(|a| a.get(row)).map(cell).unwrap_or_default()));
+            csv.push_str(&line.join(","));
+            csv.push('\n');
+        }
+    }
+    csv
+}
+
+/// Places panels in their order on the 12-column grid, left to right, a new
+/// row when the next one does not fit.
+pub fn flow_layout(panels: &mut [Panel]) {
+    let (mut x, mut y, mut row_height) = (0, 0, 0);
+    for panel in panels {
+        panel.w = panel.w.clamp(1, GRID_COLUMNS);
+        panel.h = panel.h.clamp(1, MAX_PANEL_ROWS);
+        if x + panel.w > GRID_COLUMNS {
+            (x, y, row_height) = (0, y + row_height, 0);
+        }
+        (panel.x, panel.y) = (x, y);
+        x += panel.w;
+        row_height = row_height.max(panel.h);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn figure_data_becomes_csv() {
+        let figure = json!({"data": [{"name": "loss", "x": [1, 2], "y": [0.5, 0.25]}, {"type": "pie", "labels": ["a,b"], "values": [3]}]});
+        assert_eq!(figure_csv(&figure), "trace,x,y,labels,values\nloss,1,0.5,,\nloss,2,0.25,,\ntrace 1,,,\"a,b\",3\n");
+    }
+
+    #[test]
+    fn panels_flow_into_rows() {
+        let mut panels: Vec<Panel> = [8, 4, 6, 12]
+            .into_iter()
+            .map(|w| Panel { title: String::new(), x: 0, y: 0, w, h: 3, content: PanelContent::Markdown { text: String::new() } })
+            .collect();
+        flow_layout(&mut panels);
+        let places: Vec<(u32, u32)> = panels.iter().map(|p| (p.x, p.y)).collect();
+        assert_eq!(places, [(0, 0), (8, 0), (0, 3), (0, 6)]);
+    }
 
     fn panel(content: PanelContent) -> Panel {
         Panel { title: String::new(), x: 0, y: 0, w: 6, h: 4, content }

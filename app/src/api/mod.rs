@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod dashboards;
 pub mod datasets;
 pub mod keys;
 pub mod search;

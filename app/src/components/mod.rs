@@ -4,4 +4,5 @@ pub mod empty_state;
 pub mod error_view;
 pub mod form;
 pub mod loading;
+pub mod plot;
 pub mod status;

@@ -148,7 +148,7 @@ fn your_access(permission: Permission) -> &'static str {
     }
 }
 
-fn role_name(role: MemberRole) -> &'static str {
+pub fn role_name(role: MemberRole) -> &'static str {
     match role {
         MemberRole::Owner => "owner",
         MemberRole::Editor => "editor",

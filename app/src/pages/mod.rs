@@ -1,7 +1,10 @@
 //! One module per page.
 
 pub mod admin;
+pub mod admin_dashboards;
 pub mod api_keys;
+pub mod dashboard;
+pub mod dashboard_editor;
 pub mod dashboards;
 pub mod dataset;
 pub mod dataset_files;
