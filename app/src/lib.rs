@@ -19,7 +19,7 @@ pub mod url;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Body, Link, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 use crate::components::error_view::ErrorView;
 use crate::layout::{Footer, Header};
@@ -91,7 +91,7 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("datasets") view=DatasetsPage />
                             <Route path=path!("datasets/:id") view=DatasetPage />
                             <Route path=path!("dashboards") view=DashboardsPage />
-                            <Route path=path!("dashboards/:id") view=DashboardPage />
+                            <Route path=path!("dashboards/:id") view=DashboardPage ssr=SsrMode::Async />
                             <Route path=path!("monitoring") view=MonitoringPage />
                             <Route path=path!("search") view=SearchPage />
                             <Route path=path!("login") view=LoginPage />

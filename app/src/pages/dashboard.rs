@@ -13,6 +13,7 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use serde_json::Value;
 
 use crate::api::dashboards::{dashboard, dashboard_stat, delete_dashboard, duplicate_dashboard, save_dashboard, share_dashboard};
+use crate::components::empty_state::EmptyState;
 use crate::components::form::{error_besides, error_for, Field, FormError};
 use crate::components::loading::Loading;
 use crate::components::plot::{download_png, download_text, file_stem, resize, Plot};
@@ -31,24 +32,30 @@ pub fn DashboardPage() -> impl IntoView {
     let query = use_query_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let version = RwSignal::new(0u32);
-    let editing = RwSignal::new(query.read_untracked().get("edit").is_some());
+    // Editing is part of the address (`?edit`), so a reload keeps the mode.
+    let editing = Memo::new(move |_| query.read().get("edit").is_some());
+    let navigate = use_navigate();
+    let set_editing = Callback::new(move |on: bool| {
+        let to = if on { format!("/dashboards/{}?edit=1", id()) } else { format!("/dashboards/{}", id()) };
+        navigate(&to, leptos_router::NavigateOptions { replace: !on, scroll: false, ..Default::default() });
+    });
     let loaded = Resource::new(move || (id(), version.get()), |(id, _)| dashboard(id));
     let reload = move || version.update(|v| *v += 1);
     view! {
         <Transition fallback=|| view! { <Loading /> }>
-            {move || loaded.get().map(|result| result.map(|view| {
-                if editing.get() && view.editable {
-                    view! { <DashboardEditor view on_done=move |saved| { editing.set(false); if saved { reload() } } /> }.into_any()
-                } else {
-                    view! { <Dashboard view editing reload /> }.into_any()
+            {move || loaded.get().map(|result| match result {
+                Ok(view) if editing.get() && view.editable => {
+                    view! { <DashboardEditor view on_done=move |saved| { set_editing.run(false); if saved { reload() } } /> }.into_any()
                 }
-            }))}
+                Ok(view) => view! { <Dashboard view set_editing reload /> }.into_any(),
+                Err(error) => view! { <Unavailable error /> }.into_any(),
+            })}
         </Transition>
     }
 }
 
 #[component]
-fn Dashboard(view: DashboardView, editing: RwSignal<bool>, reload: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+fn Dashboard(view: DashboardView, set_editing: Callback<bool>, reload: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let signed_in = use_session().user().is_some();
     let panels = view.panels.clone();
     let html = view.panel_html.clone();
@@ -66,7 +73,7 @@ fn Dashboard(view: DashboardView, editing: RwSignal<bool>, reload: impl Fn() + C
             </div>
             <div class="actions">
                 {view.editable.then(|| view! {
-                    <button type="button" class="button button-primary" data-testid="edit-dashboard" on:click=move |_| editing.set(true)>"Edit"</button>
+                    <button type="button" class="button button-primary" data-testid="edit-dashboard" on:click=move |_| set_editing.run(true)>"Edit"</button>
                 })}
                 {signed_in.then(|| view! { <Duplicate id=id.clone() title=view.title.clone() /> })}
             </div>
@@ -101,6 +108,23 @@ fn Dashboard(view: DashboardView, editing: RwSignal<bool>, reload: impl Fn() + C
             .into_any()
         }}
         {view.manageable.then(|| view! { <Sharing view=view.clone() reload /> <DeleteDashboard id=view.id.clone() title=view.title.clone() protected=view.protected /> })}
+    }
+}
+
+/// A dashboard that does not exist or is not shared with the caller (the
+/// two look the same), with the page's HTTP status set to match (the route
+/// renders once its data is in, so the status is still unsent).
+#[component]
+fn Unavailable(error: agora_model::ApiError) -> impl IntoView {
+    crate::components::status::set_http_status(error.http_status());
+    let signed_in = use_session().user().is_some();
+    view! {
+        <Title text="Dashboard not available" />
+        <EmptyState icon=icondata::LuLayoutDashboard title="This dashboard is not available">
+            <p data-testid="dashboard-unavailable">{error.message.clone()}</p>
+            <p>"It may have been deleted, or it is not shared with you. Its owner can share it with you or turn on its link."</p>
+            {(!signed_in).then(|| view! { <p><a class="button button-primary" href="/login">"Log in"</a></p> })}
+        </EmptyState>
     }
 }
 

@@ -117,3 +117,8 @@ impl SegmentCollector for SegmentCandidates {
         self.found
     }
 }
+
+/// How many dashboards the index holds.
+pub fn count(searcher: &Searcher, f: &Fields) -> Result<u64, IndexError> {
+    Ok(searcher.search(&*term(f.kind, "dashboard"), &Count)? as u64)
+}

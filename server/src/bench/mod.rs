@@ -3,6 +3,7 @@
 
 mod accounts;
 mod child;
+mod dashboards;
 mod datasets;
 mod index;
 mod startup;
@@ -34,6 +35,9 @@ pub enum Bench {
     /// large multipart file) with Agora's and the storage's CPU time apart;
     /// listing a page of a large dataset.
     Datasets(datasets::DatasetsArgs),
+    /// Reading a 100 KB dashboard over HTTP against a trivial route, and an
+    /// eviction pass over 100,000 dashboards' metadata against counting them.
+    Dashboards(dashboards::DashboardsArgs),
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -43,6 +47,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         Bench::Accounts(args) => accounts::run(args),
         Bench::Index(args) => index::run(args),
         Bench::Datasets(args) => datasets::run(args),
+        Bench::Dashboards(args) => dashboards::run(args),
     }
 }
 
