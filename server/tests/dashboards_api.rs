@@ -103,18 +103,18 @@ async fn sharing_statistics_administration_and_transfer_over_rest() {
         assert_eq!(server.get(path, None).await.0, StatusCode::UNAUTHORIZED, "{path}");
     }
     let (status, overview) = server.get("/api/v1/admin/dashboards", Some(&admin)).await;
-    assert_eq!((status, overview["storage"]["dashboards"].as_u64()), (StatusCode::OK, Some(3)), "{overview}");
+    assert_eq!((status, overview["storage"]["dashboards"].as_u64()), (StatusCode::OK, Some(2)), "{overview}");
     assert_eq!(overview["storage"]["budget_bytes"], 10_000_000_000u64);
     let (_, record) = server.get(&format!("/api/v1/admin/dashboards/{id}/record"), Some(&admin)).await;
     assert_eq!(record["members"][0]["role"], "viewer");
     let (status, export) = server.get("/api/v1/admin/dashboards/export", Some(&admin)).await;
-    assert_eq!((status, export["dashboards"].as_array().map(Vec::len)), (StatusCode::OK, Some(3)));
+    assert_eq!((status, export["dashboards"].as_array().map(Vec::len)), (StatusCode::OK, Some(2)));
     let (status, report) = server.post("/api/v1/admin/dashboards/import", Some(&admin), export.clone()).await;
-    assert_eq!((status, report["unchanged"].as_u64()), (StatusCode::OK, Some(3)), "{report}");
+    assert_eq!((status, report["unchanged"].as_u64()), (StatusCode::OK, Some(2)), "{report}");
     let mut broken = export.clone();
-    broken["dashboards"][2]["record"]["title"] = json!("");
+    broken["dashboards"][1]["record"]["title"] = json!("");
     let (status, err) = server.post("/api/v1/admin/dashboards/import", Some(&admin), broken).await;
-    assert_eq!((status, err["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("dashboards[2]")), "{err}");
+    assert_eq!((status, err["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("dashboards[1]")), "{err}");
     assert_eq!(server.post("/api/v1/admin/dashboards/import", Some(&ann), export).await.0, StatusCode::FORBIDDEN);
     server.stop().await.unwrap();
 }

@@ -126,4 +126,50 @@ async fn a_label_set_on_node_a_is_found_by_search_on_node_b_within_two_seconds()
     }
     let listed = call(&client, reqwest::Method::GET, format!("{b}/datasets/{id}/files"), &token, None).await;
     assert_eq!(listed["files"][0]["labels"][0]["value"], "on-b", "B's listings follow too");
+
+    // `agora dashboards export`, a deletion, `agora dashboards import` next
+    // to the serving nodes: the dashboard is back, and B lists it.
+    let panel = json!({"x": 0, "y": 0, "w": 12, "h": 4, "kind": "markdown", "text": "kept across export and import"});
+    let made = call(&client, post.clone(), format!("{a}/dashboards"), &token, Some(json!({"title": "Exported", "panels": [panel]}))).await;
+    let dashboard = made["id"].as_str().unwrap().to_owned();
+    let file = a_dir.path().join("dashboards.json");
+    let cli = |args: Vec<String>| {
+        let a_dir = a_dir.path().to_owned();
+        let a_s3 = a_s3.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                Command::new(AGORA)
+                    .args(["dashboards", "--s3-addr", &a_s3, "--data-dir"])
+                    .arg(&a_dir)
+                    .args(&args)
+                    .env("RUST_LOG", "error")
+                    .output()
+                    .unwrap()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let exported = cli(vec!["export".into(), "--all".into(), "-o".into(), file.display().to_string()]).await;
+    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+    let export: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(export["dashboards"][0]["record"]["id"], dashboard.as_str());
+    let gone = client.delete(format!("{a}/dashboards/{dashboard}")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(gone.status(), reqwest::StatusCode::NO_CONTENT);
+    let imported = cli(vec!["import".into(), file.display().to_string()]).await;
+    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    assert!(String::from_utf8_lossy(&imported.stdout).contains("1 created"), "{}", String::from_utf8_lossy(&imported.stdout));
+    let back = call(&client, reqwest::Method::GET, format!("{a}/dashboards/{dashboard}"), &token, None).await;
+    assert_eq!(back["title"], "Exported");
+    let set = Instant::now();
+    loop {
+        let list = call(&client, reqwest::Method::GET, format!("{b}/dashboards"), &token, None).await;
+        if list["total"] == 1 {
+            break;
+        }
+        assert!(set.elapsed() < Duration::from_secs(3), "node B did not list the imported dashboard: {list}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let again = cli(vec!["import".into(), file.display().to_string()]).await;
+    assert!(String::from_utf8_lossy(&again.stdout).contains("1 unchanged"), "idempotent");
 }
