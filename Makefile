@@ -38,6 +38,7 @@ bench: tools
 	target/release/agora bench storage
 	target/release/agora bench datasets
 	target/release/agora bench index
+	target/release/agora bench dashboards
 
 lint:
 	cargo fmt --all --check

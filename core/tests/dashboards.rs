@@ -129,7 +129,10 @@ both_backends!(sharing_listing_and_search_follow_membership, |f: Fixture| async 
     assert_eq!(search(ben.clone(), "augmentation").await.dashboards, 0, "not ben's");
     assert_eq!(dashboards.list(&ben).await.unwrap().total, 0);
 
-    assert_eq!(dashboards.share(&ann, &made.record.id, "nobody", Some(MemberRole::Viewer)).await.unwrap_err().field.as_deref(), Some("username"));
+    assert_eq!(
+        dashboards.share(&ann, &made.record.id, "nobody", Some(MemberRole::Viewer)).await.unwrap_err().field.as_deref(),
+        Some("username")
+    );
     assert_eq!(dashboards.share(&ben, &made.record.id, "ben", Some(MemberRole::Editor)).await.unwrap_err().kind, ErrorKind::NotFound);
     let shared = dashboards.share(&ann, &made.record.id, "ben", Some(MemberRole::Viewer)).await.unwrap();
     assert_eq!(dashboards.view(&ann, &shared).await.members.iter().map(|m| m.username.as_str()).collect::<Vec<_>>(), ["ann", "ben"]);
@@ -222,7 +225,11 @@ both_backends!(export_then_wipe_then_import_gives_back_the_same_documents, |f: F
         let storage = f.storage.clone();
         async move { storage.get(&format!("db/{id}.json"), None).await.map(|o| o.body) }
     };
-    let before = [raw(plain.record.id.clone()).await.unwrap(), raw(listed.record.id.clone()).await.unwrap(), raw(locked.record.id.clone()).await.unwrap()];
+    let before = [
+        raw(plain.record.id.clone()).await.unwrap(),
+        raw(listed.record.id.clone()).await.unwrap(),
+        raw(locked.record.id.clone()).await.unwrap(),
+    ];
     let file = dashboards.export(Selection::All, |_, _| {}).await.unwrap();
     assert_eq!(file.dashboards.len(), 3);
     assert_eq!(dashboards.export(Selection::Whitelisted, |_, _| {}).await.unwrap().dashboards.len(), 2);
@@ -244,7 +251,11 @@ both_backends!(export_then_wipe_then_import_gives_back_the_same_documents, |f: F
 
     let report = dashboards.import(serde_json::from_str(&text).unwrap(), |_, _| {}).await.unwrap();
     assert_eq!((report.created, report.updated, report.unchanged), (3, 0, 0));
-    let after = [raw(plain.record.id.clone()).await.unwrap(), raw(listed.record.id.clone()).await.unwrap(), raw(locked.record.id.clone()).await.unwrap()];
+    let after = [
+        raw(plain.record.id.clone()).await.unwrap(),
+        raw(listed.record.id.clone()).await.unwrap(),
+        raw(locked.record.id.clone()).await.unwrap(),
+    ];
     assert_eq!(before, after, "byte for byte");
     assert_eq!(serde_json::to_string(&dashboards.export(Selection::All, |_, _| {}).await.unwrap()).unwrap(), text);
     let again = dashboards.import(file, |_, _| {}).await.unwrap();

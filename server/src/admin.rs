@@ -79,7 +79,9 @@ pub fn dashboards(args: DashboardsArgs) -> anyhow::Result<()> {
                 match &output {
                     Some(path) => {
                         let temp = path.with_extension("partial");
-                        std::fs::write(&temp, &json).and_then(|()| std::fs::rename(&temp, path)).with_context(|| format!("could not write {}", path.display()))?;
+                        std::fs::write(&temp, &json)
+                            .and_then(|()| std::fs::rename(&temp, path))
+                            .with_context(|| format!("could not write {}", path.display()))?;
                         eprintln!("exported {} dashboard(s) to {}", file.dashboards.len(), path.display());
                     }
                     None => {

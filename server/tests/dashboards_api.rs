@@ -50,7 +50,9 @@ async fn dashboards_are_saved_optimistically_and_protected_by_administrators() {
     assert_eq!(server.call(Method::DELETE, &url, Some(&ann), None).await.0, StatusCode::FORBIDDEN);
 
     let (_, openapi) = server.get("/api/v1/openapi.json", None).await;
-    for path in ["/api/v1/dashboards/{id}", "/api/v1/dashboards/{id}/members", "/api/v1/admin/dashboards", "/api/v1/admin/dashboards/import"] {
+    for path in
+        ["/api/v1/dashboards/{id}", "/api/v1/dashboards/{id}/members", "/api/v1/admin/dashboards", "/api/v1/admin/dashboards/import"]
+    {
         assert!(openapi["paths"][path].is_object(), "{path} is documented");
     }
     server.stop().await.unwrap();
@@ -66,7 +68,8 @@ async fn sharing_statistics_administration_and_transfer_over_rest() {
     // A statistic panel needs a dataset its editor can read, and shows it only to readers of it.
     let (_, dataset) = server.post("/api/v1/datasets", Some(&ann), json!({"name": "pets"})).await;
     let dataset_id = dataset["id"].as_str().unwrap();
-    let stat = json!({"title": "Sizes", "x": 0, "y": 0, "w": 6, "h": 4, "kind": "dataset_stat", "dataset": dataset_id, "stat": "size_histogram"});
+    let stat =
+        json!({"title": "Sizes", "x": 0, "y": 0, "w": 6, "h": 4, "kind": "dataset_stat", "dataset": dataset_id, "stat": "size_histogram"});
     let (status, err) = server.post("/api/v1/dashboards", Some(&ben), json!({"title": "spy", "panels": [stat]})).await;
     assert_eq!((status, err["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("panels[0].dataset")));
     let note = json!({"x": 6, "y": 0, "w": 6, "h": 4, "kind": "markdown", "text": "Hello **team**"});
@@ -78,7 +81,8 @@ async fn sharing_statistics_administration_and_transfer_over_rest() {
     assert_eq!((status, figure["figure"]["data"][0]["type"].as_str()), (StatusCode::OK, Some("bar")), "{figure}");
 
     // Sharing with ben: he lists it, reads it, but not the private dataset's numbers.
-    let (status, shared) = server.post(&format!("/api/v1/dashboards/{id}/members"), Some(&ann), json!({"username": "ben", "role": "viewer"})).await;
+    let (status, shared) =
+        server.post(&format!("/api/v1/dashboards/{id}/members"), Some(&ann), json!({"username": "ben", "role": "viewer"})).await;
     assert_eq!(status, StatusCode::OK, "{shared}");
     assert_eq!(shared["members"].as_array().unwrap().len(), 2);
     let (_, listed) = server.get("/api/v1/dashboards", Some(&ben)).await;

@@ -93,10 +93,7 @@ mod js {
         let Some(plotly) = plotly() else {
             load();
             if tries > 0 {
-                leptos::prelude::set_timeout(
-                    move || draw_when_loaded(element, figure, tries - 1),
-                    std::time::Duration::from_millis(50),
-                );
+                leptos::prelude::set_timeout(move || draw_when_loaded(element, figure, tries - 1), std::time::Duration::from_millis(50));
             } else {
                 element.set_text_content(Some("The plotting library did not load; reload the page."));
             }

@@ -30,12 +30,15 @@ fn Overview() -> impl IntoView {
     let evict = Action::new(|_: &()| evict_dashboards());
     let overview = Resource::new(move || (flags.version().get(), evict.version().get()), |_| dashboard_overview());
     let shown = RwSignal::new(None::<String>);
-    let record = Resource::new(move || shown.get(), |id| async move {
-        match id {
-            Some(id) => dashboard_record(id).await.map(Some),
-            None => Ok(None),
-        }
-    });
+    let record = Resource::new(
+        move || shown.get(),
+        |id| async move {
+            match id {
+                Some(id) => dashboard_record(id).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
     view! {
         {move || flags.value().get().and_then(|r| r.err()).map(|err| view! { <ErrorAlert error=err /> })}
         <Transition fallback=|| view! { <Loading /> }>

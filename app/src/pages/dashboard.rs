@@ -142,7 +142,10 @@ fn PanelView(id: String, n: usize, panel: Panel, html: Option<String>) -> impl I
     let (figure, body) = match panel.content {
         PanelContent::Figure { figure } => {
             let shown = Some(figure.clone());
-            (Some(Signal::derive(move || Some(figure.clone()))), view! { <Plot figure=Signal::derive(move || shown.clone()) node /> }.into_any())
+            (
+                Some(Signal::derive(move || Some(figure.clone()))),
+                view! { <Plot figure=Signal::derive(move || shown.clone()) node /> }.into_any(),
+            )
         }
         PanelContent::Markdown { .. } => {
             (None, view! { <div class="markdown" data-testid="markdown" inner_html=html.unwrap_or_default()></div> }.into_any())
@@ -250,7 +253,10 @@ fn Sharing(view: DashboardView, reload: impl Fn() + Copy + Send + Sync + 'static
     let toggle_id = id.clone();
     let on_toggle = move |ev: leptos::ev::Event| {
         let visibility = if event_target_checked(&ev) { Visibility::Public } else { Visibility::Private };
-        set_visibility.dispatch((toggle_id.clone(), DashboardChange { version: version.clone(), visibility: Some(visibility), ..Default::default() }));
+        set_visibility.dispatch((
+            toggle_id.clone(),
+            DashboardChange { version: version.clone(), visibility: Some(visibility), ..Default::default() },
+        ));
     };
     let share_id = id.clone();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {

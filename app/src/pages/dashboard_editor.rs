@@ -41,7 +41,9 @@ impl Draft {
         let body = match &panel.content {
             PanelContent::Figure { figure } => Body::Figure(RwSignal::new(serde_json::to_string_pretty(figure).unwrap_or_default())),
             PanelContent::Markdown { text } => Body::Markdown(RwSignal::new(text.clone())),
-            PanelContent::DatasetStat { dataset, stat } => Body::Stat { dataset: RwSignal::new(dataset.clone()), stat: RwSignal::new(*stat) },
+            PanelContent::DatasetStat { dataset, stat } => {
+                Body::Stat { dataset: RwSignal::new(dataset.clone()), stat: RwSignal::new(*stat) }
+            }
         };
         Self { key, title: RwSignal::new(panel.title.clone()), w: RwSignal::new(panel.w), h: RwSignal::new(panel.h), body }
     }
@@ -127,7 +129,11 @@ pub fn DashboardEditor(view: DashboardView, on_done: impl Fn(bool) + Copy + Send
         save.dispatch((id.clone(), change));
     };
     let title_error = Signal::derive(move || {
-        server_error.get().filter(|e| e.field.as_deref() == Some("title")).map(|e| e.message).or_else(|| normalize_title(&title.get()).err().map(|e| e.message))
+        server_error
+            .get()
+            .filter(|e| e.field.as_deref() == Some("title"))
+            .map(|e| e.message)
+            .or_else(|| normalize_title(&title.get()).err().map(|e| e.message))
     });
     let numbered = move || drafts.get().into_iter().enumerate().collect::<Vec<_>>();
     view! {

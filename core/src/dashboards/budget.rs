@@ -33,9 +33,7 @@ impl Budget {
             return Err("the dashboard storage budget must be more than 0 bytes".into());
         }
         if !(1..=100).contains(&evict_at_percent) || target_percent == 0 || target_percent >= evict_at_percent {
-            return Err(format!(
-                "dashboard eviction needs 0 < target ({target_percent} %) < threshold ({evict_at_percent} %) ≤ 100"
-            ));
+            return Err(format!("dashboard eviction needs 0 < target ({target_percent} %) < threshold ({evict_at_percent} %) ≤ 100"));
         }
         Ok(Self { total, evict_at_percent, target_percent })
     }

@@ -24,7 +24,8 @@ mod tests {
     fn markdown_becomes_html_without_anything_that_runs() {
         let html = render("# Results\n\n*Loss* fell.\n\n| a | b |\n|---|---|\n| 1 | 2 |\n");
         assert!(html.contains("<h1>Results</h1>") && html.contains("<em>Loss</em>") && html.contains("<table>"), "{html}");
-        let hostile = render("<script>alert(1)</script><img src=x onerror=alert(1)> <a href=\"https://e.org\">ok</a>\n\n[x](javascript:alert(1))");
+        let hostile =
+            render("<script>alert(1)</script><img src=x onerror=alert(1)> <a href=\"https://e.org\">ok</a>\n\n[x](javascript:alert(1))");
         assert!(!hostile.contains("<script") && !hostile.contains("onerror") && !hostile.contains("href=\"javascript"), "{hostile}");
         assert!(hostile.contains("https://e.org") && hostile.contains("noopener"), "{hostile}");
     }

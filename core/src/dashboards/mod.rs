@@ -196,7 +196,13 @@ pub(crate) async fn load(storage: &Storage, id: &str) -> Result<Stored, ApiError
     let tags = tags.unwrap_or_default();
     let flag = |name: &str| tags.iter().any(|t| t.key == name && t.value == "true");
     let record = serde_json::from_slice(&object.body).map_err(|e| stored_error(StorageError::Other(e.to_string())))?;
-    Ok(Stored { record, version: object.info.etag, whitelisted: flag("whitelisted"), protected: flag("protected"), bytes: object.info.size })
+    Ok(Stored {
+        record,
+        version: object.info.etag,
+        whitelisted: flag("whitelisted"),
+        protected: flag("protected"),
+        bytes: object.info.size,
+    })
 }
 
 /// When a dashboard was last viewed (Unix ms; 0 if never written down).
@@ -228,7 +234,11 @@ pub async fn ids(storage: &Storage) -> Result<Vec<String>, ApiError> {
 }
 
 fn flag_tags(whitelisted: bool, protected: bool) -> Vec<Tag> {
-    [("whitelisted", whitelisted), ("protected", protected)].into_iter().filter(|(_, on)| *on).map(|(name, _)| Tag::new(name, "true")).collect()
+    [("whitelisted", whitelisted), ("protected", protected)]
+        .into_iter()
+        .filter(|(_, on)| *on)
+        .map(|(name, _)| Tag::new(name, "true"))
+        .collect()
 }
 
 fn stale() -> ApiError {
@@ -316,7 +326,8 @@ impl Dashboards {
     /// "Save as new": a private copy owned by the caller.
     pub async fn duplicate(&self, caller: &Caller, id: &str, title: Option<String>) -> Result<Stored, ApiError> {
         let source = self.get(caller, id).await?.record;
-        let title = title.unwrap_or_else(|| format!("Copy of {}", source.title).chars().take(agora_model::dashboards::TITLE_MAX_CHARS).collect());
+        let title =
+            title.unwrap_or_else(|| format!("Copy of {}", source.title).chars().take(agora_model::dashboards::TITLE_MAX_CHARS).collect());
         self.create(caller, &title, &source.description, source.panels).await
     }
 
@@ -481,7 +492,13 @@ impl Dashboards {
 
     /// Sets the administrator's flags (as the object's tags). Protecting
     /// implies whitelisting; unprotecting leaves whitelisting as it is.
-    pub async fn set_flags(&self, caller: &Caller, id: &str, whitelisted: Option<bool>, protected: Option<bool>) -> Result<Stored, ApiError> {
+    pub async fn set_flags(
+        &self,
+        caller: &Caller,
+        id: &str,
+        whitelisted: Option<bool>,
+        protected: Option<bool>,
+    ) -> Result<Stored, ApiError> {
         caller.require_admin()?;
         let mut stored = load(&self.storage, id).await?;
         if let Some(on) = protected {

@@ -27,7 +27,9 @@ pub async fn figure(index: &SearchIndex, dataset: &str, stat: DatasetStat) -> Re
                     label_distribution(label_counts(&counts, MOST_LABELS).into_iter().map(|c| (c.label, c.count)).collect())
                 }
                 DatasetStat::FilesOverTime => files_over_time(all_files(searcher, f, &dataset)?.into_values().collect()),
-                DatasetStat::SizeHistogram => size_histogram(all_files(searcher, f, &dataset)?.into_values().map(|(size, _)| size).collect()),
+                DatasetStat::SizeHistogram => {
+                    size_histogram(all_files(searcher, f, &dataset)?.into_values().map(|(size, _)| size).collect())
+                }
             })
         })
         .await

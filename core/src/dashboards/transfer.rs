@@ -70,7 +70,10 @@ impl Dashboards {
     /// Checks every dashboard in the file, then stores them.
     pub async fn import(&self, file: ExportFile, progress: impl Fn(u64, u64)) -> Result<ImportReport, ApiError> {
         if file.format != FORMAT || file.version != VERSION {
-            return Err(ApiError::invalid("format", format!("not an Agora dashboards export (expected format {FORMAT:?}, version {VERSION})")));
+            return Err(ApiError::invalid(
+                "format",
+                format!("not an Agora dashboards export (expected format {FORMAT:?}, version {VERSION})"),
+            ));
         }
         let mut seen = std::collections::HashSet::new();
         for (n, exported) in file.dashboards.iter().enumerate() {
@@ -84,7 +87,8 @@ impl Dashboards {
             if !seen.insert(r.id.clone()) {
                 return Err(refuse("the file holds this id twice".into()));
             }
-            self.check(&r.title, &r.description, &r.panels).map_err(|e| refuse(format!("{}: {}", e.field.unwrap_or_default(), e.message)))?;
+            self.check(&r.title, &r.description, &r.panels)
+                .map_err(|e| refuse(format!("{}: {}", e.field.unwrap_or_default(), e.message)))?;
             self.encode(r).map_err(|e| refuse(e.message))?;
             match self.accounts.get(&r.owner).await {
                 Ok(_) => {}
@@ -103,9 +107,9 @@ impl Dashboards {
                 Err(err) if err.kind == ErrorKind::NotFound => None,
                 Err(err) => return Err(err),
             };
-            let same = existing.as_ref().is_some_and(|s| {
-                s.record == exported.record && s.whitelisted == exported.whitelisted && s.protected == exported.protected
-            });
+            let same = existing
+                .as_ref()
+                .is_some_and(|s| s.record == exported.record && s.whitelisted == exported.whitelisted && s.protected == exported.protected);
             if same {
                 report.unchanged += 1;
             } else {

@@ -155,7 +155,8 @@ impl Datasets {
     async fn reindex_dashboards(&self) -> Result<(), DatasetError> {
         let ids = crate::dashboards::ids(&self.storage).await.map_err(DatasetError::Api)?;
         let storage = &self.storage;
-        let mut ops = futures::stream::iter(ids).map(|id| async move { crate::dashboards::index_op(storage, &id).await }).buffered(CONCURRENCY);
+        let mut ops =
+            futures::stream::iter(ids).map(|id| async move { crate::dashboards::index_op(storage, &id).await }).buffered(CONCURRENCY);
         let mut batch = Vec::new();
         while let Some(op) = ops.next().await {
             batch.push(op.map_err(DatasetError::Api)?);

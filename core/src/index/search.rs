@@ -232,10 +232,10 @@ pub fn search_with(
     let dashboards = match (&caller.identity, &request.dataset) {
         (_, Some(_)) | (Identity::Anonymous | Identity::ApiKey { .. }, _) => None,
         (Identity::Session { user, .. }, None) if user.is_admin() => Some(term(f.kind, "dashboard")),
-        (Identity::Session { user, .. }, None) => Some(Box::new(BooleanQuery::new(vec![
-            (Occur::Must, term(f.kind, "dashboard")),
-            (Occur::Must, term(f.readers, &user.id)),
-        ])) as Box<dyn Query>),
+        (Identity::Session { user, .. }, None) => {
+            Some(Box::new(BooleanQuery::new(vec![(Occur::Must, term(f.kind, "dashboard")), (Occur::Must, term(f.readers, &user.id))]))
+                as Box<dyn Query>)
+        }
     };
     let visible: Box<dyn Query> = match dashboards {
         Some(dashboards) => Box::new(BooleanQuery::new(vec![(Occur::Should, in_datasets), (Occur::Should, dashboards)])),

@@ -44,12 +44,18 @@ pub fn run(args: DashboardsArgs) -> anyhow::Result<()> {
     runtime.block_on(eviction_pass(&args))
 }
 
-/// A figure of about `bytes` of JSON: one scatter trace of random-ish points.
+/// A figure of at most `bytes` of JSON: one scatter trace of random-ish points.
 fn figure_of(bytes: usize) -> Value {
-    let points = bytes / 18;
-    let x: Vec<u64> = (0..points as u64).collect();
-    let y: Vec<f64> = (0..points).map(|i| ((i * 7919) % 10_007) as f64 / 10_007.0).collect();
-    json!({"data": [{"type": "scatter", "mode": "lines", "name": "loss", "x": x, "y": y}], "layout": {"title": {"text": "bench"}}})
+    let of = |points: usize| {
+        let x: Vec<u64> = (0..points as u64).collect();
+        let y: Vec<f64> = (0..points).map(|i| ((i * 7919) % 10_007) as f64 / 10_007.0).collect();
+        json!({"data": [{"type": "scatter", "mode": "lines", "name": "loss", "x": x, "y": y}], "layout": {"title": {"text": "bench"}}})
+    };
+    let mut points = bytes / 16;
+    while points > 0 && of(points).to_string().len() > bytes {
+        points = points * 9 / 10;
+    }
+    of(points)
 }
 
 async fn reads(base: &str, args: &DashboardsArgs) -> anyhow::Result<()> {

@@ -12,8 +12,8 @@ use utoipa::OpenApi;
 use agora_app::server::RequestCaller;
 use agora_core::dashboards::transfer::{ExportFile, ImportReport, Selection};
 use agora_model::dashboards::{
-    DashboardAdmin, DashboardChange, DashboardFlags, DashboardList, DashboardView, DuplicateRequest, Eviction, MarkdownRequest, NewDashboard,
-    StatFigure,
+    DashboardAdmin, DashboardChange, DashboardFlags, DashboardList, DashboardView, DuplicateRequest, Eviction, MarkdownRequest,
+    NewDashboard, StatFigure,
 };
 use agora_model::datasets::ShareRequest;
 
@@ -94,7 +94,11 @@ async fn delete(RequestCaller(hub, caller): RequestCaller, Path(id): Path<String
 /// Gives a person view or edit access (`role: null` takes it away). Owner only.
 #[utoipa::path(post, path = "/dashboards/{id}/members", tag = "dashboards", security(("bearer" = [])), params(("id" = String, Path)),
     request_body = ShareRequest, responses((status = 200, body = DashboardView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn share(RequestCaller(hub, caller): RequestCaller, Path(id): Path<String>, Body(share): Body<ShareRequest>) -> Answer<Json<DashboardView>> {
+async fn share(
+    RequestCaller(hub, caller): RequestCaller,
+    Path(id): Path<String>,
+    Body(share): Body<ShareRequest>,
+) -> Answer<Json<DashboardView>> {
     Ok(Json(hub.share_dashboard(&caller, &id, share).await?))
 }
 
