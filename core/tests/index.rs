@@ -149,7 +149,7 @@ both_backends!(a_rebuild_from_the_bucket_answers_like_the_live_index, |f: Fixtur
     ];
     let rebuilt = node(&f, &accounts, Indexer::local(SearchIndex::in_memory()));
     let state = rebuilt.rebuild_index(|_| {}).await.unwrap();
-    assert_eq!((state.done, state.total), (1, 1));
+    assert_eq!((state.done, state.total), (2, 2), "one dataset, then the dashboards");
     for q in queries {
         let (a, b) = (live.list_files(&ann, &id, q.clone()).await.unwrap(), rebuilt.list_files(&ann, &id, q.clone()).await.unwrap());
         assert_eq!(a, b, "{q:?}");
