@@ -209,9 +209,9 @@ fn InstantResults(results: SearchResults, q: String) -> impl IntoView {
             {if results.hits.is_empty() {
                 view! { <li class="muted instant-empty">"Nothing found yet — press Enter for the full search."</li> }.into_any()
             } else {
-                view! { {group("Datasets", HitKind::Dataset)} {group("Files", HitKind::File)} {group("Dashboards", HitKind::Dashboard)} }.into_any()
+                view! { {group("Datasets", HitKind::Dataset)} {group("Files", HitKind::File)} {group("Dashboards", HitKind::Dashboard)} {group("Runs", HitKind::Run)} }.into_any()
             }}
-            <li><A href=all attr:class="instant-all">{format!("All results ({})", results.datasets + results.files + results.dashboards)}</A></li>
+            <li><A href=all attr:class="instant-all">{format!("All results ({})", results.datasets + results.files + results.dashboards + results.runs)}</A></li>
         </ul>
     }
 }

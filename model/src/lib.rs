@@ -12,6 +12,7 @@ pub mod error;
 pub mod files;
 pub mod health;
 pub mod preview;
+pub mod runs;
 pub mod search;
 pub mod sharing;
 pub mod tags;

@@ -30,6 +30,8 @@ pub enum HitKind {
     Dataset,
     File,
     Dashboard,
+    /// A training run (session) of a dataset.
+    Run,
 }
 
 /// A search. `q` takes words (typos of one letter forgiven in words of 4 or
@@ -123,7 +125,7 @@ pub struct SearchHit {
     pub id: String,
     /// The dataset's name (for files: the dataset they are in).
     pub dataset_name: String,
-    /// A file's path.
+    /// A file's path; a run's id.
     pub path: Option<String>,
     /// The name, with the matching words marked.
     pub title: Vec<Fragment>,
@@ -143,6 +145,8 @@ pub struct SearchResults {
     pub datasets: u64,
     pub files: u64,
     pub dashboards: u64,
+    #[serde(default)]
+    pub runs: u64,
     pub hits: Vec<SearchHit>,
     /// Labels of the matching files, most frequent first.
     pub facets: Vec<LabelCount>,

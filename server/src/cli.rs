@@ -245,6 +245,16 @@ pub struct ServeArgs {
     #[arg(long, env = "AGORA_MAX_DASHBOARD_BYTES", value_name = "BYTES")]
     pub max_dashboard_bytes: Option<u64>,
 
+    /// A running training session with no heartbeat or report for this many
+    /// seconds shows as stale, 10 to 604800 [default: 300].
+    #[arg(long, env = "AGORA_RUN_STALE_SECS", value_name = "SECONDS")]
+    pub run_stale_secs: Option<u64>,
+
+    /// Bytes of log one training session keeps; later lines are dropped
+    /// behind a "truncated" marker [default: 67108864, 64 MiB].
+    #[arg(long, env = "AGORA_RUN_LOG_MAX_BYTES", value_name = "BYTES")]
+    pub run_log_max_bytes: Option<u64>,
+
     /// Bytes all dashboards together may take before eviction
     /// [default: 10000000000, 10 GB].
     #[arg(long, env = "AGORA_DASHBOARD_BUDGET_BYTES", value_name = "BYTES")]

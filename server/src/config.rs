@@ -46,6 +46,10 @@ pub struct Config {
     pub max_dataset_bytes: u64,
     /// Files this large are uploaded in parts.
     pub multipart_threshold: u64,
+    /// A running training session without a sign of life this long is stale.
+    pub run_stale_after: std::time::Duration,
+    /// Bytes of log one training session keeps.
+    pub run_log_max_bytes: u64,
     /// A dashboard's size limit, the dashboards' storage budget, the schema.
     pub dashboard_limits: agora_core::dashboards::DashboardLimits,
 }
@@ -167,6 +171,14 @@ impl Config {
         let schema = agora_core::dashboards::document_schema::DocumentSchema::load(args.dashboard_schema.as_deref())
             .map_err(|message| ConfigError { setting: "--dashboard-schema / AGORA_DASHBOARD_SCHEMA", message })?;
         let dashboard_limits = agora_core::dashboards::DashboardLimits { max_bytes: max_dashboard_bytes, budget, schema };
+        let run_stale_secs = args.run_stale_secs.unwrap_or(agora_core::datasets::runs::DEFAULT_STALE_AFTER.as_secs());
+        if !(10..=604_800).contains(&run_stale_secs) {
+            return Err(ConfigError { setting: "--run-stale-secs / AGORA_RUN_STALE_SECS", message: "must be 10 to 604800 seconds".into() });
+        }
+        let run_log_max_bytes = args.run_log_max_bytes.unwrap_or(agora_core::datasets::runs::DEFAULT_LOG_MAX_BYTES);
+        if run_log_max_bytes < 1024 {
+            return Err(ConfigError { setting: "--run-log-max-bytes / AGORA_RUN_LOG_MAX_BYTES", message: "must be at least 1024".into() });
+        }
         Ok(Config {
             addr,
             data_dir,
@@ -180,6 +192,8 @@ impl Config {
             max_dataset_bytes,
             multipart_threshold,
             dashboard_limits,
+            run_stale_after: std::time::Duration::from_secs(run_stale_secs),
+            run_log_max_bytes,
         })
     }
 

@@ -53,6 +53,8 @@ pub async fn start(
             max_bytes: config.max_dataset_bytes,
             presign_expiry: config.storage.presign_expiry,
             multipart_threshold: config.multipart_threshold,
+            run_stale_after: config.run_stale_after,
+            run_log_max_bytes: config.run_log_max_bytes,
         },
         index,
         dashboard_limits: config.dashboard_limits.clone(),

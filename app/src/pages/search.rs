@@ -26,6 +26,7 @@ fn request_from(params: &ParamsMap) -> SearchRequest {
             Some("dataset") => Some(HitKind::Dataset),
             Some("file") => Some(HitKind::File),
             Some("dashboard") => Some(HitKind::Dashboard),
+            Some("run") => Some(HitKind::Run),
             _ => None,
         },
         dataset: text("dataset"),
@@ -52,6 +53,7 @@ pub fn search_href(r: &SearchRequest) -> String {
         Some(HitKind::Dataset) => add("kind", "dataset".into()),
         Some(HitKind::File) => add("kind", "file".into()),
         Some(HitKind::Dashboard) => add("kind", "dashboard".into()),
+        Some(HitKind::Run) => add("kind", "run".into()),
         None => {}
     }
     if let Some(d) = &r.dataset {
@@ -90,6 +92,7 @@ pub fn hit_href(hit: &SearchHit) -> String {
             None => format!("/datasets/{}", hit.id),
         },
         (HitKind::Dashboard, _) => format!("/dashboards/{}", hit.id),
+        (HitKind::Run, Some(run)) => format!("/datasets/{}/runs/{run}", hit.id),
         _ => format!("/datasets/{}", hit.id),
     }
 }
@@ -217,10 +220,11 @@ fn Results(results: SearchResults, request: SearchRequest) -> impl IntoView {
     };
     let tabs = view! {
         <nav class="tabs" aria-label="Kinds of results">
-            {tab("All", None, results.datasets + results.files + results.dashboards)}
+            {tab("All", None, results.datasets + results.files + results.dashboards + results.runs)}
             {tab("Datasets", Some(HitKind::Dataset), results.datasets)}
             {tab("Files", Some(HitKind::File), results.files)}
             {tab("Dashboards", Some(HitKind::Dashboard), results.dashboards)}
+            {tab("Runs", Some(HitKind::Run), results.runs)}
         </nav>
     };
     let facets = (!results.facets.is_empty()).then(|| {
@@ -284,6 +288,7 @@ fn Hit(hit: SearchHit) -> impl IntoView {
         ),
         HitKind::Dataset => format!("dataset · updated {}", format_unix(hit.modified)),
         HitKind::Dashboard => "dashboard".into(),
+        HitKind::Run => format!("training run in {} · started {}", hit.dataset_name, format_unix(hit.modified)),
     };
     let title = highlighted(&hit);
     view! {

@@ -16,6 +16,7 @@
 pub mod activity;
 mod error;
 pub mod files;
+pub mod runs;
 mod sync;
 pub mod thumbs;
 mod uploads;
@@ -106,6 +107,10 @@ pub struct DatasetLimits {
     pub presign_expiry: std::time::Duration,
     /// Files this large (bytes) are uploaded in parts.
     pub multipart_threshold: u64,
+    /// A running training session with no sign of life for this long is stale.
+    pub run_stale_after: std::time::Duration,
+    /// Bytes of log one training session keeps.
+    pub run_log_max_bytes: u64,
 }
 
 impl Default for DatasetLimits {
@@ -115,6 +120,8 @@ impl Default for DatasetLimits {
             max_bytes: 1 << 40,
             presign_expiry: crate::storage::DEFAULT_PRESIGN_EXPIRY,
             multipart_threshold: agora_model::files::DEFAULT_MULTIPART_THRESHOLD,
+            run_stale_after: runs::DEFAULT_STALE_AFTER,
+            run_log_max_bytes: runs::DEFAULT_LOG_MAX_BYTES,
         }
     }
 }
@@ -126,6 +133,7 @@ pub struct Datasets {
     jobs: Jobs,
     limits: DatasetLimits,
     index: Indexer,
+    feeds: std::sync::Arc<runs::RunFeeds>,
 }
 
 fn new_id() -> String {
@@ -134,7 +142,7 @@ fn new_id() -> String {
 
 impl Datasets {
     pub fn new(storage: Storage, accounts: Accounts, limits: DatasetLimits, index: Indexer) -> Self {
-        Self { jobs: Jobs::new(storage.clone()), storage, accounts, limits, index }
+        Self { jobs: Jobs::new(storage.clone()), storage, accounts, limits, index, feeds: Default::default() }
     }
 
     pub fn index(&self) -> &Indexer {

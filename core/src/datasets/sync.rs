@@ -61,10 +61,11 @@ impl Datasets {
         let count = changes.len();
         let ops: Vec<Result<Op, DatasetError>> = futures::stream::iter(changes)
             .map(|change| async move {
-                match (&change.dashboard, &change.path) {
-                    (Some(id), _) => crate::dashboards::index_op(&self.storage, id).await.map_err(DatasetError::Api),
-                    (None, None) => self.dataset_op(&change.dataset).await,
-                    (None, Some(path)) => self.file_op(&change.dataset, path).await,
+                match (&change.dashboard, &change.run, &change.path) {
+                    (Some(id), _, _) => crate::dashboards::index_op(&self.storage, id).await.map_err(DatasetError::Api),
+                    (None, Some(run), _) => self.run_op(&change.dataset, run).await,
+                    (None, None, None) => self.dataset_op(&change.dataset).await,
+                    (None, None, Some(path)) => self.file_op(&change.dataset, path).await,
                 }
             })
             .buffered(CONCURRENCY)
@@ -135,6 +136,7 @@ impl Datasets {
             return Ok(());
         }
         let mut ops = vec![head];
+        ops.extend(self.run_ops(id).await?);
         let root = file_key(id, "");
         let mut files = futures::stream::iter(self.storage.list_all(&root).await?)
             .map(|object| {

@@ -48,7 +48,7 @@ fn staging_key(id: &str, upload: &str) -> String {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct PendingUpload {
+pub(super) struct PendingUpload {
     path: String,
     size: u64,
     content_type: Option<String>,
@@ -59,6 +59,16 @@ struct PendingUpload {
     /// Set for a multipart upload.
     #[serde(default)]
     multipart: Option<Multipart>,
+    /// Set for a training run's artifact (`path` is then its file name).
+    #[serde(default)]
+    artifact: Option<ArtifactOf>,
+}
+
+/// The round an artifact belongs to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct ArtifactOf {
+    pub session: String,
+    pub round: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -69,6 +79,29 @@ struct Multipart {
 }
 
 impl PendingUpload {
+    /// An artifact of a training round (it replaces one of the same name).
+    pub(super) fn artifact(upload: agora_model::runs::ArtifactUpload, by: String, of: ArtifactOf) -> Self {
+        Self {
+            path: upload.name,
+            size: upload.size,
+            content_type: upload.content_type,
+            labels: Vec::new(),
+            replace: true,
+            by,
+            created_at: unix_now(),
+            multipart: None,
+            artifact: Some(of),
+        }
+    }
+
+    /// Where the bytes end up: the file's key, or the artifact's.
+    fn target(&self, id: &str) -> String {
+        match &self.artifact {
+            Some(a) => super::runs::artifact_key(id, &a.session, a.round, &self.path),
+            None => file_key(id, &self.path),
+        }
+    }
+
     fn plan(&self) -> Option<PartPlan> {
         self.multipart.as_ref().map(|m| PartPlan {
             part_size: m.part_size,
@@ -155,10 +188,8 @@ impl Datasets {
         let replace = request.on_conflict == Some(OnConflict::Replace);
         let replaced = if replace { self.size_of(&file_key(id, &path)).await? } else { 0 };
         self.check_quota(&record, request.size, replaced).await?;
-        let upload_id = crate::accounts::random_id();
-        let multipart = request.size >= self.limits.multipart_threshold || request.size > SINGLE_PUT_MAX_BYTES;
-        let mut pending = PendingUpload {
-            path: path.clone(),
+        let pending = PendingUpload {
+            path,
             size: request.size,
             content_type: request.content_type.clone(),
             labels: request.labels.clone(),
@@ -166,22 +197,31 @@ impl Datasets {
             by: user.id.clone(),
             created_at: unix_now(),
             multipart: None,
+            artifact: None,
         };
+        self.begin_upload(id, pending).await
+    }
+
+    /// Writes the upload's record (after starting the multipart upload for
+    /// a large one) and returns the ticket.
+    pub(super) async fn begin_upload(&self, id: &str, mut pending: PendingUpload) -> Result<UploadTicket, DatasetError> {
+        let upload_id = crate::accounts::random_id();
+        let multipart = pending.size >= self.limits.multipart_threshold || pending.size > SINGLE_PUT_MAX_BYTES;
         if multipart {
-            let options = PutOptions { content_type: request.content_type.clone(), tags: request.labels.clone(), ..Default::default() };
-            let s3_upload_id = self.storage.create_upload(&file_key(id, &path), options).await?;
-            pending.multipart = Some(Multipart { s3_upload_id, part_size: PartPlan::for_size(request.size).part_size });
+            let options = PutOptions { content_type: pending.content_type.clone(), tags: pending.labels.clone(), ..Default::default() };
+            let s3_upload_id = self.storage.create_upload(&pending.target(id), options).await?;
+            pending.multipart = Some(Multipart { s3_upload_id, part_size: PartPlan::for_size(pending.size).part_size });
         }
         let json = serde_json::to_vec(&pending)?;
         let create =
             PutOptions { condition: Some(WriteCondition::Create), content_type: Some("application/json".into()), ..Default::default() };
         if let Err(err) = self.storage.put(&pending_key(id, &upload_id), Bytes::from(json), create).await {
             if let Some(m) = &pending.multipart {
-                let _ = self.storage.abort_upload(&file_key(id, &path), &m.s3_upload_id).await;
+                let _ = self.storage.abort_upload(&pending.target(id), &m.s3_upload_id).await;
             }
             return Err(err.into());
         }
-        tracing::info!(dataset = %id, size = request.size, multipart, "upload started");
+        tracing::info!(dataset = %id, size = pending.size, multipart, "upload started");
         self.ticket(id, &upload_id, &pending, Vec::new()).await
     }
 
@@ -215,12 +255,13 @@ impl Datasets {
         for upload_id in self.upload_ids(id).await? {
             let upload_id = upload_id.as_str();
             let Some(pending) = self.read_pending(id, upload_id).await? else { continue };
-            if pending.by != user.id {
+            // Artifacts are resumed through their run, not the dataset's uploads.
+            if pending.by != user.id || pending.artifact.is_some() {
                 continue;
             }
             let done = match &pending.multipart {
                 None => Vec::new(),
-                Some(m) => match self.storage.list_parts(&file_key(id, &pending.path), &m.s3_upload_id).await {
+                Some(m) => match self.storage.list_parts(&pending.target(id), &m.s3_upload_id).await {
                     Ok(parts) => {
                         let plan = pending.plan().unwrap_or_else(|| PartPlan::for_size(pending.size));
                         let (good, _) = check_parts(&plan, pending.size, &parts);
@@ -259,7 +300,7 @@ impl Datasets {
         if let Some(bad) = request.parts.iter().find(|&&n| n == 0 || n > plan.part_count) {
             return Err(invalid("parts", format!("part {bad} does not exist; this upload has parts 1 to {}", plan.part_count)));
         }
-        let key = file_key(id, &pending.path);
+        let key = pending.target(id);
         let mut urls = Vec::with_capacity(request.parts.len());
         for &number in &request.parts {
             let presigned = self.storage.presign_upload_part(&key, &m.s3_upload_id, number as i32, self.presign_expiry()).await?;
@@ -303,7 +344,7 @@ impl Datasets {
                 format!("{} bytes were declared but {} arrived; the upload was discarded", pending.size, arrived.size),
             ));
         }
-        let target = file_key(id, &pending.path);
+        let target = pending.target(id);
         if let Err(err) = self.check_completion(record, pending).await {
             discard().await;
             return Err(err);
@@ -322,7 +363,7 @@ impl Datasets {
         m: &Multipart,
     ) -> Result<FileView, DatasetError> {
         let id = &record.id;
-        let key = file_key(id, &pending.path);
+        let key = pending.target(id);
         let discard = || async {
             let _ = self.storage.abort_upload(&key, &m.s3_upload_id).await;
             let _ = self.storage.delete(&pending_key(id, upload_id)).await;
@@ -376,6 +417,16 @@ impl Datasets {
     /// A file in place: indexed (awaiting the commit, so the next listing
     /// shows it) and described.
     async fn landed(&self, id: &str, pending: &PendingUpload, stored: &ObjectInfo) -> FileView {
+        if let Some(artifact) = &pending.artifact {
+            self.artifact_landed(id, artifact, &pending.path, stored).await;
+            return FileView {
+                path: pending.target(id),
+                size: stored.size,
+                etag: stored.etag.clone(),
+                content_type: stored.content_type.clone(),
+                labels: Vec::new(),
+            };
+        }
         let doc = super::sync::file_doc(id, &pending.path, stored, pending.labels.clone());
         self.index.changed(vec![crate::index::Op::File(doc)]).await;
         self.thumbnail_later(id, &pending.path, stored.size);
@@ -391,7 +442,10 @@ impl Datasets {
     /// Quota and name, checked again at completion: uploads started together
     /// each fit, together they may not; a file may have appeared meanwhile.
     async fn check_completion(&self, record: &DatasetRecord, pending: &PendingUpload) -> Result<(), DatasetError> {
-        let target = file_key(&record.id, &pending.path);
+        let target = pending.target(&record.id);
+        if pending.artifact.is_some() {
+            return Ok(()); // artifacts replace themselves and are not dataset files
+        }
         let replaced = if pending.replace { self.size_of(&target).await? } else { 0 };
         self.check_quota(record, pending.size, replaced).await?;
         if !pending.replace && self.exists(&target).await? {
@@ -440,7 +494,7 @@ impl Datasets {
 
     async fn drop_upload(&self, id: &str, upload_id: &str, pending: &PendingUpload) -> Result<(), DatasetError> {
         match &pending.multipart {
-            Some(m) => match self.storage.abort_upload(&file_key(id, &pending.path), &m.s3_upload_id).await {
+            Some(m) => match self.storage.abort_upload(&pending.target(id), &m.s3_upload_id).await {
                 Ok(()) | Err(StorageError::NotFound) => {}
                 Err(other) => return Err(other.into()),
             },
@@ -458,8 +512,9 @@ impl Datasets {
     pub(super) async fn abort_all_uploads(&self, id: &str) -> Result<(), DatasetError> {
         for upload_id in self.upload_ids(id).await? {
             let upload_id = upload_id.as_str();
-            if let Some(PendingUpload { multipart: Some(m), path, .. }) = self.read_pending(id, upload_id).await? {
-                match self.storage.abort_upload(&file_key(id, &path), &m.s3_upload_id).await {
+            if let Some(pending @ PendingUpload { multipart: Some(_), .. }) = self.read_pending(id, upload_id).await? {
+                let s3_upload_id = pending.multipart.as_ref().map(|m| m.s3_upload_id.clone()).unwrap_or_default();
+                match self.storage.abort_upload(&pending.target(id), &s3_upload_id).await {
                     Ok(()) | Err(StorageError::NotFound) => {}
                     Err(other) => return Err(other.into()),
                 }

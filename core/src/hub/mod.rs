@@ -8,6 +8,7 @@ use std::time::Duration;
 mod accounts;
 mod dashboards;
 mod datasets;
+pub mod runs;
 
 use agora_model::ApiError;
 

@@ -41,6 +41,9 @@ pub struct Change {
     pub path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dashboard: Option<String>,
+    /// A training run of `dataset`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -56,6 +59,8 @@ impl Change {
             Op::RemoveDataset(id) => Some(Change { dataset: id.clone(), ..Default::default() }),
             Op::File(f) => Some(Change { dataset: f.dataset.clone(), path: Some(f.path.clone()), ..Default::default() }),
             Op::RemoveFile { dataset, path } => Some(Change { dataset: dataset.clone(), path: Some(path.clone()), ..Default::default() }),
+            Op::Run(r) => Some(Change { dataset: r.dataset.clone(), run: Some(r.id.clone()), ..Default::default() }),
+            Op::RemoveRun { dataset, run } => Some(Change { dataset: dataset.clone(), run: Some(run.clone()), ..Default::default() }),
             Op::Dashboard(d) => Some(Change { dashboard: Some(d.id.clone()), ..Default::default() }),
             Op::RemoveDashboard(id) => Some(Change { dashboard: Some(id.clone()), ..Default::default() }),
             Op::Clear => None,

@@ -24,7 +24,7 @@ use tantivy::directory::MmapDirectory;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, Term};
 use tokio::sync::oneshot;
 
-pub use schema::{DashboardDoc, DatasetDoc, Fields, FileDoc};
+pub use schema::{DashboardDoc, DatasetDoc, Fields, FileDoc, RunDoc};
 
 /// Changes arriving within this window share one commit.
 pub const GROUP_WINDOW: Duration = Duration::from_millis(20);
@@ -56,6 +56,12 @@ pub enum Op {
     RemoveFile {
         dataset: String,
         path: String,
+    },
+    /// Adds or replaces a training run's document.
+    Run(RunDoc),
+    RemoveRun {
+        dataset: String,
+        run: String,
     },
     /// Adds or replaces a dashboard's document.
     Dashboard(DashboardDoc),
@@ -302,6 +308,13 @@ fn commit(writer: &mut IndexWriter, reader: &IndexReader, f: &Fields, batches: &
             }
             Op::RemoveFile { dataset, path } => {
                 writer.delete_term(Term::from_field_text(f.key, &schema::file_key(dataset, path)));
+            }
+            Op::Run(r) => {
+                writer.delete_term(Term::from_field_text(f.key, &schema::run_key(&r.dataset, &r.id)));
+                writer.add_document(schema::run_document(f, r)).map_err(|e| e.to_string())?;
+            }
+            Op::RemoveRun { dataset, run } => {
+                writer.delete_term(Term::from_field_text(f.key, &schema::run_key(dataset, run)));
             }
             Op::Dashboard(d) => {
                 writer.delete_term(Term::from_field_text(f.key, &schema::dashboard_key(&d.id)));

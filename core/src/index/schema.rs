@@ -11,7 +11,7 @@ use tantivy::schema::{Facet, FacetOptions, Field, NumericOptions, Schema, TextFi
 use tantivy::TantivyDocument;
 
 /// Bump when fields change: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 pub const PUBLIC: &str = "public";
 
@@ -97,6 +97,38 @@ pub fn dataset_key(id: &str) -> String {
 
 pub fn file_key(dataset: &str, path: &str) -> String {
     format!("f/{dataset}/{path}")
+}
+
+pub fn run_key(dataset: &str, run: &str) -> String {
+    format!("r/{dataset}/{run}")
+}
+
+/// A training run as search knows it (readable with its dataset).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunDoc {
+    pub dataset: String,
+    pub id: String,
+    pub name: String,
+    /// Parameters (flattened) and metric names.
+    pub text: Vec<String>,
+    pub started_at: i64,
+}
+
+pub fn run_document(f: &Fields, r: &RunDoc) -> TantivyDocument {
+    let mut doc = TantivyDocument::new();
+    doc.add_text(f.kind, "run");
+    doc.add_text(f.key, run_key(&r.dataset, &r.id));
+    doc.add_text(f.dataset, &r.dataset);
+    doc.add_text(f.path, &r.id);
+    doc.add_text(f.name, &r.name);
+    doc.add_text(f.name_sort, r.name.to_lowercase());
+    doc.add_text(f.name_lower, r.name.to_lowercase());
+    for text in &r.text {
+        doc.add_text(f.text, text);
+    }
+    doc.add_i64(f.modified, r.started_at);
+    doc.add_u64(f.size, 0);
+    doc
 }
 
 pub fn dashboard_key(id: &str) -> String {

@@ -284,16 +284,18 @@ pub fn search_with(
         |kind: &str| BooleanQuery::new(vec![(Occur::Must, Box::new(base.clone()) as Box<dyn Query>), (Occur::Must, term(f.kind, kind))]);
     let dataset_count = if file_only { 0 } else { searcher.search(&of_kind("dataset"), &Count)? as u64 };
     let dashboard_count = if file_only { 0 } else { searcher.search(&of_kind("dashboard"), &Count)? as u64 };
+    let run_count = if file_only { 0 } else { searcher.search(&of_kind("run"), &Count)? as u64 };
     let kind = match request.kind {
         Some(HitKind::Dataset) if !file_only => Some("dataset"),
         Some(HitKind::Dashboard) if !file_only => Some("dashboard"),
-        Some(HitKind::Dataset) | Some(HitKind::Dashboard) => None,
+        Some(HitKind::Run) if !file_only => Some("run"),
+        Some(HitKind::Dataset | HitKind::Dashboard | HitKind::Run) => None,
         Some(HitKind::File) => Some("file"),
         None if file_only => Some("file"),
         None => None,
     };
     let wanted = match (request.kind, kind) {
-        (Some(HitKind::Dashboard | HitKind::Dataset), None) => None,
+        (Some(HitKind::Dashboard | HitKind::Dataset | HitKind::Run), None) => None,
         (_, Some(kind)) => Some(of_kind(kind)),
         (_, None) => Some(base.clone()),
     };
@@ -311,7 +313,7 @@ pub fn search_with(
     if let Some(query) = &wanted {
         // Only files carry label facets, so unless datasets alone are asked
         // for, the page and the facets come from one pass.
-        let facets_here = !matches!(kind, Some("dataset" | "dashboard"));
+        let facets_here = !matches!(kind, Some("dataset" | "dashboard" | "run"));
         let page = TopDocs::with_limit(limit).and_offset(request.offset);
         let by_path = || (SortByString::for_field("name_sort"), Order::Asc);
         let (matched, addresses, counts) = match request.sort {
@@ -329,9 +331,9 @@ pub fn search_with(
         facet_counts = counts;
         total = matched;
         file_count = match kind {
-            Some("dataset" | "dashboard") => None,
+            Some("dataset" | "dashboard" | "run") => None,
             Some(_) => Some(matched),
-            None => Some(matched.saturating_sub(dataset_count + dashboard_count)),
+            None => Some(matched.saturating_sub(dataset_count + dashboard_count + run_count)),
         };
         let highlight = if parsed.words.is_empty() && parsed.phrases.is_empty() {
             None
@@ -363,6 +365,7 @@ pub fn search_with(
         datasets: dataset_count,
         files: file_count,
         dashboards: dashboard_count,
+        runs: run_count,
         hits,
         facets,
         notes: parsed.notes,
@@ -397,6 +400,7 @@ fn hit(
     let kind = match text(f.kind).as_deref() {
         Some("file") => HitKind::File,
         Some("dashboard") => HitKind::Dashboard,
+        Some("run") => HitKind::Run,
         _ => HitKind::Dataset,
     };
     let id = if kind == HitKind::Dashboard { text(f.dashboard) } else { text(f.dataset) }.unwrap_or_default();
@@ -409,7 +413,7 @@ fn hit(
         kind,
         dataset_name: datasets.get(&id).cloned().unwrap_or_default(),
         id,
-        path: (kind == HitKind::File).then(|| text(f.path).unwrap_or_default()),
+        path: matches!(kind, HitKind::File | HitKind::Run).then(|| text(f.path).unwrap_or_default()),
         title,
         description: text(f.description).unwrap_or_default(),
         size: doc.get_first(f.size).and_then(|v| v.as_u64()).unwrap_or_default(),
