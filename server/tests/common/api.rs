@@ -8,9 +8,19 @@ use serde_json::{json, Value};
 use super::TestServer;
 
 pub async fn server_with_mail() -> (TestServer, SmtpServer) {
+    server_with_mail_and(|_| {}).await
+}
+
+/// With other settings changed by `adjust` too.
+pub async fn server_with_mail_and(adjust: impl FnOnce(&mut agora_server::cli::ServeArgs)) -> (TestServer, SmtpServer) {
     let smtp = agora_testkit::smtp_server();
     let url = smtp.url();
-    let server = TestServer::start_with(|args| args.smtp_url = Some(Secret::new(url))).await.expect("server starts");
+    let server = TestServer::start_with(|args| {
+        args.smtp_url = Some(Secret::new(url));
+        adjust(args);
+    })
+    .await
+    .expect("server starts");
     (server, smtp)
 }
 

@@ -50,7 +50,8 @@ impl SearchQuery {
             Some("dataset") => Some(HitKind::Dataset),
             Some("file") => Some(HitKind::File),
             Some("dashboard") => Some(HitKind::Dashboard),
-            Some(other) => return Err(ApiError::invalid("kind", format!("must be dataset, file or dashboard, not {other:?}"))),
+            Some("run") => Some(HitKind::Run),
+            Some(other) => return Err(ApiError::invalid("kind", format!("must be dataset, file, dashboard or run, not {other:?}"))),
         };
         let sort = match self.sort.as_deref().unwrap_or("relevance") {
             "relevance" => SearchSort::Relevance,
