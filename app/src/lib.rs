@@ -38,6 +38,7 @@ use crate::pages::{
     monitoring::MonitoringPage,
     not_found::NotFoundPage,
     register::RegisterPage,
+    runs::RunPage,
     search::SearchPage,
     settings::SettingsPage,
 };
@@ -90,6 +91,7 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("") view=HomePage />
                             <Route path=path!("datasets") view=DatasetsPage />
                             <Route path=path!("datasets/:id") view=DatasetPage />
+                            <Route path=path!("datasets/:id/runs/:run") view=RunPage />
                             <Route path=path!("dashboards") view=DashboardsPage />
                             <Route path=path!("dashboards/:id") view=DashboardPage ssr=SsrMode::Async />
                             <Route path=path!("monitoring") view=MonitoringPage />

@@ -48,6 +48,7 @@ fn Dataset(ds: DatasetView, changed: impl Fn() + Clone + Send + Sync + 'static) 
         {(!ds.description.is_empty()).then(|| view! { <p class="lead" data-testid="dataset-description">{ds.description.clone()}</p> })}
         <div class="settings">
             <Files id=ds.id.clone() can_write=write refresh=files_changed />
+            <crate::pages::runs::Runs id=ds.id.clone() refresh=files_changed />
             <Activity id=ds.id.clone() files_changed />
             <Members ds=ds.clone() manage changed=changed.clone() />
             {write.then(|| view! { <DatasetSettings ds=ds.clone() manage changed=changed.clone() /> })}

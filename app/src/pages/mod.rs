@@ -17,6 +17,7 @@ pub mod monitoring;
 pub mod not_found;
 pub mod preview;
 pub mod register;
+pub mod runs;
 pub mod search;
 pub mod settings;
 pub mod uploads;

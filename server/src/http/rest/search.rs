@@ -25,7 +25,7 @@ struct SearchQuery {
     /// `-excluded`, `label:key=value`, `label:key`, `type:image`.
     #[serde(default)]
     q: String,
-    /// `dataset` or `file` (default: both).
+    /// `dataset`, `file`, `dashboard` or `run` (default: all).
     kind: Option<String>,
     /// Only this dataset (its id).
     dataset: Option<String>,
