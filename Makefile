@@ -39,6 +39,7 @@ bench: tools
 	target/release/agora bench datasets
 	target/release/agora bench index
 	target/release/agora bench dashboards
+	target/release/agora bench runs
 
 lint:
 	cargo fmt --all --check

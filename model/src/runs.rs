@@ -237,7 +237,10 @@ pub fn validate_lines(lines: &[String]) -> Result<(), ApiError> {
     }
     for (n, line) in lines.iter().enumerate() {
         if line.len() > LOG_LINE_MAX_BYTES {
-            return Err(ApiError::invalid(format!("lines[{n}]"), format!("a line may take at most {LOG_LINE_MAX_BYTES} bytes; it takes {}", line.len())));
+            return Err(ApiError::invalid(
+                format!("lines[{n}]"),
+                format!("a line may take at most {LOG_LINE_MAX_BYTES} bytes; it takes {}", line.len()),
+            ));
         }
     }
     Ok(())

@@ -225,7 +225,8 @@ impl Datasets {
             rounds: Vec::new(),
             log_truncated: false,
         };
-        let options = PutOptions { condition: Some(WriteCondition::Create), content_type: Some("application/json".into()), ..Default::default() };
+        let options =
+            PutOptions { condition: Some(WriteCondition::Create), content_type: Some("application/json".into()), ..Default::default() };
         match self.storage.put(&run_key(id, &run), Bytes::from(serde_json::to_vec(&record)?), options).await {
             Ok(_) => {}
             // The same idempotency key again: the session it started.
@@ -264,7 +265,13 @@ impl Datasets {
             if record.status != RunStatus::Running {
                 return Err(ended());
             }
-            let round = RoundRecord { round: report.round, metrics: metrics.clone(), notes: report.notes.clone(), at: unix_now(), artifacts: Vec::new() };
+            let round = RoundRecord {
+                round: report.round,
+                metrics: metrics.clone(),
+                notes: report.notes.clone(),
+                at: unix_now(),
+                artifacts: Vec::new(),
+            };
             match record.rounds.iter_mut().find(|r| r.round == report.round) {
                 Some(existing) if existing.metrics == round.metrics && existing.notes == round.notes => return Ok(false),
                 Some(existing) => {
@@ -318,7 +325,8 @@ impl Datasets {
         let mut token = None;
         let (mut records, mut beats) = (Vec::new(), HashMap::new());
         loop {
-            let options = ListOptions { prefix: prefix.clone(), delimiter: Some("/".into()), continuation_token: token, ..Default::default() };
+            let options =
+                ListOptions { prefix: prefix.clone(), delimiter: Some("/".into()), continuation_token: token, ..Default::default() };
             let page = self.storage.list(&options).await?;
             for object in page.objects {
                 let name = object.key.strip_prefix(&prefix).unwrap_or_default();
@@ -572,7 +580,14 @@ impl Datasets {
     }
 
     /// A presigned download of an artifact.
-    pub async fn artifact_download(&self, caller: &Caller, id: &str, run: &str, round: i64, name: &str) -> Result<DownloadLink, DatasetError> {
+    pub async fn artifact_download(
+        &self,
+        caller: &Caller,
+        id: &str,
+        run: &str,
+        round: i64,
+        name: &str,
+    ) -> Result<DownloadLink, DatasetError> {
         self.run_access(caller, id, Need::Read).await?;
         let (record, _) = self.load_run(id, run).await?;
         let known = record.rounds.iter().any(|r| r.round == round && r.artifacts.iter().any(|a| a.name == name));

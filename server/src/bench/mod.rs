@@ -6,6 +6,7 @@ mod child;
 mod dashboards;
 mod datasets;
 mod index;
+mod runs;
 mod startup;
 mod storage;
 
@@ -38,6 +39,9 @@ pub enum Bench {
     /// Reading a 100 KB dashboard over HTTP against a trivial route, and an
     /// eviction pass over 100,000 dashboards' metadata against counting them.
     Dashboards(dashboards::DashboardsArgs),
+    /// Log lines accepted per second with live watchers connected (against
+    /// none), and the time from a log POST to a watcher holding the line.
+    Runs(runs::RunsArgs),
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -48,6 +52,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         Bench::Index(args) => index::run(args),
         Bench::Datasets(args) => datasets::run(args),
         Bench::Dashboards(args) => dashboards::run(args),
+        Bench::Runs(args) => runs::run(args),
     }
 }
 

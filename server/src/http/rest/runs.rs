@@ -50,7 +50,11 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
 /// safe: the same key gives the same session.
 #[utoipa::path(post, path = "/datasets/{id}/runs", tag = "runs", security(("bearer" = [])), params(("id" = String, Path)),
     request_body = NewRun, responses((status = 201, body = RunView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn start(RequestCaller(hub, caller): RequestCaller, Path(id): Path<String>, Body(request): Body<NewRun>) -> Answer<(StatusCode, Json<RunView>)> {
+async fn start(
+    RequestCaller(hub, caller): RequestCaller,
+    Path(id): Path<String>,
+    Body(request): Body<NewRun>,
+) -> Answer<(StatusCode, Json<RunView>)> {
     Ok((StatusCode::CREATED, Json(hub.start_run(&caller, &id, request).await?)))
 }
 
@@ -90,7 +94,8 @@ fn parse_round(body: &[u8]) -> Result<RoundReport, RestError> {
     serde_json::from_slice(body).map_err(|err| {
         let text = String::from_utf8_lossy(body);
         let message = if ["NaN", "Infinity"].iter().any(|word| text.contains(word)) {
-            "NaN and infinite values are not numbers; report finite metrics (Python: json.dumps(..., allow_nan=False) finds them)".to_owned()
+            "NaN and infinite values are not numbers; report finite metrics (Python: json.dumps(..., allow_nan=False) finds them)"
+                .to_owned()
         } else {
             format!("is not a round report: {err}")
         };
@@ -103,7 +108,11 @@ fn parse_round(body: &[u8]) -> Result<RoundReport, RestError> {
 /// same status changes nothing.
 #[utoipa::path(post, path = "/datasets/{id}/runs/{run}/end", tag = "runs", security(("bearer" = [])), params(("id" = String, Path), ("run" = String, Path)),
     request_body = RunEnd, responses((status = 200, body = RunView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn end(RequestCaller(hub, caller): RequestCaller, Path((id, run)): Path<(String, String)>, Body(end): Body<RunEnd>) -> Answer<Json<RunView>> {
+async fn end(
+    RequestCaller(hub, caller): RequestCaller,
+    Path((id, run)): Path<(String, String)>,
+    Body(end): Body<RunEnd>,
+) -> Answer<Json<RunView>> {
     Ok(Json(hub.end_run(&caller, &id, &run, end).await?))
 }
 
