@@ -260,6 +260,27 @@ pub fn validate_artifact_name(name: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// One metric over the rounds of each session, as a Plotly figure (a line
+/// per session): what the session page draws and "save as dashboard" keeps.
+pub fn metric_figure(runs: &[RunView], metric: &str) -> serde_json::Value {
+    let data: Vec<serde_json::Value> = runs
+        .iter()
+        .map(|run| {
+            let (x, y): (Vec<i64>, Vec<f64>) = run.rounds.iter().filter_map(|r| r.metrics.get(metric).map(|v| (r.round, *v))).unzip();
+            serde_json::json!({"type": "scatter", "mode": "lines+markers", "name": run.name, "x": x, "y": y})
+        })
+        .collect();
+    serde_json::json!({
+        "data": data,
+        "layout": {
+            "xaxis": {"title": {"text": "round"}},
+            "yaxis": {"title": {"text": metric}},
+            "showlegend": runs.len() > 1,
+            "margin": {"t": 20}
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,25 +332,4 @@ mod tests {
         assert_eq!((run.duration(), run.last_round()), (60, Some(3)));
         assert_eq!(run.metric_names(), ["accuracy", "val_loss"]);
     }
-}
-
-/// One metric over the rounds of each session, as a Plotly figure (a line
-/// per session): what the session page draws and "save as dashboard" keeps.
-pub fn metric_figure(runs: &[RunView], metric: &str) -> serde_json::Value {
-    let data: Vec<serde_json::Value> = runs
-        .iter()
-        .map(|run| {
-            let (x, y): (Vec<i64>, Vec<f64>) = run.rounds.iter().filter_map(|r| r.metrics.get(metric).map(|v| (r.round, *v))).unzip();
-            serde_json::json!({"type": "scatter", "mode": "lines+markers", "name": run.name, "x": x, "y": y})
-        })
-        .collect();
-    serde_json::json!({
-        "data": data,
-        "layout": {
-            "xaxis": {"title": {"text": "round"}},
-            "yaxis": {"title": {"text": metric}},
-            "showlegend": runs.len() > 1,
-            "margin": {"t": 20}
-        }
-    })
 }
