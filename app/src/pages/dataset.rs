@@ -33,10 +33,7 @@ fn Dataset(ds: DatasetView, changed: impl Fn() + Clone + Send + Sync + 'static) 
     let files_changed = RwSignal::new(0u32);
     // The file table's label editor: live reloads wait while it is open.
     let editing = crate::pages::dataset_files::LabelEditor::provide(files_changed);
-    #[cfg(feature = "hydrate")]
-    live::follow(ds.id.clone(), files_changed, editing);
-    #[cfg(not(feature = "hydrate"))]
-    let _ = editing;
+    follow(ds.id.clone(), files_changed, editing);
     view! {
         <Title text=ds.name.clone() />
         <header class="page-header">
@@ -231,59 +228,33 @@ fn DeleteDataset(ds: DatasetView) -> impl IntoView {
 
 /// Live updates: the server's `changed` events (server-sent, from this node
 /// or another) reload the files and the activity log, at most every 300 ms.
-#[cfg(feature = "hydrate")]
-mod live {
-    use std::cell::{Cell, RefCell};
-    use std::collections::HashMap;
-    use std::rc::Rc;
-
-    use leptos::prelude::*;
-    use wasm_bindgen::closure::Closure;
-    use wasm_bindgen::JsCast;
-
-    type Listener = (web_sys::EventSource, Closure<dyn FnMut(web_sys::Event)>);
-
-    thread_local! {
-        static SOURCES: RefCell<HashMap<u32, Listener>> = RefCell::new(HashMap::new());
-        static NEXT: Cell<u32> = const { Cell::new(0) };
-    }
-
-    pub fn follow(id: String, changed: RwSignal<u32>, editing: crate::pages::dataset_files::LabelEditor) {
-        let Ok(source) = web_sys::EventSource::new(&format!("/api/v1/datasets/{id}/events")) else { return };
-        let scheduled = Rc::new(Cell::new(false));
-        // A reload while someone edits labels would close their editor: it
-        // waits until the last editor closes.
-        let deferred = RwSignal::new(false);
-        Effect::new(move |_| {
-            if !editing.open() && deferred.get() {
-                deferred.set(false);
-                changed.update(|n| *n += 1);
-            }
-        });
-        let on_change = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-            if scheduled.replace(true) {
-                return;
-            }
-            let scheduled = scheduled.clone();
-            let reload = Closure::once_into_js(move || {
+/// Reloads files and activity when the dataset changes (here or on another
+/// node), at most every 300 ms; while someone edits labels, the reload waits
+/// until the last editor closes (it would close theirs).
+fn follow(id: String, changed: RwSignal<u32>, editing: crate::pages::dataset_files::LabelEditor) {
+    let deferred = RwSignal::new(false);
+    Effect::new(move |_| {
+        if !editing.open() && deferred.get() {
+            deferred.set(false);
+            changed.update(|n| *n += 1);
+        }
+    });
+    let scheduled = std::rc::Rc::new(std::cell::Cell::new(false));
+    crate::components::live::listen(&format!("/api/v1/datasets/{id}/events"), &["changed"], move |_, _| {
+        if scheduled.replace(true) {
+            return;
+        }
+        let scheduled = scheduled.clone();
+        set_timeout(
+            move || {
                 scheduled.set(false);
                 if editing.open_untracked() {
                     deferred.set(true);
                 } else {
                     changed.update(|n| *n += 1);
                 }
-            });
-            if let Some(window) = web_sys::window() {
-                let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(reload.unchecked_ref(), 300);
-            }
-        });
-        let _ = source.add_event_listener_with_callback("changed", on_change.as_ref().unchecked_ref());
-        let key = NEXT.with(|n| n.replace(n.get() + 1));
-        SOURCES.with(|s| s.borrow_mut().insert(key, (source, on_change)));
-        on_cleanup(move || {
-            if let Some((source, _)) = SOURCES.with(|s| s.borrow_mut().remove(&key)) {
-                source.close();
-            }
-        });
-    }
+            },
+            std::time::Duration::from_millis(300),
+        );
+    });
 }
