@@ -11,6 +11,7 @@ pub mod datasets;
 pub mod error;
 pub mod files;
 pub mod health;
+pub mod monitoring;
 pub mod preview;
 pub mod runs;
 pub mod search;
