@@ -33,6 +33,10 @@ pub async fn caller_of(parts: &Parts) -> Result<(Hub, Caller), ApiError> {
     let session_cookie = cookie::session_from(parts.headers.get_all(COOKIE).iter().filter_map(|v| v.to_str().ok()));
     let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let caller = hub.caller(Credentials { bearer: bearer(parts), session_cookie }, ip).await?;
+    // Agora's own monitoring records who made the request.
+    if let (Some(slot), Some(user)) = (parts.extensions.get::<agora_core::monitoring::CallerSlot>(), caller.user()) {
+        let _ = slot.0.set(user.id.clone());
+    }
     Ok((hub, caller))
 }
 

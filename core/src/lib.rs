@@ -13,6 +13,7 @@ pub mod hub;
 pub mod index;
 pub mod jobs;
 pub mod mail;
+pub mod monitoring;
 pub mod rate_limit;
 pub mod readiness;
 pub mod secret;

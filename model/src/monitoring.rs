@@ -509,6 +509,81 @@ impl Sketch {
     }
 }
 
+/// A monitored service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SourceView {
+    pub id: String,
+    pub name: String,
+    /// `self` (Agora's own requests).
+    pub kind: String,
+}
+
+/// One slice of a series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SlicePoint {
+    /// `2026-W48`, `2026-11-23`… (calendar) or the slice's start (fixed).
+    pub key: String,
+    /// The slice's start, ISO-8601 UTC.
+    pub start: String,
+    /// `null` when the statistic needs calls and the slice has none.
+    pub value: Option<f64>,
+}
+
+/// A statistic's answer: one value, a series by slice, or visits by IP.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StatsAnswer {
+    pub statistic: String,
+    pub endpoint: Option<String>,
+    /// The range used, ISO-8601 UTC (start inclusive, end exclusive).
+    pub start: String,
+    pub end: String,
+    /// Calls in the range.
+    pub calls: u64,
+    /// Without a time slice.
+    pub value: Option<f64>,
+    /// With a time slice.
+    pub series: Vec<SlicePoint>,
+    /// For visits_per_ip: (address, visits), most first.
+    pub visits_per_ip: Vec<(String, u64)>,
+}
+
+/// An endpoint of a source, over a range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EndpointRow {
+    pub endpoint: String,
+    pub visits: u64,
+    /// Milliseconds.
+    pub median: f64,
+    pub p90: f64,
+    pub p99: f64,
+    /// Share of calls answered with a 5xx status (0–1).
+    pub error_rate: f64,
+}
+
+/// A source's overview: endpoints, box plots and the load by weekday and hour.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SourceOverview {
+    pub source: String,
+    pub start: String,
+    pub end: String,
+    pub calls: u64,
+    pub endpoints: Vec<EndpointRow>,
+    pub box_plots: Vec<BoxPlot>,
+    /// Calls by weekday (0 = Monday) and hour of day (UTC): 7 × 24.
+    pub heatmap: Vec<Vec<u64>>,
+}
+
+/// The weekday (0 = Monday) and hour (UTC) of a Unix-ms time.
+pub fn weekday_hour(ms: i64) -> (usize, usize) {
+    let days = ms.div_euclid(86_400_000);
+    (((days + 3).rem_euclid(7)) as usize, (ms.rem_euclid(86_400_000) / 3_600_000) as usize)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

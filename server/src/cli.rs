@@ -255,6 +255,19 @@ pub struct ServeArgs {
     #[arg(long, env = "AGORA_RUN_LOG_MAX_BYTES", value_name = "BYTES")]
     pub run_log_max_bytes: Option<u64>,
 
+    /// How often Agora writes its request records to the bucket, in
+    /// milliseconds, 100 to 60000 (a crash loses at most this much) [default: 5000].
+    #[arg(long, env = "AGORA_MONITOR_FLUSH_MS", value_name = "MS")]
+    pub monitor_flush_ms: Option<u64>,
+
+    /// Days Agora keeps its request records, 1 to 3650 [default: 30].
+    #[arg(long, env = "AGORA_MONITOR_RETENTION_DAYS", value_name = "DAYS")]
+    pub monitor_retention_days: Option<u64>,
+
+    /// Record only the network part of client addresses (/24 for IPv4, /48 for IPv6).
+    #[arg(long, env = "AGORA_MONITOR_ANONYMIZE_IPS")]
+    pub monitor_anonymize_ips: bool,
+
     /// Bytes all dashboards together may take before eviction
     /// [default: 10000000000, 10 GB].
     #[arg(long, env = "AGORA_DASHBOARD_BUDGET_BYTES", value_name = "BYTES")]

@@ -46,6 +46,8 @@ pub struct Config {
     pub max_dataset_bytes: u64,
     /// Files this large are uploaded in parts.
     pub multipart_threshold: u64,
+    /// Recording Agora's own requests.
+    pub monitor: agora_core::monitoring::MonitorSettings,
     /// A running training session without a sign of life this long is stale.
     pub run_stale_after: std::time::Duration,
     /// Bytes of log one training session keeps.
@@ -171,6 +173,22 @@ impl Config {
         let schema = agora_core::dashboards::document_schema::DocumentSchema::load(args.dashboard_schema.as_deref())
             .map_err(|message| ConfigError { setting: "--dashboard-schema / AGORA_DASHBOARD_SCHEMA", message })?;
         let dashboard_limits = agora_core::dashboards::DashboardLimits { max_bytes: max_dashboard_bytes, budget, schema };
+        let flush_ms = args.monitor_flush_ms.unwrap_or(5000);
+        if !(100..=60_000).contains(&flush_ms) {
+            return Err(ConfigError { setting: "--monitor-flush-ms / AGORA_MONITOR_FLUSH_MS", message: "must be 100 to 60000".into() });
+        }
+        let retention_days = args.monitor_retention_days.unwrap_or(30);
+        if !(1..=3650).contains(&retention_days) {
+            return Err(ConfigError {
+                setting: "--monitor-retention-days / AGORA_MONITOR_RETENTION_DAYS",
+                message: "must be 1 to 3650".into(),
+            });
+        }
+        let monitor = agora_core::monitoring::MonitorSettings {
+            flush_every: std::time::Duration::from_millis(flush_ms),
+            retention: std::time::Duration::from_secs(retention_days * 86_400),
+            anonymize_ips: args.monitor_anonymize_ips,
+        };
         let run_stale_secs = args.run_stale_secs.unwrap_or(agora_core::datasets::runs::DEFAULT_STALE_AFTER.as_secs());
         if !(10..=604_800).contains(&run_stale_secs) {
             return Err(ConfigError { setting: "--run-stale-secs / AGORA_RUN_STALE_SECS", message: "must be 10 to 604800 seconds".into() });
@@ -192,6 +210,7 @@ impl Config {
             max_dataset_bytes,
             multipart_threshold,
             dashboard_limits,
+            monitor,
             run_stale_after: std::time::Duration::from_secs(run_stale_secs),
             run_log_max_bytes,
         })

@@ -42,6 +42,8 @@ pub async fn start(
     // A rebuild reads the bucket as it is now: the journal matters from here on.
     let cursor = if rebuild { Cursor::now() } else { saved_cursor.unwrap_or_else(Cursor::now) };
     let index = Indexer::shared(search.clone(), storage.clone());
+    let node = index.journal().map(|j| j.node().to_owned()).unwrap_or_default();
+    let monitor = agora_core::monitoring::Monitor::new(storage.clone(), node, config.monitor);
     let hub = Hub::new(HubParts {
         storage,
         tokens,
@@ -58,6 +60,7 @@ pub async fn start(
         },
         index,
         dashboard_limits: config.dashboard_limits.clone(),
+        monitor,
     });
     if rebuild {
         rebuild_index(hub.clone());

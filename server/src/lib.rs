@@ -63,6 +63,7 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: impl Future<
         if config.public_url == format!("http://{}", config.addr) { format!("http://{addr}") } else { config.public_url.clone() };
     let hub = hub::start(&config, &data_dir, storage.storage.clone(), public_url, stop.clone()).await?;
 
+    let hub_monitor = hub.monitor().clone();
     let state = AppState {
         leptos_options: config.leptos_options(),
         readiness: Readiness::new(PROBE_TIMEOUT).with(DataDirProbe(data_dir.clone())).with(storage::StorageProbe(storage.storage.clone())),
@@ -70,6 +71,12 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: impl Future<
         hub,
     };
     let router = http::router(state);
+    // Request records are written until every request has been answered.
+    let records_done = CancellationToken::new();
+    let recorder = {
+        let (monitor, done) = (hub_monitor, records_done.clone());
+        tokio::spawn(async move { monitor.run(done.cancelled_owned()).await })
+    };
 
     tracing::info!(
         url = %format!("http://{addr}"),
@@ -91,6 +98,10 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: impl Future<
         .await
         .context("the HTTP server failed");
     stop.cancel();
+    records_done.cancel();
+    if tokio::time::timeout(std::time::Duration::from_secs(10), recorder).await.is_err() {
+        tracing::warn!("the last request records could not be written in time");
+    }
     served?;
     tracing::info!("agora stopped");
     Ok(())

@@ -8,6 +8,7 @@ use std::time::Duration;
 mod accounts;
 mod dashboards;
 mod datasets;
+mod monitoring;
 pub mod runs;
 
 use agora_model::ApiError;
@@ -41,6 +42,8 @@ pub struct HubParts {
     pub dataset_limits: DatasetLimits,
     pub index: crate::index::journal::Indexer,
     pub dashboard_limits: crate::dashboards::DashboardLimits,
+    /// Agora's own request records.
+    pub monitor: crate::monitoring::Monitor,
 }
 
 #[derive(Clone)]
@@ -51,6 +54,7 @@ struct Inner {
     accounts: Accounts,
     datasets: Datasets,
     dashboards: crate::dashboards::Dashboards,
+    monitor: crate::monitoring::Monitor,
     tokens: TokenKeys,
     mailer: Mailer,
     limits: AuthLimits,
@@ -65,6 +69,7 @@ impl Hub {
             datasets: Datasets::new(parts.storage.clone(), accounts.clone(), parts.dataset_limits, parts.index.clone()),
             dashboards: crate::dashboards::Dashboards::new(parts.storage.clone(), accounts.clone(), parts.index, parts.dashboard_limits),
             accounts,
+            monitor: parts.monitor,
             storage: parts.storage,
             tokens: parts.tokens,
             mailer: parts.mailer,
@@ -84,6 +89,10 @@ impl Hub {
 
     pub fn dashboards(&self) -> &crate::dashboards::Dashboards {
         &self.0.dashboards
+    }
+
+    pub fn monitor(&self) -> &crate::monitoring::Monitor {
+        &self.0.monitor
     }
 
     pub fn datasets(&self) -> &Datasets {

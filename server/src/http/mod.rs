@@ -56,7 +56,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.hub.clone(), session::renew_session))
         .layer(middleware::from_fn(csrf::refuse_cross_site_writes))
         .layer(Extension(state.hub.clone()))
-        .layer(middleware::from_fn(access_log::access_log))
+        .layer(middleware::from_fn_with_state(state.hub.monitor().clone(), access_log::access_log))
         .layer(CompressionLayer::new())
         .with_state(state)
 }

@@ -6,6 +6,7 @@
 mod accounts;
 mod dashboards;
 mod datasets;
+mod monitoring;
 mod runs;
 mod search;
 
@@ -83,7 +84,7 @@ impl Modify for BearerAuth {
     info(title = "Agora REST API", description = "Datasets, dashboards and accounts for ML teams. Authenticate with `Authorization: Bearer <token or API key>`."),
     modifiers(&BearerAuth),
     components(schemas(ErrorBody)),
-    nest((path = "/api/v1", api = accounts::AccountsApi), (path = "/api/v1", api = datasets::DatasetsApi), (path = "/api/v1", api = search::SearchApi), (path = "/api/v1", api = dashboards::DashboardsApi), (path = "/api/v1", api = runs::RunsApi)),
+    nest((path = "/api/v1", api = accounts::AccountsApi), (path = "/api/v1", api = datasets::DatasetsApi), (path = "/api/v1", api = search::SearchApi), (path = "/api/v1", api = dashboards::DashboardsApi), (path = "/api/v1", api = runs::RunsApi), (path = "/api/v1", api = monitoring::MonitoringApi)),
 )]
 pub struct ApiDoc;
 
@@ -104,6 +105,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(dashboard_max_bytes: u64) -> Rou
         .merge(accounts::router())
         .merge(datasets::router())
         .merge(runs::router())
+        .merge(monitoring::router())
         .merge(search::router())
         .merge(dashboards::router(dashboard_max_bytes))
         .fallback(no_such_route)

@@ -1,0 +1,317 @@
+//! Agora's own endpoint performance: every request recorded, buffered, and
+//! written to the bucket in compact time-partitioned segments that every
+//! node reads for statistics.
+//!
+//! ```text
+//! mon/agora/{YYYY-MM-DD}/{unix ms}-{node}.jsonl.gz   one flush of one node: a call per line
+//! ```
+//!
+//! A flush happens every few seconds and when the server stops, so a crash
+//! loses at most the last interval; segments older than the retention are
+//! deleted day by day.
+
+pub mod stats;
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use agora_model::monitoring::Call;
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use crate::storage::{ListOptions, PutOptions, Storage};
+
+const PREFIX: &str = "mon/agora/";
+/// Calls waiting to be written; beyond this a burst drops (and says so).
+const QUEUE: usize = 65_536;
+/// Segments whose parsed calls are kept in memory for queries.
+const CACHED_SEGMENTS: usize = 512;
+
+/// What is recorded of one request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedCall {
+    /// Unix milliseconds.
+    #[serde(rename = "t")]
+    pub at: i64,
+    /// `GET /api/v1/datasets/{id}`: the method and the route template.
+    #[serde(rename = "e")]
+    pub endpoint: String,
+    #[serde(rename = "s")]
+    pub status: u16,
+    /// Microseconds.
+    #[serde(rename = "d")]
+    pub duration_us: u64,
+    #[serde(rename = "i")]
+    pub ip: String,
+    #[serde(rename = "u", default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(rename = "v")]
+    pub version: String,
+}
+
+impl RecordedCall {
+    pub fn call(&self) -> Call {
+        Call { at: self.at, endpoint: self.endpoint.clone(), duration: self.duration_us as f64 / 1000.0, ip: self.ip.clone() }
+    }
+}
+
+/// Where the request's caller is written once it is known (the middleware
+/// puts one in the request; the caller extractor fills it).
+#[derive(Debug, Clone, Default)]
+pub struct CallerSlot(pub Arc<OnceLock<String>>);
+
+#[derive(Debug, Clone, Copy)]
+pub struct MonitorSettings {
+    pub flush_every: Duration,
+    pub retention: Duration,
+    /// Keep only the network part of addresses (/24 for IPv4, /48 for IPv6).
+    pub anonymize_ips: bool,
+}
+
+impl Default for MonitorSettings {
+    fn default() -> Self {
+        Self { flush_every: Duration::from_secs(5), retention: Duration::from_secs(30 * 86_400), anonymize_ips: false }
+    }
+}
+
+/// The recorder: cheap to clone, shared by the middleware and the queries.
+#[derive(Clone)]
+pub struct Monitor(Arc<Inner>);
+
+struct Inner {
+    storage: Storage,
+    node: String,
+    settings: MonitorSettings,
+    sender: mpsc::Sender<RecordedCall>,
+    receiver: Mutex<Option<mpsc::Receiver<RecordedCall>>>,
+    dropped: std::sync::atomic::AtomicU64,
+    segments: Mutex<HashMap<String, Arc<Vec<RecordedCall>>>>,
+}
+
+pub fn anonymize(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            IpAddr::from([a, b, c, 0])
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::from([s[0], s[1], s[2], 0, 0, 0, 0, 0])
+        }
+    }
+}
+
+fn day_of(ms: i64) -> String {
+    let (y, m, d) = agora_model::time::civil_from_days(ms.div_euclid(86_400_000));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
+}
+
+impl Monitor {
+    pub fn new(storage: Storage, node: String, settings: MonitorSettings) -> Self {
+        let (sender, receiver) = mpsc::channel(QUEUE);
+        Monitor(Arc::new(Inner {
+            storage,
+            node,
+            settings,
+            sender,
+            receiver: Mutex::new(Some(receiver)),
+            dropped: Default::default(),
+            segments: Default::default(),
+        }))
+    }
+
+    pub fn settings(&self) -> MonitorSettings {
+        self.0.settings
+    }
+
+    /// Records a request (never waits: a full queue drops the call).
+    pub fn record(&self, endpoint: String, status: u16, duration: Duration, ip: Option<IpAddr>, user: Option<String>) {
+        let ip = ip.map(|ip| if self.0.settings.anonymize_ips { anonymize(ip) } else { ip }).map(|ip| ip.to_string()).unwrap_or_default();
+        let call = RecordedCall {
+            at: now_ms(),
+            endpoint,
+            status,
+            duration_us: duration.as_micros().min(u64::MAX as u128) as u64,
+            ip,
+            user,
+            version: agora_model::VERSION.to_owned(),
+        };
+        if self.0.sender.try_send(call).is_err() {
+            self.0.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Writes buffered calls every `flush_every`, and the rest once `stop`
+    /// resolves; deletes expired days hourly. Returns when the last flush is
+    /// done.
+    pub async fn run(&self, stop: impl std::future::Future<Output = ()>) {
+        let Some(mut receiver) = self.0.receiver.lock().unwrap().take() else { return };
+        tokio::pin!(stop);
+        let mut tick = tokio::time::interval(self.0.settings.flush_every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_sweep = std::time::Instant::now() - Duration::from_secs(3600);
+        let mut buffer = Vec::new();
+        loop {
+            tokio::select! {
+                call = receiver.recv() => match call {
+                    Some(call) => buffer.push(call),
+                    None => break,
+                },
+                _ = tick.tick() => {
+                    self.flush(&mut buffer).await;
+                    if last_sweep.elapsed() > Duration::from_secs(3600) {
+                        last_sweep = std::time::Instant::now();
+                        if let Err(err) = self.sweep().await {
+                            tracing::warn!(error = %err, "could not delete expired monitoring segments");
+                        }
+                    }
+                }
+                _ = &mut stop => break,
+            }
+        }
+        while let Ok(call) = receiver.try_recv() {
+            buffer.push(call);
+        }
+        self.flush(&mut buffer).await;
+    }
+
+    async fn flush(&self, buffer: &mut Vec<RecordedCall>) {
+        let dropped = self.0.dropped.swap(0, std::sync::atomic::Ordering::Relaxed);
+        if dropped > 0 {
+            tracing::warn!(dropped, "request records dropped: the monitoring queue was full");
+        }
+        if buffer.is_empty() {
+            return;
+        }
+        let calls = std::mem::take(buffer);
+        // One segment per day, so a day's prefix holds all of its calls.
+        let mut by_day: HashMap<String, Vec<RecordedCall>> = HashMap::new();
+        for call in calls {
+            by_day.entry(day_of(call.at)).or_default().push(call);
+        }
+        for (day, calls) in by_day {
+            let key = format!("{PREFIX}{day}/{:013}-{}.jsonl.gz", calls[0].at, self.0.node);
+            match encode(&calls) {
+                Ok(body) => {
+                    if let Err(err) = self.0.storage.put(&key, Bytes::from(body), PutOptions::default()).await {
+                        tracing::warn!(error = %err, calls = calls.len(), "could not write request records; they are lost");
+                    }
+                }
+                Err(err) => tracing::warn!(error = %err, "could not encode request records"),
+            }
+        }
+    }
+
+    /// Deletes days older than the retention.
+    async fn sweep(&self) -> Result<usize, crate::storage::StorageError> {
+        let oldest = day_of(now_ms() - self.0.settings.retention.as_millis() as i64);
+        let options = ListOptions { prefix: PREFIX.into(), delimiter: Some("/".into()), ..Default::default() };
+        let page = self.0.storage.list(&options).await?;
+        let mut deleted = 0;
+        for prefix in page.common_prefixes {
+            let day = prefix.trim_start_matches(PREFIX).trim_end_matches('/');
+            if day < oldest.as_str() {
+                for object in self.0.storage.list_all(&prefix).await? {
+                    self.0.storage.delete(&object.key).await?;
+                    deleted += 1;
+                }
+            }
+        }
+        if deleted > 0 {
+            tracing::info!(deleted, "expired monitoring segments deleted");
+        }
+        Ok(deleted)
+    }
+
+    /// The calls recorded (and flushed) from `start` to `end` (Unix ms,
+    /// end exclusive), by every node.
+    pub async fn calls(&self, start: i64, end: i64) -> Result<Vec<Arc<Vec<RecordedCall>>>, crate::storage::StorageError> {
+        let mut segments = Vec::new();
+        let mut day = start.div_euclid(86_400_000);
+        while day * 86_400_000 < end {
+            let prefix = format!("{PREFIX}{}/", day_of(day * 86_400_000));
+            for object in self.0.storage.list_all(&prefix).await? {
+                segments.push(self.segment(&object.key).await?);
+            }
+            day += 1;
+            if segments.len() > 1_000_000 {
+                break;
+            }
+        }
+        Ok(segments)
+    }
+
+    /// The first day with records (for "from the first recorded call").
+    pub async fn first_day(&self) -> Result<Option<i64>, crate::storage::StorageError> {
+        let options = ListOptions { prefix: PREFIX.into(), delimiter: Some("/".into()), max_keys: Some(1), ..Default::default() };
+        let page = self.0.storage.list(&options).await?;
+        Ok(page
+            .common_prefixes
+            .first()
+            .and_then(|p| agora_model::monitoring::parse_iso8601(p.trim_start_matches(PREFIX).trim_end_matches('/'))))
+    }
+
+    async fn segment(&self, key: &str) -> Result<Arc<Vec<RecordedCall>>, crate::storage::StorageError> {
+        if let Some(found) = self.0.segments.lock().unwrap().get(key) {
+            return Ok(found.clone());
+        }
+        let body = self.0.storage.get(key, None).await?.body;
+        let calls = Arc::new(decode(&body).unwrap_or_else(|err| {
+            tracing::warn!(key, error = %err, "a monitoring segment could not be read; skipped");
+            Vec::new()
+        }));
+        let mut cache = self.0.segments.lock().unwrap();
+        if cache.len() >= CACHED_SEGMENTS {
+            cache.clear();
+        }
+        cache.insert(key.to_owned(), calls.clone());
+        Ok(calls)
+    }
+}
+
+fn encode(calls: &[RecordedCall]) -> std::io::Result<Vec<u8>> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    for call in calls {
+        serde_json::to_writer(&mut gz, call)?;
+        gz.write_all(b"\n")?;
+    }
+    gz.finish()
+}
+
+fn decode(body: &[u8]) -> std::io::Result<Vec<RecordedCall>> {
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(body).read_to_string(&mut text)?;
+    Ok(text.lines().filter(|l| !l.is_empty()).filter_map(|l| serde_json::from_str(l).ok()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_round_trip_and_addresses_can_be_anonymised() {
+        let call = RecordedCall {
+            at: 1_795_428_000_000,
+            endpoint: "GET /api/v1/datasets/{id}".into(),
+            status: 200,
+            duration_us: 1500,
+            ip: "10.1.2.3".into(),
+            user: Some("u1".into()),
+            version: "0.1.0".into(),
+        };
+        let body = encode(&[call.clone(), call.clone()]).unwrap();
+        assert_eq!(decode(&body).unwrap(), vec![call.clone(), call.clone()]);
+        assert_eq!(call.call().duration, 1.5);
+        assert_eq!(anonymize("10.1.2.3".parse().unwrap()).to_string(), "10.1.2.0");
+        assert_eq!(anonymize("2001:db8:1:2::5".parse().unwrap()).to_string(), "2001:db8:1::");
+        assert_eq!(day_of(1_795_428_000_000), "2026-11-23");
+    }
+}
