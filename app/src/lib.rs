@@ -35,7 +35,7 @@ use crate::pages::{
     goodbye::GoodbyePage,
     home::HomePage,
     login::LoginPage,
-    monitoring::MonitoringPage,
+    monitoring::{MonitoringPage, SourcePage},
     not_found::NotFoundPage,
     register::RegisterPage,
     runs::RunPage,
@@ -95,6 +95,7 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("dashboards") view=DashboardsPage />
                             <Route path=path!("dashboards/:id") view=DashboardPage ssr=SsrMode::Async />
                             <Route path=path!("monitoring") view=MonitoringPage />
+                            <Route path=path!("monitoring/:source") view=SourcePage />
                             <Route path=path!("search") view=SearchPage />
                             <Route path=path!("login") view=LoginPage />
                             <Route path=path!("register") view=RegisterPage />

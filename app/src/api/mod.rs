@@ -6,6 +6,7 @@ pub mod admin;
 pub mod dashboards;
 pub mod datasets;
 pub mod keys;
+pub mod monitoring;
 pub mod runs;
 pub mod search;
 
