@@ -40,6 +40,7 @@ bench: tools
 	target/release/agora bench index
 	target/release/agora bench dashboards
 	target/release/agora bench runs
+	target/release/agora bench monitoring
 
 lint:
 	cargo fmt --all --check

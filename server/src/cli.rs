@@ -268,6 +268,10 @@ pub struct ServeArgs {
     #[arg(long, env = "AGORA_MONITOR_ANONYMIZE_IPS")]
     pub monitor_anonymize_ips: bool,
 
+    /// Do not record Agora's own requests at all.
+    #[arg(long, env = "AGORA_MONITOR_OFF")]
+    pub monitor_off: bool,
+
     /// Bytes all dashboards together may take before eviction
     /// [default: 10000000000, 10 GB].
     #[arg(long, env = "AGORA_DASHBOARD_BUDGET_BYTES", value_name = "BYTES")]

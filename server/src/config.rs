@@ -188,6 +188,7 @@ impl Config {
             flush_every: std::time::Duration::from_millis(flush_ms),
             retention: std::time::Duration::from_secs(retention_days * 86_400),
             anonymize_ips: args.monitor_anonymize_ips,
+            enabled: !args.monitor_off,
         };
         let run_stale_secs = args.run_stale_secs.unwrap_or(agora_core::datasets::runs::DEFAULT_STALE_AFTER.as_secs());
         if !(10..=604_800).contains(&run_stale_secs) {

@@ -1,7 +1,7 @@
 //! Monitoring: the sources a person may view, and a source's page with its
 //! endpoints, a statistic over time, box plots and the weekly load.
 
-use agora_model::monitoring::{SourceOverview, StatsAnswer, StatsQuery, Statistic};
+use agora_model::monitoring::{SourceOverview, Statistic, StatsAnswer, StatsQuery};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -188,5 +188,6 @@ fn Answer(answer: StatsAnswer) -> impl IntoView {
         "data": [{"type": "scatter", "mode": "lines+markers", "x": keys, "y": values, "connectgaps": false, "name": answer.statistic}],
         "layout": {"xaxis": {"type": "category"}, "yaxis": {"title": {"text": answer.statistic.replace('_', " ")}}, "margin": {"t": 10}}
     });
-    view! { <div class="series-plot" data-testid="series-plot"><Plot figure=Signal::derive(move || Some(figure.clone())) /></div> }.into_any()
+    view! { <div class="series-plot" data-testid="series-plot"><Plot figure=Signal::derive(move || Some(figure.clone())) /></div> }
+        .into_any()
 }

@@ -70,11 +70,13 @@ pub struct MonitorSettings {
     pub retention: Duration,
     /// Keep only the network part of addresses (/24 for IPv4, /48 for IPv6).
     pub anonymize_ips: bool,
+    /// Record requests at all.
+    pub enabled: bool,
 }
 
 impl Default for MonitorSettings {
     fn default() -> Self {
-        Self { flush_every: Duration::from_secs(5), retention: Duration::from_secs(30 * 86_400), anonymize_ips: false }
+        Self { flush_every: Duration::from_secs(5), retention: Duration::from_secs(30 * 86_400), anonymize_ips: false, enabled: true }
     }
 }
 
@@ -134,6 +136,9 @@ impl Monitor {
 
     /// Records a request (never waits: a full queue drops the call).
     pub fn record(&self, endpoint: String, status: u16, duration: Duration, ip: Option<IpAddr>, user: Option<String>) {
+        if !self.0.settings.enabled {
+            return;
+        }
         let ip = ip.map(|ip| if self.0.settings.anonymize_ips { anonymize(ip) } else { ip }).map(|ip| ip.to_string()).unwrap_or_default();
         let call = RecordedCall {
             at: now_ms(),

@@ -6,6 +6,7 @@ mod child;
 mod dashboards;
 mod datasets;
 mod index;
+mod monitoring;
 mod runs;
 mod startup;
 mod storage;
@@ -42,6 +43,9 @@ pub enum Bench {
     /// Log lines accepted per second with live watchers connected (against
     /// none), and the time from a log POST to a watcher holding the line.
     Runs(runs::RunsArgs),
+    /// Recording overhead on a trivial route (with against without), a
+    /// statistic over a year of calls in daily slices, the sketch's error.
+    Monitoring(monitoring::MonitoringArgs),
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -53,6 +57,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         Bench::Datasets(args) => datasets::run(args),
         Bench::Dashboards(args) => dashboards::run(args),
         Bench::Runs(args) => runs::run(args),
+        Bench::Monitoring(args) => monitoring::run(args),
     }
 }
 

@@ -1,0 +1,177 @@
+//! `agora bench monitoring`: what recording every request costs on a
+//! trivial route (requests/s with and without, same run); a statistic over
+//! a year of recorded calls in daily slices; the quantile sketch's error
+//! against exact percentiles.
+
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use futures::StreamExt;
+
+use agora_model::monitoring::{Call, Query, Sketch, Slicing, Statistic, TimeSlice};
+
+use super::child::AgoraChild;
+use super::{machine_line, percentiles};
+
+#[derive(Debug, Args)]
+pub struct MonitoringArgs {
+    /// Seconds of load per round (four rounds: on, off, on, off).
+    #[arg(long, default_value_t = 4)]
+    pub seconds: u64,
+    /// Requests in flight.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Recorded calls the statistic goes over (spread over a year).
+    #[arg(long, default_value_t = 10_000_000)]
+    pub calls: usize,
+    /// Timed statistic queries.
+    #[arg(long, default_value_t = 5)]
+    pub queries: usize,
+    /// Samples for the sketch's error.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub samples: usize,
+}
+
+pub fn run(args: MonitoringArgs) -> anyhow::Result<()> {
+    println!("{}", machine_line());
+    overhead(&args)?;
+    sketch_error(args.samples);
+    statistic_over_a_year(&args);
+    Ok(())
+}
+
+fn overhead(args: &MonitoringArgs) -> anyhow::Result<()> {
+    let (on_dir, off_dir) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let mut on = AgoraChild::spawn(on_dir.path())?;
+    let mut off = AgoraChild::spawn_with(off_dir.path(), &[("AGORA_MONITOR_OFF", "true".into())])?;
+    on.wait_ready(Instant::now(), Duration::from_secs(60))?;
+    off.wait_ready(Instant::now(), Duration::from_secs(60))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let (mut with, mut without) = (Vec::new(), Vec::new());
+    for round in 0..4 {
+        let child = if round % 2 == 0 { &on } else { &off };
+        let rate = runtime.block_on(load(&format!("http://{}/healthz", child.addr), args))?;
+        if round % 2 == 0 {
+            with.push(rate)
+        } else {
+            without.push(rate)
+        }
+    }
+    let (with, without) = (with.iter().sum::<f64>() / with.len() as f64, without.iter().sum::<f64>() / without.len() as f64);
+    println!("GET /healthz, {} in flight, {} s × 2 rounds each, alternating:", args.concurrency, args.seconds);
+    println!(
+        "  recording every request: {with:.0} requests/s; not recording (AGORA_MONITOR_OFF, same run): {without:.0} requests/s; cost {:.1} % (goal ≤ 2 %)",
+        (without - with) / without * 100.0
+    );
+    Ok(())
+}
+
+async fn load(url: &str, args: &MonitoringArgs) -> anyhow::Result<f64> {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let started = Instant::now();
+    let done: Vec<u64> = futures::stream::iter(0..args.concurrency)
+        .map(|_| {
+            let client = client.clone();
+            async move {
+                let mut n = 0u64;
+                while Instant::now() < deadline {
+                    if client.get(url).send().await.map(|r| r.status().is_success()).unwrap_or(false) {
+                        n += 1;
+                    }
+                }
+                n
+            }
+        })
+        .buffer_unordered(args.concurrency)
+        .collect()
+        .await;
+    Ok(done.iter().sum::<u64>() as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Pseudo-random durations with a long tail (ms), reproducible.
+fn durations(n: usize) -> Vec<f64> {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let u = (state >> 11) as f64 / (1u64 << 53) as f64;
+            0.2 + (-(1.0 - u).ln()) * 8.0 + if u > 0.98 { 200.0 * u } else { 0.0 }
+        })
+        .collect()
+}
+
+fn sketch_error(samples: usize) {
+    let values = durations(samples);
+    let mut sketch = Sketch::default();
+    for v in &values {
+        sketch.add(*v);
+    }
+    let mut sorted = values.clone();
+    sorted.sort_by(f64::total_cmp);
+    let mut worst: f64 = 0.0;
+    let mut cells = Vec::new();
+    for q in [0.25, 0.5, 0.75, 0.9, 0.99] {
+        let exact = sorted[(q * (sorted.len() - 1) as f64).round() as usize];
+        let estimate = sketch.quantile(q).unwrap_or_default();
+        let error = (estimate - exact).abs() / exact * 100.0;
+        worst = worst.max(error);
+        cells.push(format!("p{:.0} {error:.3} %", q * 100.0));
+    }
+    println!("quantile sketch vs exact on {samples} samples (stated bound 1 %): {}; worst {worst:.3} %", cells.join(", "));
+}
+
+fn statistic_over_a_year(args: &MonitoringArgs) {
+    let year_ms = 365 * 86_400_000i64;
+    let start = agora_model::monitoring::parse_iso8601("2025-01-01").unwrap_or_default();
+    let times = durations(args.calls);
+    let built = Instant::now();
+    let calls: Vec<Call> = (0..args.calls)
+        .map(|n| Call {
+            at: start + (n as i64 * year_ms / args.calls as i64),
+            endpoint: ["GET /api/v1/datasets", "GET /api/v1/search", "POST /api/v1/datasets/{id}/uploads"][n % 3].to_owned(),
+            duration: times[n],
+            ip: format!("10.0.{}.{}", n % 7, n % 251),
+        })
+        .collect();
+    let refs: Vec<&Call> = calls.iter().collect();
+    let query = Query {
+        statistic: Statistic::Percentile90,
+        endpoint: None,
+        start: Some(start),
+        end: Some(start + year_ms),
+        slicing: Some(Slicing { slice: TimeSlice::Day, calendar: true }),
+    };
+    println!("{} calls over a year built in {:.1} s", args.calls, built.elapsed().as_secs_f64());
+    let mut timings = Vec::new();
+    for _ in 0..args.queries {
+        let started = Instant::now();
+        let mut at = 0;
+        let mut points = 0;
+        for (_, from, to) in agora_model::monitoring::slices(query.slicing.unwrap(), start, start + year_ms).unwrap_or_default() {
+            while at < refs.len() && refs[at].at < from {
+                at += 1;
+            }
+            let first = at;
+            while at < refs.len() && refs[at].at < to {
+                at += 1;
+            }
+            if agora_model::monitoring::compute(query.statistic, &refs[first..at]).is_some() {
+                points += 1;
+            }
+        }
+        timings.push(started.elapsed().as_secs_f64() * 1000.0);
+        std::hint::black_box(points);
+    }
+    let (p50, _) = percentiles(&mut timings);
+    // The floor: one pass over the same calls, summing.
+    let started = Instant::now();
+    std::hint::black_box(refs.iter().map(|c| c.duration).sum::<f64>());
+    let one_pass = started.elapsed().as_secs_f64() * 1000.0;
+    println!(
+        "percentile_90 in daily slices over {} calls (in memory, exact): p50 {p50:.0} ms (goal ≤ 200 ms); one pass summing them (same run): {one_pass:.1} ms",
+        refs.len()
+    );
+}
