@@ -368,6 +368,11 @@ pub fn unix_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// Unix milliseconds.
+pub fn unix_now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
 pub(crate) fn random_id() -> String {
     use rand::RngCore;
     let mut bytes = [0u8; 16];

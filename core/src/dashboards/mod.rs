@@ -245,10 +245,6 @@ fn stale() -> ApiError {
     ApiError::conflict("version", "someone saved this dashboard after you opened it; reload to see their changes, then apply yours again")
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
-}
-
 impl Dashboards {
     pub fn new(storage: Storage, accounts: Accounts, index: Indexer, limits: DashboardLimits) -> Self {
         Self { storage, accounts, index, limits: Arc::new(limits), state: Arc::default() }
@@ -317,7 +313,7 @@ impl Dashboards {
         };
         let (version, bytes) = self.write(&record, Some(WriteCondition::Create), Vec::new()).await?;
         let stored = Stored { record, version, whitelisted: false, protected: false, bytes };
-        self.indexed(&stored, now_ms()).await;
+        self.indexed(&stored, crate::accounts::unix_now_ms()).await;
         tracing::info!(dashboard = %stored.record.id, "dashboard created");
         self.enforce_budget_or_log().await;
         Ok(stored)
@@ -349,7 +345,7 @@ impl Dashboards {
             }
             state.seen.insert(id.clone(), Instant::now());
         }
-        let now = now_ms();
+        let now = crate::accounts::unix_now_ms();
         let options = PutOptions { content_type: Some("text/plain".into()), ..Default::default() };
         if let Err(err) = self.storage.put(&seen_key(id), Bytes::from(now.to_string()), options).await {
             tracing::warn!(dashboard = %id, error = %err, "could not write down a dashboard view");
@@ -443,7 +439,7 @@ impl Dashboards {
         let tags = flag_tags(stored.whitelisted, stored.protected);
         let (version, bytes) = self.write(&record, Some(WriteCondition::Match(stored.version.clone())), tags).await?;
         let saved = Stored { record, version, bytes, ..stored };
-        self.indexed(&saved, now_ms()).await;
+        self.indexed(&saved, crate::accounts::unix_now_ms()).await;
         Ok(saved)
     }
 
@@ -638,7 +634,7 @@ impl Dashboards {
         };
         self.remove(&r.id).await?;
         let entry = serde_json::to_vec(&eviction).unwrap_or_default();
-        let log_key = format!("{EVICTED}{:013}-{}.json", now_ms(), r.id);
+        let log_key = format!("{EVICTED}{:013}-{}.json", crate::accounts::unix_now_ms(), r.id);
         if let Err(err) = self.storage.put(&log_key, Bytes::from(entry), PutOptions::default()).await {
             tracing::warn!(error = %err, "could not write the eviction down");
         }

@@ -150,10 +150,6 @@ fn no_run() -> DatasetError {
     DatasetError::Api(ApiError::not_found("no such session in this dataset"))
 }
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
-}
-
 impl Datasets {
     async fn load_run(&self, id: &str, run: &str) -> Result<(RunRecord, String), DatasetError> {
         if !valid_run_id(run) {
@@ -454,7 +450,7 @@ impl Datasets {
         }
         let sequence = self.feeds.sequence.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let node = self.index.journal().map(|j| j.node().to_owned()).unwrap_or_else(|| "local".into());
-        let chunk_key = format!("{}{:013}-{node}-{sequence:010}.txt", log_prefix(id, run), now_ms());
+        let chunk_key = format!("{}{:013}-{node}-{sequence:010}.txt", log_prefix(id, run), (crate::accounts::unix_now_ms().max(0) as u64));
         let mut body = kept.join("\n");
         body.push('\n');
         let options = PutOptions { content_type: Some("text/plain; charset=utf-8".into()), ..Default::default() };

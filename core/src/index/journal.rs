@@ -68,10 +68,6 @@ impl Change {
     }
 }
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
-}
-
 fn key_at(ms: u64) -> String {
     format!("{PREFIX}{ms:013}")
 }
@@ -167,7 +163,8 @@ impl Journal {
     }
 
     async fn write(&self, changes: Vec<Change>) {
-        let key = format!("{}-{}-{}.json", key_at(now_ms()), self.node, &crate::accounts::random_id()[..6]);
+        let key =
+            format!("{}-{}-{}.json", key_at(crate::accounts::unix_now_ms().max(0) as u64), self.node, &crate::accounts::random_id()[..6]);
         let entry = Entry { node: self.node.clone(), changes };
         let body = Bytes::from(serde_json::to_vec(&entry).unwrap_or_default());
         let options = PutOptions { content_type: Some("application/json".into()), ..Default::default() };
@@ -178,7 +175,7 @@ impl Journal {
 
     /// Deletes entries older than [`RETENTION`].
     pub async fn expire(&self) -> Result<usize, crate::storage::StorageError> {
-        let cutoff = key_at(now_ms().saturating_sub(RETENTION.as_millis() as u64));
+        let cutoff = key_at((crate::accounts::unix_now_ms().max(0) as u64).saturating_sub(RETENTION.as_millis() as u64));
         let mut old = Vec::new();
         let mut token = None;
         'pages: loop {
@@ -215,12 +212,12 @@ impl Cursor {
     }
 
     pub fn now() -> Self {
-        Self::new(now_ms())
+        Self::new(crate::accounts::unix_now_ms().max(0) as u64)
     }
 
     /// Too old to catch up from the journal: entries may have expired.
     pub fn expired(&self) -> bool {
-        now_ms().saturating_sub(self.at_ms) > RETENTION.as_millis() as u64 - 3_600_000
+        (crate::accounts::unix_now_ms().max(0) as u64).saturating_sub(self.at_ms) > RETENTION.as_millis() as u64 - 3_600_000
     }
 }
 

@@ -112,10 +112,6 @@ fn day_of(ms: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
-}
-
 impl Monitor {
     pub fn new(storage: Storage, node: String, settings: MonitorSettings) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE);
@@ -141,7 +137,7 @@ impl Monitor {
         }
         let ip = ip.map(|ip| if self.0.settings.anonymize_ips { anonymize(ip) } else { ip }).map(|ip| ip.to_string()).unwrap_or_default();
         let call = RecordedCall {
-            at: now_ms(),
+            at: crate::accounts::unix_now_ms(),
             endpoint,
             status,
             duration_us: duration.as_micros().min(u64::MAX as u128) as u64,
@@ -217,7 +213,7 @@ impl Monitor {
 
     /// Deletes days older than the retention.
     async fn sweep(&self) -> Result<usize, crate::storage::StorageError> {
-        let oldest = day_of(now_ms() - self.0.settings.retention.as_millis() as i64);
+        let oldest = day_of(crate::accounts::unix_now_ms() - self.0.settings.retention.as_millis() as i64);
         let options = ListOptions { prefix: PREFIX.into(), delimiter: Some("/".into()), ..Default::default() };
         let page = self.0.storage.list(&options).await?;
         let mut deleted = 0;

@@ -6,7 +6,7 @@ use agora_model::monitoring::{
 };
 use agora_model::{ApiError, ErrorKind};
 
-use super::{now_ms, Monitor};
+use super::Monitor;
 
 fn unavailable(err: crate::storage::StorageError) -> ApiError {
     tracing::warn!(error = %err, "monitoring segments could not be read");
@@ -17,7 +17,7 @@ impl Monitor {
     /// The range a query means: its start (default: the first recorded day)
     /// and end (default: now).
     async fn range(&self, start: Option<i64>, end: Option<i64>) -> Result<(i64, i64), ApiError> {
-        let end = end.unwrap_or_else(now_ms);
+        let end = end.unwrap_or_else(crate::accounts::unix_now_ms);
         let start = match start {
             Some(start) => start,
             None => self.first_day().await.map_err(unavailable)?.unwrap_or(end).min(end),
