@@ -1,6 +1,8 @@
 //! Two `agora serve` processes on one bucket: node B uses node A's embedded
 //! endpoint as its external S3. A label set through A is found by B's search
-//! within 2 s (B learns of it from the change journal).
+//! within 2 s (B learns of it from the change journal); dashboards exported
+//! and imported on the command line next to them reach B; a training log
+//! appended through A reaches a watcher on B.
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -64,7 +66,7 @@ async fn call(client: &reqwest::Client, method: reqwest::Method, url: String, to
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_label_set_on_node_a_is_found_by_search_on_node_b_within_two_seconds() {
+async fn two_nodes_on_one_bucket_see_each_others_changes() {
     let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (a_addr, a_s3, b_addr, b_s3) = (free_addr(), free_addr(), free_addr(), free_addr());
     let a_dir_path = a_dir.path().to_owned();
@@ -172,4 +174,26 @@ async fn a_label_set_on_node_a_is_found_by_search_on_node_b_within_two_seconds()
     }
     let again = cli(vec!["import".into(), file.display().to_string()]).await;
     assert!(String::from_utf8_lossy(&again.stdout).contains("1 unchanged"), "idempotent");
+
+    // A training session's log appended through A reaches a watcher on B.
+    let run = call(&client, post.clone(), format!("{a}/datasets/{id}/runs"), &token, Some(json!({"name": "across nodes"}))).await;
+    let run = run["id"].as_str().unwrap().to_owned();
+    let events = client.get(format!("{b}/datasets/{id}/runs/{run}/logs/events")).bearer_auth(&token).send().await.unwrap();
+    assert!(events.status().is_success());
+    let mut stream = events.bytes_stream();
+    let lines = json!({"lines": ["written on node A"]});
+    call(&client, post.clone(), format!("{a}/datasets/{id}/runs/{run}/logs"), &token, Some(lines)).await;
+    let received = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut text = String::new();
+        while let Some(chunk) = futures::StreamExt::next(&mut stream).await {
+            text.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+            if text.contains("event: lines") && text.contains("written on node A") {
+                return text;
+            }
+        }
+        text
+    })
+    .await
+    .expect("node B's watcher got the line within 5 s");
+    assert!(received.contains("written on node A"), "{received}");
 }
