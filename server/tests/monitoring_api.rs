@@ -65,5 +65,9 @@ async fn requests_to_agora_show_in_its_statistics() {
     assert_eq!(sources, Value::Array(vec![]));
     let (_, sources) = server.get("/api/v1/monitoring/sources", Some(&admin)).await;
     assert_eq!(sources[0]["id"], "agora");
+    let (_, openapi) = server.get("/api/v1/openapi.json", None).await;
+    for path in ["/api/v1/monitoring/sources/{source}/statistics", "/api/v1/datasets/{id}/runs/{run}/logs/events"] {
+        assert!(openapi["paths"][path].is_object(), "{path} is documented");
+    }
     server.stop().await.unwrap();
 }
