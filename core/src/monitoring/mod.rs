@@ -10,6 +10,7 @@
 //! loses at most the last interval; segments older than the retention are
 //! deleted day by day.
 
+pub mod fmd;
 pub mod stats;
 
 use std::collections::HashMap;
