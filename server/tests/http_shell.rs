@@ -29,7 +29,17 @@ async fn readyz_reports_each_component_and_fails_when_one_breaks() {
     assert!(names.contains(&"data_dir".to_owned()), "{body}");
 
     // Take the data directory away: the probe cannot write, readiness fails.
-    std::fs::remove_dir_all(server.data_dir.path().join("data")).unwrap();
+    // The server keeps writing into it (request records, the index), so a
+    // removal can race a new file: try again until it is gone.
+    let data = server.data_dir.path().join("data");
+    for attempt in 1..=20 {
+        match std::fs::remove_dir_all(&data) {
+            Ok(()) => break,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => break,
+            Err(err) if attempt == 20 => panic!("could not remove the data directory: {err}"),
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+        }
+    }
     let resp = server.client.get(server.url("/readyz")).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body: serde_json::Value = resp.json().await.unwrap();

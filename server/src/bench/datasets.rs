@@ -20,6 +20,7 @@ use agora_model::tags::Tag;
 
 use super::accounts::{create_user, login, USER};
 use super::child::AgoraChild;
+use super::client::Api;
 use super::{machine_line, percentiles};
 
 #[derive(Debug, Args)]
@@ -42,24 +43,6 @@ pub struct DatasetsArgs {
     /// Timed runs of each listing.
     #[arg(long, default_value_t = 200)]
     pub runs: usize,
-}
-
-struct Api {
-    client: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Api {
-    async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
-        let response = self.client.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(&body).send().await?;
-        let status = response.status();
-        let value: Value = response.json().await.unwrap_or(Value::Null);
-        if !status.is_success() {
-            bail!("POST {path} answered {status}: {value}");
-        }
-        Ok(value)
-    }
 }
 
 async fn put(client: &reqwest::Client, call: &Value, body: Vec<u8>) -> anyhow::Result<()> {

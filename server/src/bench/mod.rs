@@ -3,6 +3,7 @@
 
 mod accounts;
 mod child;
+mod client;
 mod dashboards;
 mod datasets;
 mod index;

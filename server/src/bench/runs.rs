@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 use super::accounts::{create_user, login, USER};
 use super::child::AgoraChild;
+use super::client::Api;
 use super::{machine_line, percentiles};
 
 #[derive(Debug, Args)]
@@ -33,24 +34,6 @@ pub struct RunsArgs {
     /// Single-line posts timed for latency.
     #[arg(long, default_value_t = 300)]
     pub samples: usize,
-}
-
-struct Api {
-    client: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Api {
-    async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
-        let response = self.client.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(&body).send().await?;
-        let status = response.status();
-        let value: Value = response.json().await.unwrap_or(Value::Null);
-        if !status.is_success() {
-            bail!("POST {path} answered {status}: {value}");
-        }
-        Ok(value)
-    }
 }
 
 pub fn run(args: RunsArgs) -> anyhow::Result<()> {
