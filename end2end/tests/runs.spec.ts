@@ -43,15 +43,20 @@ test("watch a training session's log grow live, open its metric chart, download 
   await client(`/runs/${run}/rounds`, { round: 2, metrics: { loss: 0.55, accuracy: 0.71 } });
   await page.getByTestId("log-filter").fill("loss");
   await expect(page.getByTestId("log")).toHaveText("epoch 1 loss 0.90\nepoch 2 loss 0.55");
+  // A report redraws the rounds and charts; the filter and the log stay.
+  await client(`/runs/${run}/logs`, { lines: ["epoch 3 starting", "epoch 3 loss 0.41"] });
+  await client(`/runs/${run}/rounds`, { round: 3, metrics: { loss: 0.41, accuracy: 0.78 } });
+  await expect(page.getByTestId("round-row")).toHaveCount(3);
+  await expect(page.getByTestId("log")).toHaveText("epoch 1 loss 0.90\nepoch 2 loss 0.55\nepoch 3 loss 0.41");
+  await expect(page.getByTestId("log-filter")).toHaveValue("loss");
 
-  // One chart per metric, drawn by Plotly; the rounds table follows live.
-  await expect(page.getByTestId("round-row")).toHaveCount(2);
+  // One chart per metric, drawn by Plotly.
   await expect(page.getByTestId("metric-chart")).toHaveCount(2);
   await expect(page.getByTestId("metric-chart").first().locator("svg.main-svg").first()).toBeVisible();
 
   // A model for round 2: presigned PUT, completion; then downloaded from the page.
   const model = Buffer.from("weights ".repeat(4096));
-  const ticket = await client(`/runs/${run}/rounds/2/artifacts`, { name: "model.h5", size: model.length });
+  const ticket = await client(`/runs/${run}/rounds/3/artifacts`, { name: "model.h5", size: model.length });
   const put = await request.put(ticket.put.url, { data: model, headers: Object.fromEntries(ticket.put.headers) });
   expect(put.ok()).toBe(true);
   await client(`/uploads/${ticket.upload_id}/complete`);

@@ -111,10 +111,13 @@ pub fn RunPage() -> impl IntoView {
     });
     let loaded = Resource::new(move || (id(), run_id(), version.get()), |(id, run_id, _)| run(id, run_id));
     let all = Resource::new(move || (id(), version.get()), |(id, _)| list_runs(id));
+    // Kept above the parts that reload with each report, so a filter typed
+    // into the log or sessions chosen for comparison stay as they are.
+    let compare = RwSignal::new(Vec::<String>::new());
     view! {
         <Transition fallback=|| view! { <Loading /> }>
             {move || loaded.get().map(|result| match result {
-                Ok(view) => view! { <Run view all /> }.into_any(),
+                Ok(view) => view! { <Run view all compare /> }.into_any(),
                 Err(error) => view! {
                     <EmptyState icon=icondata::LuActivity title="This training run is not available">
                         <p>{error.message}</p>
@@ -123,11 +126,12 @@ pub fn RunPage() -> impl IntoView {
                 .into_any(),
             })}
         </Transition>
+        {move || view! { <Log id=id() run=run_id() /> }}
     }
 }
 
 #[component]
-fn Run(view: RunView, all: Resource<Result<Vec<RunView>, agora_model::ApiError>>) -> impl IntoView {
+fn Run(view: RunView, all: Resource<Result<Vec<RunView>, agora_model::ApiError>>, compare: RwSignal<Vec<String>>) -> impl IntoView {
     let params = serde_json::to_string_pretty(&view.params).unwrap_or_default();
     let (id, run_id) = (view.dataset.clone(), view.id.clone());
     view! {
@@ -147,15 +151,14 @@ fn Run(view: RunView, all: Resource<Result<Vec<RunView>, agora_model::ApiError>>
         {(view.params != serde_json::Value::Null).then(|| view! {
             <details class="card"><summary>"Parameters"</summary><pre class="code" data-testid="run-params">{params}</pre></details>
         })}
-        <Charts view=view.clone() all />
+        {view.log_truncated.then(|| view! { <p class="muted" data-testid="log-truncated">"This session's log reached its size limit; later lines were dropped."</p> })}
+        <Charts view=view.clone() all compare />
         <Rounds view=view.clone() />
-        <Log id run=run_id truncated=view.log_truncated />
     }
 }
 
 #[component]
-fn Charts(view: RunView, all: Resource<Result<Vec<RunView>, agora_model::ApiError>>) -> impl IntoView {
-    let compare = RwSignal::new(Vec::<String>::new());
+fn Charts(view: RunView, all: Resource<Result<Vec<RunView>, agora_model::ApiError>>, compare: RwSignal<Vec<String>>) -> impl IntoView {
     let metrics = view.metric_names();
     let this = view.clone();
     let shown = move || {
@@ -274,7 +277,7 @@ fn go_to(url: &str) {
 /// The live log: the last lines, then new ones as they arrive (server-sent
 /// events); follow (scroll along) or pause; filter; download it whole.
 #[component]
-fn Log(id: String, run: String, truncated: bool) -> impl IntoView {
+fn Log(id: String, run: String) -> impl IntoView {
     let lines = RwSignal::new(Vec::<String>::new());
     let held = RwSignal::new(Vec::<String>::new());
     let paused = RwSignal::new(false);
@@ -333,7 +336,6 @@ fn Log(id: String, run: String, truncated: bool) -> impl IntoView {
                     prop:value=move || filter.get() on:input=move |ev| filter.set(event_target_value(&ev)) />
                 <a class="button button-small" href=download download="" data-testid="log-download">"Download the whole log"</a>
             </div>
-            {truncated.then(|| view! { <p class="muted">"This log reached its size limit; later lines were dropped."</p> })}
             <pre class="code log" node_ref=node data-testid="log" aria-live="off">{move || shown.get()}</pre>
             <p class="muted">{move || format!("{} lines shown (the last {SHOWN_LINES} at most; the download has them all)", lines.with(Vec::len))}</p>
         </section>
