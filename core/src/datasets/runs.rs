@@ -317,26 +317,7 @@ impl Datasets {
     /// The dataset's sessions, newest first.
     pub async fn runs(&self, caller: &Caller, id: &str) -> Result<Vec<RunView>, DatasetError> {
         self.run_access(caller, id, Need::Read).await?;
-        let prefix = runs_prefix(id);
-        let mut token = None;
-        let (mut records, mut beats) = (Vec::new(), HashMap::new());
-        loop {
-            let options =
-                ListOptions { prefix: prefix.clone(), delimiter: Some("/".into()), continuation_token: token, ..Default::default() };
-            let page = self.storage.list(&options).await?;
-            for object in page.objects {
-                let name = object.key.strip_prefix(&prefix).unwrap_or_default();
-                if let Some(run) = name.strip_suffix(".json") {
-                    records.push(run.to_owned());
-                } else if let Some(run) = name.strip_suffix(".beat") {
-                    beats.insert(run.to_owned(), object.modified);
-                }
-            }
-            match page.next_continuation_token {
-                Some(next) => token = Some(next),
-                None => break,
-            }
-        }
+        let (records, beats) = self.run_listing(id).await?;
         let loaded: Vec<Result<(RunRecord, String), DatasetError>> =
             futures::stream::iter(records).map(|run| async move { self.load_run(id, &run).await }).buffered(CONCURRENCY).collect().await;
         let mut views = Vec::new();
@@ -352,6 +333,22 @@ impl Datasets {
         }
         views.sort_by(|a, b| b.started_at.cmp(&a.started_at).then_with(|| a.id.cmp(&b.id)));
         Ok(views)
+    }
+
+    /// The dataset's run ids (from their records) and their heartbeats' times.
+    async fn run_listing(&self, id: &str) -> Result<(Vec<String>, HashMap<String, i64>), DatasetError> {
+        let prefix = runs_prefix(id);
+        let options = ListOptions { prefix: prefix.clone(), delimiter: Some("/".into()), ..Default::default() };
+        let (mut records, mut beats) = (Vec::new(), HashMap::new());
+        for object in self.storage.list_every(&options).await?.objects {
+            let name = object.key.strip_prefix(&prefix).unwrap_or_default();
+            if let Some(run) = name.strip_suffix(".json") {
+                records.push(run.to_owned());
+            } else if let Some(run) = name.strip_suffix(".beat") {
+                beats.insert(run.to_owned(), object.modified);
+            }
+        }
+        Ok((records, beats))
     }
 
     /// One session.
@@ -473,16 +470,8 @@ impl Datasets {
     /// Chunks of the log stored after `after` (a chunk key), in order: for
     /// watchers, and for chunks other nodes stored.
     pub async fn log_chunks(&self, id: &str, run: &str, after: Option<&str>) -> Result<Vec<LogChunk>, DatasetError> {
-        let mut options = ListOptions { prefix: log_prefix(id, run), start_after: after.map(str::to_owned), ..Default::default() };
-        let mut keys = Vec::new();
-        loop {
-            let page = self.storage.list(&options).await?;
-            keys.extend(page.objects.into_iter().map(|o| o.key));
-            match page.next_continuation_token {
-                Some(next) => options.continuation_token = Some(next),
-                None => break,
-            }
-        }
+        let options = ListOptions { prefix: log_prefix(id, run), start_after: after.map(str::to_owned), ..Default::default() };
+        let mut keys: Vec<String> = self.storage.list_every(&options).await?.objects.into_iter().map(|o| o.key).collect();
         keys.sort();
         let chunks: Vec<Result<LogChunk, DatasetError>> = futures::stream::iter(keys)
             .map(|key| async move {
@@ -608,23 +597,12 @@ impl Datasets {
 
     /// Every run of a dataset as index operations (rebuilds).
     pub(super) async fn run_ops(&self, id: &str) -> Result<Vec<Op>, DatasetError> {
-        let prefix = runs_prefix(id);
-        let options = ListOptions { prefix: prefix.clone(), delimiter: Some("/".into()), ..Default::default() };
         let mut ops = Vec::new();
-        let mut options = options;
-        loop {
-            let page = self.storage.list(&options).await?;
-            for object in page.objects {
-                if let Some(run) = object.key.strip_prefix(&prefix).and_then(|n| n.strip_suffix(".json")) {
-                    if let Ok((record, _)) = self.load_run(id, run).await {
-                        ops.push(Op::Run(record.index_doc()));
-                    }
-                }
-            }
-            match page.next_continuation_token {
-                Some(next) => options.continuation_token = Some(next),
-                None => return Ok(ops),
+        for run in self.run_listing(id).await?.0 {
+            if let Ok((record, _)) = self.load_run(id, &run).await {
+                ops.push(Op::Run(record.index_doc()));
             }
         }
+        Ok(ops)
     }
 }

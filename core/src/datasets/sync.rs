@@ -78,18 +78,9 @@ impl Datasets {
 
     /// Every dataset id in the bucket (deleted ones included).
     async fn dataset_ids(&self) -> Result<Vec<String>, DatasetError> {
-        let mut ids = Vec::new();
-        let mut token = None;
-        loop {
-            let options =
-                ListOptions { prefix: "ds/".into(), delimiter: Some("/".into()), continuation_token: token, ..Default::default() };
-            let page = self.storage.list(&options).await?;
-            ids.extend(page.common_prefixes.iter().filter_map(|p| p.strip_prefix("ds/")?.strip_suffix('/').map(str::to_owned)));
-            match page.next_continuation_token {
-                Some(next) => token = Some(next),
-                None => return Ok(ids),
-            }
-        }
+        let options = ListOptions { prefix: "ds/".into(), delimiter: Some("/".into()), ..Default::default() };
+        let page = self.storage.list_every(&options).await?;
+        Ok(page.common_prefixes.iter().filter_map(|p| p.strip_prefix("ds/")?.strip_suffix('/').map(str::to_owned)).collect())
     }
 
     /// Rebuilds the index from the bucket: every dataset record, every file

@@ -227,22 +227,8 @@ impl Journal {
         let from = cursor.at_ms.saturating_sub(OVERLAP_MS);
         let mut changes = Vec::new();
         let mut keys = Vec::new();
-        let mut token = None;
-        loop {
-            let options = ListOptions {
-                prefix: PREFIX.into(),
-                start_after: token.is_none().then(|| key_at(from)),
-                continuation_token: token,
-                max_keys: Some(1000),
-                ..Default::default()
-            };
-            let page = self.storage.list(&options).await?;
-            keys.extend(page.objects.into_iter().map(|o| o.key));
-            match page.next_continuation_token {
-                Some(next) => token = Some(next),
-                None => break,
-            }
-        }
+        let options = ListOptions { prefix: PREFIX.into(), start_after: Some(key_at(from)), max_keys: Some(1000), ..Default::default() };
+        keys.extend(self.storage.list_every(&options).await?.objects.into_iter().map(|o| o.key));
         for key in keys {
             if cursor.seen.contains(&key) {
                 continue;

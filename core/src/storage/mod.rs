@@ -376,14 +376,21 @@ impl Storage {
     /// Every key under `prefix`, following continuation tokens. For small
     /// listings (system records); datasets page through the index instead.
     pub async fn list_all(&self, prefix: &str) -> StorageResult<Vec<ListedObject>> {
-        let mut objects = Vec::new();
-        let mut token = None;
+        Ok(self.list_every(&ListOptions { prefix: prefix.to_owned(), ..Default::default() }).await?.objects)
+    }
+
+    /// Every page of a listing (with its delimiter, its start), merged.
+    pub async fn list_every(&self, options: &ListOptions) -> StorageResult<ListPage> {
+        let mut options = options.clone();
+        let mut all = ListPage::default();
         loop {
-            let page = self.list(&ListOptions { prefix: prefix.to_owned(), continuation_token: token, ..Default::default() }).await?;
-            objects.extend(page.objects);
+            let page = self.list(&options).await?;
+            all.objects.extend(page.objects);
+            all.common_prefixes.extend(page.common_prefixes);
             match page.next_continuation_token {
-                Some(next) => token = Some(next),
-                None => return Ok(objects),
+                // The token carries the position; `start_after` was for the first page.
+                Some(next) => (options.continuation_token, options.start_after) = (Some(next), None),
+                None => return Ok(all),
             }
         }
     }
