@@ -141,11 +141,8 @@ fn PanelView(id: String, n: usize, panel: Panel, html: Option<String>) -> impl I
     let title = panel.title.clone();
     let (figure, body) = match panel.content {
         PanelContent::Figure { figure } => {
-            let shown = Some(figure.clone());
-            (
-                Some(Signal::derive(move || Some(figure.clone()))),
-                view! { <Plot figure=Signal::derive(move || shown.clone()) node /> }.into_any(),
-            )
+            let figure = Signal::derive(move || Some(figure.clone()));
+            (Some(figure), view! { <Plot figure node /> }.into_any())
         }
         PanelContent::Markdown { .. } => {
             (None, view! { <div class="markdown" data-testid="markdown" inner_html=html.unwrap_or_default()></div> }.into_any())

@@ -24,8 +24,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use agora_model::dashboards::{
-    normalize_title, validate_description, validate_panels, DashboardAdmin, DashboardList, DashboardStorage, DashboardSummary,
-    DashboardView, Eviction, Panel, PanelContent,
+    normalize_title, validate_description, validate_panels, DashboardAdmin, DashboardList, DashboardStorage, DashboardView, Eviction,
+    Panel, PanelContent,
 };
 use agora_model::datasets::MemberView;
 use agora_model::sharing::{Member, MemberRole, Visibility};
@@ -504,11 +504,7 @@ impl Dashboards {
         if let Some(on) = whitelisted {
             stored.whitelisted = on || stored.protected;
         }
-        let flags: Vec<Tag> = [("whitelisted", stored.whitelisted), ("protected", stored.protected)]
-            .into_iter()
-            .map(|(name, on)| Tag::new(name, if on { "true" } else { "false" }))
-            .collect();
-        self.storage.put_tags(&key(id), &flags).await.map_err(stored_error)?;
+        self.storage.put_tags(&key(id), &flag_tags(stored.whitelisted, stored.protected)).await.map_err(stored_error)?;
         self.indexed(&stored, last_seen(&self.storage, id).await).await;
         tracing::info!(dashboard = %id, whitelisted = stored.whitelisted, protected = stored.protected, "dashboard flags set");
         self.enforce_budget_or_log().await;
@@ -523,26 +519,15 @@ impl Dashboards {
 
     async fn listing(&self, reader: Option<String>) -> Result<DashboardList, ApiError> {
         let index = self.index.search();
-        let (total, rows) = index
+        let (total, mut dashboards) = index
             .read(move |searcher, fields| crate::index::dashboards::list(searcher, fields, reader.as_deref(), LIST_LIMIT))
             .await
             .map_err(index_error)?;
-        let at_risk = self.state.lock().unwrap().at_risk.clone();
-        let dashboards = rows
-            .into_iter()
-            .map(|row| DashboardSummary {
-                at_risk: at_risk.contains(&row.id),
-                id: row.id,
-                title: row.title,
-                description: row.description,
-                owner: row.owner,
-                updated_at: row.updated_at,
-                last_used: row.last_used / 1000,
-                bytes: row.bytes,
-                whitelisted: row.whitelisted,
-                protected: row.protected,
-            })
-            .collect();
+        let state = self.state.lock().unwrap();
+        for dashboard in &mut dashboards {
+            dashboard.at_risk = state.at_risk.contains(&dashboard.id);
+        }
+        drop(state);
         Ok(DashboardList { total, dashboards, indexing: index.rebuilding().is_some() })
     }
 

@@ -8,27 +8,16 @@ use tantivy::query::{BooleanQuery, Occur, Query};
 use tantivy::schema::Value;
 use tantivy::{DocId, Order, Score, Searcher, SegmentOrdinal, SegmentReader, TantivyDocument};
 
+use agora_model::dashboards::DashboardSummary;
+
 use super::query::{term, SizeSum};
 use super::{Fields, IndexError};
 use crate::dashboards::budget::Candidate;
 
-/// A dashboard as lists show it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DashboardRow {
-    pub id: String,
-    pub title: String,
-    pub description: String,
-    pub owner: String,
-    pub updated_at: i64,
-    pub last_used: i64,
-    pub bytes: u64,
-    pub whitelisted: bool,
-    pub protected: bool,
-}
-
 /// Dashboards `reader` may list (every one for `None`), most recently used
-/// first: how many, and the first `limit`.
-pub fn list(searcher: &Searcher, f: &Fields, reader: Option<&str>, limit: usize) -> Result<(u64, Vec<DashboardRow>), IndexError> {
+/// first: how many, and the first `limit` (not marked at risk: the budget
+/// knows which are).
+pub fn list(searcher: &Searcher, f: &Fields, reader: Option<&str>, limit: usize) -> Result<(u64, Vec<DashboardSummary>), IndexError> {
     let mut must: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, term(f.kind, "dashboard"))];
     if let Some(reader) = reader {
         must.push((Occur::Must, term(f.readers, reader)));
@@ -40,16 +29,18 @@ pub fn list(searcher: &Searcher, f: &Fields, reader: Option<&str>, limit: usize)
         let doc: TantivyDocument = searcher.doc(address)?;
         let text = |field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
         let flag = |name: &str| doc.get_all(f.flags).any(|v| v.as_str() == Some(name));
-        rows.push(DashboardRow {
+        rows.push(DashboardSummary {
             id: text(f.dashboard),
             title: text(f.name),
             description: text(f.description),
             owner: text(f.owner),
             updated_at: doc.get_first(f.modified).and_then(|v| v.as_i64()).unwrap_or_default(),
-            last_used: doc.get_first(f.last_used).and_then(|v| v.as_i64()).unwrap_or_default(),
+            // Milliseconds in the index, seconds on the wire.
+            last_used: doc.get_first(f.last_used).and_then(|v| v.as_i64()).unwrap_or_default() / 1000,
             bytes: doc.get_first(f.size).and_then(|v| v.as_u64()).unwrap_or_default(),
             whitelisted: flag("whitelisted"),
             protected: flag("protected"),
+            at_risk: false,
         });
     }
     Ok((count as u64, rows))
