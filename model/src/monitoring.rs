@@ -434,18 +434,23 @@ pub fn box_plots(calls: &[&Call]) -> Vec<BoxPlot> {
         .into_iter()
         .map(|(endpoint, mut durations)| {
             durations.sort_by(f64::total_cmp);
-            let at = |q| quantile(&durations, q).unwrap_or_default();
-            BoxPlot {
-                endpoint: endpoint.to_owned(),
-                count: durations.len() as u64,
-                min: at(0.0),
-                q1: at(0.25),
-                median: at(0.5),
-                q3: at(0.75),
-                max: at(1.0),
-            }
+            box_plot(endpoint, &durations)
         })
         .collect()
+}
+
+/// The box plot of one endpoint's durations, sorted.
+pub fn box_plot(endpoint: &str, sorted: &[f64]) -> BoxPlot {
+    let at = |q| quantile(sorted, q).unwrap_or_default();
+    BoxPlot {
+        endpoint: endpoint.to_owned(),
+        count: sorted.len() as u64,
+        min: at(0.0),
+        q1: at(0.25),
+        median: at(0.5),
+        q3: at(0.75),
+        max: at(1.0),
+    }
 }
 
 /// A mergeable quantile summary with a relative error of at most

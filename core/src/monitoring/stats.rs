@@ -1,7 +1,7 @@
 //! Statistics of Agora's own requests over a range, from the stored segments.
 
 use agora_model::monitoring::{
-    box_plots, compute, format_iso8601, quantile, slices, visits_per_ip, weekday_hour, Call, EndpointRow, Query, SlicePoint,
+    box_plot, compute, format_iso8601, quantile, slices, visits_per_ip, weekday_hour, BoxPlot, Call, EndpointRow, Query, SlicePoint,
     SourceOverview, Statistic, StatsAnswer,
 };
 use agora_model::{ApiError, ErrorKind};
@@ -87,30 +87,31 @@ impl Monitor {
             entry.0.push(call.duration);
             entry.1 += u64::from(*status >= 500);
         }
-        let mut endpoints: Vec<EndpointRow> = by_endpoint
+        // Each endpoint's durations are sorted once, for its row and its box plot.
+        let (mut endpoints, box_plots): (Vec<EndpointRow>, Vec<BoxPlot>) = by_endpoint
             .into_iter()
             .map(|(endpoint, (mut durations, errors))| {
                 durations.sort_by(f64::total_cmp);
                 let at = |q| quantile(&durations, q).unwrap_or_default();
-                EndpointRow {
+                let row = EndpointRow {
                     endpoint: endpoint.to_owned(),
                     visits: durations.len() as u64,
                     median: at(0.5),
                     p90: at(0.9),
                     p99: at(0.99),
                     error_rate: errors as f64 / durations.len() as f64,
-                }
+                };
+                (row, box_plot(endpoint, &durations))
             })
-            .collect();
+            .unzip();
         endpoints.sort_by(|a, b| b.visits.cmp(&a.visits).then_with(|| a.endpoint.cmp(&b.endpoint)));
-        let refs: Vec<&Call> = calls.iter().map(|(c, _)| c).collect();
         Ok(SourceOverview {
             source: "agora".into(),
             start: format_iso8601(start),
             end: format_iso8601(end),
-            calls: refs.len() as u64,
+            calls: calls.len() as u64,
             endpoints,
-            box_plots: box_plots(&refs),
+            box_plots,
             heatmap,
         })
     }
