@@ -38,6 +38,13 @@ test("create a dashboard with a Plotly figure and markdown, reload, share it by 
   const note = page.getByTestId("panel-draft").nth(1);
   await note.getByTestId("markdown-text").fill("## Notes\n\nLoss **fell** after augmentation.<script>alert(1)</script>");
   await expect(note.getByTestId("markdown-preview").locator("strong")).toHaveText("fell");
+  // Reorder: the figure moves below the note and back; the last panel cannot move down.
+  await draft.getByRole("button", { name: "Move down" }).click();
+  await expect(page.getByTestId("panel-draft").first()).toContainText("Markdown");
+  await expect(page.getByTestId("panel-draft").nth(1).getByRole("button", { name: "Move down" })).toBeDisabled();
+  await page.getByTestId("panel-draft").nth(1).getByRole("button", { name: "Move up" }).click();
+  await expect(page.getByTestId("panel-draft").first()).toContainText("Plotly figure");
+  await expect(draft.getByTestId("figure-json")).toHaveValue(JSON.stringify(lossFigure));
   await page.getByTestId("save-dashboard").click();
 
   const grid = page.getByTestId("dashboard-grid");

@@ -231,6 +231,8 @@ fn DraftEditor(n: usize, draft: Draft, drafts: RwSignal<Vec<Draft>>, server_erro
             }
         })
     };
+    // Outside the view: a `>` in an attribute closure would end the tag.
+    let is_last = move || n + 1 >= drafts.with(Vec::len);
     let kind = match draft.body {
         Body::Figure(_) => "Plotly figure",
         Body::Markdown(_) => "Markdown",
@@ -257,7 +259,7 @@ fn DraftEditor(n: usize, draft: Draft, drafts: RwSignal<Vec<Draft>>, server_erro
                             on:input=move |ev| draft.h.set(event_target_value(&ev).parse::<u32>().unwrap_or(1).clamp(1, MAX_PANEL_ROWS)) />
                     </label>
                     <button type="button" class="button button-small" aria-label="Move up" disabled=move || n == 0 on:click=move |_| shift(-1)>"↑"</button>
-                    <button type="button" class="button button-small" aria-label="Move down" disabled=move || n + 1 >= drafts.with(Vec::len) on:click=move |_| shift(1)>"↓"</button>
+                    <button type="button" class="button button-small" aria-label="Move down" disabled=is_last on:click=move |_| shift(1)>"↓"</button>
                     <button type="button" class="button button-small button-danger" data-testid="remove-panel"
                         on:click=move |_| drafts.update(|d| { d.remove(n); })>"Remove"</button>
                 </div>
