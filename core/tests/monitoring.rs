@@ -33,7 +33,7 @@ both_backends!(buffered_records_are_written_when_the_recorder_stops, |f: Fixture
 
     let other_node = Monitor::new(f.storage.clone(), "node-b".into(), MonitorSettings::default());
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
-    let segments = other_node.calls(now - 60_000, now + 1).await.unwrap();
+    let segments = other_node.calls("agora", now - 60_000, now + 1).await.unwrap();
     let calls: Vec<_> = segments.iter().flat_map(|s| s.iter()).collect();
     assert_eq!(calls.len(), 3);
     assert_eq!((calls[0].ip.as_str(), calls[0].user.as_deref(), calls[0].duration_us), ("192.168.7.0", Some("u1"), 2000));

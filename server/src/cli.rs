@@ -272,6 +272,11 @@ pub struct ServeArgs {
     #[arg(long, env = "AGORA_MONITOR_OFF")]
     pub monitor_off: bool,
 
+    /// Seconds between fetches of each remote monitored source (and checks
+    /// of alert rules), 1 to 3600 [default: 60].
+    #[arg(long, env = "AGORA_MONITOR_FETCH_SECS", value_name = "SECONDS")]
+    pub monitor_fetch_secs: Option<u64>,
+
     /// Bytes all dashboards together may take before eviction
     /// [default: 10000000000, 10 GB].
     #[arg(long, env = "AGORA_DASHBOARD_BUDGET_BYTES", value_name = "BYTES")]

@@ -184,7 +184,12 @@ impl Config {
                 message: "must be 1 to 3650".into(),
             });
         }
+        let fetch_secs = args.monitor_fetch_secs.unwrap_or(60);
+        if !(1..=3600).contains(&fetch_secs) {
+            return Err(ConfigError { setting: "--monitor-fetch-secs / AGORA_MONITOR_FETCH_SECS", message: "must be 1 to 3600".into() });
+        }
         let monitor = agora_core::monitoring::MonitorSettings {
+            fetch_every: std::time::Duration::from_secs(fetch_secs),
             flush_every: std::time::Duration::from_millis(flush_ms),
             retention: std::time::Duration::from_secs(retention_days * 86_400),
             anonymize_ips: args.monitor_anonymize_ips,

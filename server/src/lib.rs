@@ -64,6 +64,7 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: impl Future<
     let hub = hub::start(&config, &data_dir, storage.storage.clone(), public_url, stop.clone()).await?;
 
     let hub_monitor = hub.monitor().clone();
+    let background_hub = hub.clone();
     let state = AppState {
         leptos_options: config.leptos_options(),
         readiness: Readiness::new(PROBE_TIMEOUT).with(DataDirProbe(data_dir.clone())).with(storage::StorageProbe(storage.storage.clone())),
@@ -77,6 +78,12 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: impl Future<
         let (monitor, done) = (hub_monitor, records_done.clone());
         tokio::spawn(async move { monitor.run(done.cancelled_owned()).await })
     };
+
+    // Remote sources are fetched and alert rules checked until the stop.
+    {
+        let stop = stop.clone();
+        tokio::spawn(async move { background_hub.run_monitoring(stop.cancelled_owned()).await });
+    }
 
     tracing::info!(
         url = %format!("http://{addr}"),

@@ -243,3 +243,48 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// A Flask service monitored by flask-monitoring-dashboard, started from the
+/// virtualenv `scripts/install-test-tools` made (`testkit/peers/`).
+pub struct FlaskPeer {
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl FlaskPeer {
+    /// The dashboard's address (what a person enters in Agora).
+    pub fn dashboard_url(&self) -> String {
+        format!("http://127.0.0.1:{}/dashboard", self.port)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+/// The peer's security token (flask-monitoring-dashboard ≤ 2.0) and the
+/// password of its dashboard user `admin` (≥ 3).
+pub const PEER_TOKEN: &str = "peer-token-0123456789";
+pub const PEER_PASSWORD: &str = "peer-pass";
+
+/// Starts the peer app with flask-monitoring-dashboard `fmd5` (5.1.0) or
+/// `fmd2` (2.0.7); it dies with the test process.
+pub fn flask_peer(version: &str) -> FlaskPeer {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned();
+    let python = root.join(".tools").join(version).join("bin/python");
+    assert!(python.exists(), "{} is missing: run scripts/install-test-tools", python.display());
+    let dir = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut command = Command::new(python);
+    command
+        .arg(root.join("testkit/peers/peer_app.py"))
+        .arg(port.to_string())
+        .arg(dir.path().join("fmd.db"))
+        .env("PEER_TOKEN", PEER_TOKEN)
+        .env("PEER_PASSWORD", PEER_PASSWORD)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("peer.log")).unwrap());
+    spawn_for_life_of_process(command, "the flask-monitoring-dashboard peer");
+    wait_for_port(port, "the flask-monitoring-dashboard peer");
+    FlaskPeer { port, _dir: dir }
+}

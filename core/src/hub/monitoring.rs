@@ -1,37 +1,113 @@
 //! Monitoring as a caller asks for it. Agora's own records are for
-//! administrators (they show every route, client address and user).
+//! administrators (they show every route, client address and user); a
+//! remote source is for the person who added it and administrators.
 
-use agora_model::monitoring::{SourceOverview, StatsAnswer, StatsQuery};
+use agora_model::monitoring::{AlertRule, EndpointToggle, NewAlertRule, NewSource, SourceOverview, SourceView, StatsAnswer, StatsQuery};
 use agora_model::ApiError;
 
 use super::Hub;
 use crate::auth::caller::Caller;
+use crate::mail::Mail;
+use crate::monitoring::sources::{AlertChange, SourceRecord, Sources};
 
-/// The one source so far: Agora itself.
-pub const SELF_SOURCE: &str = "agora";
+/// What the caller may do with a source.
+#[derive(PartialEq, Eq, PartialOrd, Ord, Clone, Copy)]
+enum Right {
+    None,
+    Edit,
+}
+
+fn right(caller: &Caller, record: &SourceRecord) -> Result<Right, ApiError> {
+    let user = caller.require_session()?;
+    Ok(if user.is_admin() || (!record.is_self() && record.owner == user.id) { Right::Edit } else { Right::None })
+}
+
+fn forbidden(record: &SourceRecord) -> ApiError {
+    if record.is_self() {
+        ApiError::forbidden("Agora's own monitoring is for administrators")
+    } else {
+        ApiError::forbidden("this source is visible to the person who added it and to administrators")
+    }
+}
 
 impl Hub {
-    /// The sources the caller may view.
-    pub fn monitoring_sources(&self, caller: &Caller) -> Result<Vec<agora_model::monitoring::SourceView>, ApiError> {
-        let user = caller.require_session()?;
-        Ok(if user.is_admin() {
-            vec![agora_model::monitoring::SourceView { id: SELF_SOURCE.into(), name: "Agora (this hub)".into(), kind: "self".into() }]
-        } else {
-            Vec::new()
-        })
+    fn sources(&self) -> &Sources {
+        &self.0.sources
     }
 
-    fn monitored(&self, caller: &Caller, source: &str) -> Result<&crate::monitoring::Monitor, ApiError> {
-        if source != SELF_SOURCE {
-            return Err(ApiError::not_found("no such monitored source"));
+    /// The source, if the caller may see (and so change) it.
+    async fn source_for(&self, caller: &Caller, id: &str) -> Result<SourceRecord, ApiError> {
+        let (record, _) = self.sources().load(id).await?;
+        match right(caller, &record)? {
+            Right::Edit => Ok(record),
+            Right::None => Err(forbidden(&record)),
         }
-        caller.require_admin()?;
-        Ok(self.monitor())
+    }
+
+    async fn view_of(&self, record: &SourceRecord) -> SourceView {
+        let mut view = record.view();
+        view.can_edit = true;
+        let since = crate::accounts::unix_now_ms() - 86_400_000;
+        view.calls_24h = self.monitor().count_since(&record.id, since).await.unwrap_or_default();
+        view
+    }
+
+    /// The sources the caller may view, Agora first (for administrators).
+    pub async fn monitoring_sources(&self, caller: &Caller) -> Result<Vec<SourceView>, ApiError> {
+        caller.require_session()?;
+        let mut views = Vec::new();
+        for record in self.sources().list().await? {
+            if right(caller, &record)? == Right::Edit {
+                views.push(self.view_of(&record).await);
+            }
+        }
+        Ok(views)
+    }
+
+    pub async fn monitoring_source(&self, caller: &Caller, id: &str) -> Result<SourceView, ApiError> {
+        let record = self.source_for(caller, id).await?;
+        Ok(self.view_of(&record).await)
+    }
+
+    /// Checks the address and credentials with the service, then adds it.
+    pub async fn add_monitoring_source(&self, caller: &Caller, source: NewSource) -> Result<SourceView, ApiError> {
+        let user = caller.require_session()?;
+        let checked = source.check()?;
+        let record = self.sources().add(&user.id, checked).await?;
+        Ok(self.view_of(&record).await)
+    }
+
+    pub async fn delete_monitoring_source(&self, caller: &Caller, id: &str) -> Result<(), ApiError> {
+        self.source_for(caller, id).await?;
+        self.sources().delete(id).await
+    }
+
+    pub async fn toggle_monitoring_endpoint(&self, caller: &Caller, id: &str, toggle: EndpointToggle) -> Result<SourceView, ApiError> {
+        self.source_for(caller, id).await?;
+        let record = self.sources().set_endpoint(id, toggle.endpoint.trim(), toggle.enabled).await?;
+        Ok(self.view_of(&record).await)
+    }
+
+    pub async fn monitoring_rules(&self, caller: &Caller, id: &str) -> Result<Vec<AlertRule>, ApiError> {
+        Ok(self.source_for(caller, id).await?.rules)
+    }
+
+    /// Adds an alert rule whose mail goes to the caller.
+    pub async fn add_monitoring_rule(&self, caller: &Caller, id: &str, rule: NewAlertRule) -> Result<AlertRule, ApiError> {
+        self.source_for(caller, id).await?;
+        let owner = caller.require_session()?.id.clone();
+        self.sources().add_rule(id, &owner, rule).await
+    }
+
+    pub async fn delete_monitoring_rule(&self, caller: &Caller, id: &str, rule: &str) -> Result<(), ApiError> {
+        self.source_for(caller, id).await?;
+        self.sources().delete_rule(id, rule).await
     }
 
     pub async fn monitoring_statistics(&self, caller: &Caller, source: &str, query: StatsQuery) -> Result<StatsAnswer, ApiError> {
-        let monitor = self.monitored(caller, source)?;
-        monitor.statistics(&query.check()?).await
+        let record = self.source_for(caller, source).await?;
+        let query = query.check()?;
+        self.monitor().statistics(source, &record.disabled_endpoints, &query).await
     }
 
     /// Endpoints, box plots and load over `start`..`end` (ISO-8601).
@@ -42,8 +118,52 @@ impl Hub {
         start: Option<String>,
         end: Option<String>,
     ) -> Result<SourceOverview, ApiError> {
-        let monitor = self.monitored(caller, source)?;
+        let record = self.source_for(caller, source).await?;
         let range = StatsQuery { statistic: Some("total_visits".into()), start, end, ..Default::default() }.check()?;
-        monitor.overview(range.start, range.end).await
+        self.monitor().overview(source, &record.disabled_endpoints, range.start, range.end).await
+    }
+
+    /// Fetches remote sources and checks alert rules until `stop`, mailing
+    /// the owners of rules that start or stop firing.
+    pub async fn run_monitoring(&self, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
+        let every = self.sources().every().min(std::time::Duration::from_secs(5));
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    for change in self.sources().round().await {
+                        self.mail_alert(&change).await;
+                    }
+                }
+                _ = &mut stop => return,
+            }
+        }
+    }
+
+    async fn mail_alert(&self, change: &AlertChange) {
+        let owner = match self.accounts().get(&change.rule.owner).await {
+            Ok(owner) => owner,
+            Err(err) => return tracing::warn!(rule = %change.rule.id, error = %err, "the owner of an alert rule is gone; no mail"),
+        };
+        let rule = change.rule.rule.describe();
+        let value = change.rule.last_value.map(|v| format!("{v:.2}")).unwrap_or_else(|| "no calls".into());
+        let link = format!("{}/monitoring/{}", self.0.public_url, change.source);
+        let (subject, text) = if change.firing {
+            (
+                format!("[Agora] Alert on {}: {rule}", change.source_name),
+                format!("The alert rule \"{rule}\" on {} is firing: the value is now {value}.\n\nSee {link}\n", change.source_name),
+            )
+        } else {
+            (
+                format!("[Agora] Resolved on {}: {rule}", change.source_name),
+                format!("The alert rule \"{rule}\" on {} is back below its threshold (now {value}).\n\nSee {link}\n", change.source_name),
+            )
+        };
+        match self.0.mailer.send(&Mail { to: owner.email.clone(), subject, text }).await {
+            Ok(()) => tracing::info!(source = %change.source, rule = %change.rule.id, firing = change.firing, "alert mail sent"),
+            Err(err) => tracing::warn!(source = %change.source, rule = %change.rule.id, error = %err, "alert mail could not be sent"),
+        }
     }
 }

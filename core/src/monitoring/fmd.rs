@@ -1,5 +1,5 @@
-//! The export protocol of flask-monitoring-dashboard ≤ 2.0 (the remote
-//! sources' first protocol; fetching and scheduling come next).
+//! The export format of flask-monitoring-dashboard ≤ 2.0 (read by
+//! [`super::remote`]).
 //!
 //! `/dashboard/get_json_data/<from>/<to>` (Unix seconds) answers an HS256
 //! JWT signed with the service's security token; its `data` claim is a JSON
@@ -8,7 +8,6 @@
 //! "version_requested", "group_by", "ip"}`. `get_json_monitor_rules` lists
 //! the endpoints (`{"name", "endpoint_id"?…}`) the same way.
 
-use agora_model::monitoring::Call;
 use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
@@ -33,6 +32,8 @@ pub struct ExportedCall {
     pub time_requested: String,
     #[serde(default)]
     pub ip: Option<String>,
+    #[serde(default)]
+    pub version_requested: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -69,21 +70,6 @@ pub fn parse_time(text: &str) -> Option<i64> {
     agora_model::monitoring::parse_iso8601(&text.replacen(' ', "T", 1))
 }
 
-/// The exported calls as Agora's, named by endpoint (unknown ids as `#id`).
-pub fn to_calls(exported: &[ExportedCall], endpoints: &std::collections::HashMap<i64, String>) -> Vec<Call> {
-    exported
-        .iter()
-        .filter_map(|c| {
-            Some(Call {
-                at: parse_time(&c.time_requested)?,
-                endpoint: endpoints.get(&c.endpoint_id).cloned().unwrap_or_else(|| format!("#{}", c.endpoint_id)),
-                duration: c.duration,
-                ip: c.ip.clone().unwrap_or_default(),
-            })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,12 +92,9 @@ mod tests {
         assert_eq!(calls[0].duration, 12.5);
         assert_eq!(decode_calls(&token, "another token"), Err(ExportError::BadSignature));
         assert!(matches!(decode_calls("not a jwt", "s3cret-token"), Err(ExportError::Malformed(_))));
-        let names = std::collections::HashMap::from([(1, "hello".to_owned())]);
-        let ours = to_calls(&calls, &names);
-        assert_eq!(
-            (ours[0].endpoint.as_str(), ours[0].at),
-            ("hello", agora_model::monitoring::parse_iso8601("2026-11-23T16:53:11.387Z").unwrap())
-        );
+        assert_eq!(calls[0].version_requested.as_deref(), Some("1.0"));
+        assert_eq!(parse_time(&calls[0].time_requested), agora_model::monitoring::parse_iso8601("2026-11-23T16:53:11.387Z"));
+        assert_eq!(parse_time("2026-11-23 16:53:11"), agora_model::monitoring::parse_iso8601("2026-11-23T16:53:11Z"));
         let rules = signed(r#"[{"name": "hello", "endpoint_id": 1, "monitor_level": 1}]"#, "k");
         assert_eq!(decode_endpoints(&rules, "k").unwrap()[0].name, "hello");
     }

@@ -4,13 +4,17 @@
 //!
 //! ```text
 //! mon/agora/{YYYY-MM-DD}/{unix ms}-{node}.jsonl.gz   one flush of one node: a call per line
+//! mon/{source}/{YYYY-MM-DD}/{from ms}-{to ms}.jsonl.gz   one fetched window of a remote source
 //! ```
 //!
 //! A flush happens every few seconds and when the server stops, so a crash
 //! loses at most the last interval; segments older than the retention are
-//! deleted day by day.
+//! deleted day by day. Remote sources ([`sources`]) are fetched into the
+//! same kind of segments, so one set of statistics serves them all.
 
 pub mod fmd;
+pub mod remote;
+pub mod sources;
 pub mod stats;
 
 use std::collections::HashMap;
@@ -26,7 +30,7 @@ use tokio::sync::mpsc;
 
 use crate::storage::{ListOptions, PutOptions, Storage};
 
-const PREFIX: &str = "mon/agora/";
+const PREFIX: &str = "mon/";
 /// Calls waiting to be written; beyond this a burst drops (and says so).
 const QUEUE: usize = 65_536;
 /// Segments whose parsed calls are kept in memory for queries.
@@ -73,11 +77,19 @@ pub struct MonitorSettings {
     pub anonymize_ips: bool,
     /// Record requests at all.
     pub enabled: bool,
+    /// Between fetches of a remote source (and checks of alert rules).
+    pub fetch_every: Duration,
 }
 
 impl Default for MonitorSettings {
     fn default() -> Self {
-        Self { flush_every: Duration::from_secs(5), retention: Duration::from_secs(30 * 86_400), anonymize_ips: false, enabled: true }
+        Self {
+            flush_every: Duration::from_secs(5),
+            retention: Duration::from_secs(30 * 86_400),
+            anonymize_ips: false,
+            enabled: true,
+            fetch_every: Duration::from_secs(60),
+        }
     }
 }
 
@@ -108,6 +120,10 @@ pub fn anonymize(ip: IpAddr) -> IpAddr {
     }
 }
 
+fn source_prefix(source: &str) -> String {
+    format!("{PREFIX}{source}/")
+}
+
 fn day_of(ms: i64) -> String {
     let (y, m, d) = agora_model::time::civil_from_days(ms.div_euclid(86_400_000));
     format!("{y:04}-{m:02}-{d:02}")
@@ -129,6 +145,11 @@ impl Monitor {
 
     pub fn settings(&self) -> MonitorSettings {
         self.0.settings
+    }
+
+    /// This node's name (in segment names and source leases).
+    pub fn node(&self) -> &str {
+        &self.0.node
     }
 
     /// Records a request (never waits: a full queue drops the call).
@@ -171,9 +192,7 @@ impl Monitor {
                     self.flush(&mut buffer).await;
                     if last_sweep.elapsed() > Duration::from_secs(3600) {
                         last_sweep = std::time::Instant::now();
-                        if let Err(err) = self.sweep().await {
-                            tracing::warn!(error = %err, "could not delete expired monitoring segments");
-                        }
+                        self.sweep_all().await;
                     }
                 }
                 _ = &mut stop => break,
@@ -194,52 +213,73 @@ impl Monitor {
             return;
         }
         let calls = std::mem::take(buffer);
-        // One segment per day, so a day's prefix holds all of its calls.
+        let name = format!("{:013}-{}", calls[0].at, self.0.node);
+        if let Err(err) = self.write(agora_model::monitoring::SELF_SOURCE, calls, &name).await {
+            tracing::warn!(error = %err, "could not write request records; they are lost");
+        }
+    }
+
+    /// Writes a source's calls as segments named `name`, one per day so a
+    /// day's prefix holds all of its calls (the same name again replaces
+    /// them: a window fetched twice is stored once).
+    pub async fn write(&self, source: &str, calls: Vec<RecordedCall>, name: &str) -> Result<(), crate::storage::StorageError> {
         let mut by_day: HashMap<String, Vec<RecordedCall>> = HashMap::new();
         for call in calls {
             by_day.entry(day_of(call.at)).or_default().push(call);
         }
         for (day, calls) in by_day {
-            let key = format!("{PREFIX}{day}/{:013}-{}.jsonl.gz", calls[0].at, self.0.node);
-            match encode(&calls) {
-                Ok(body) => {
-                    if let Err(err) = self.0.storage.put(&key, Bytes::from(body), PutOptions::default()).await {
-                        tracing::warn!(error = %err, calls = calls.len(), "could not write request records; they are lost");
-                    }
-                }
-                Err(err) => tracing::warn!(error = %err, "could not encode request records"),
+            let key = format!("{}{day}/{name}.jsonl.gz", source_prefix(source));
+            let body = encode(&calls).map_err(|e| crate::storage::StorageError::Other(format!("encoding request records: {e}")))?;
+            self.0.storage.put(&key, Bytes::from(body), PutOptions::default()).await?;
+            self.0.segments.lock().unwrap().remove(&key);
+        }
+        Ok(())
+    }
+
+    /// Deletes every source's days older than the retention.
+    async fn sweep_all(&self) {
+        let options = ListOptions { prefix: PREFIX.into(), delimiter: Some("/".into()), ..Default::default() };
+        let sources = match self.0.storage.list_every(&options).await {
+            Ok(listed) => listed.common_prefixes,
+            Err(err) => return tracing::warn!(error = %err, "could not list monitored sources to delete expired segments"),
+        };
+        for prefix in sources {
+            let source = prefix.trim_start_matches(PREFIX).trim_end_matches('/');
+            if let Err(err) = self.sweep(source, false).await {
+                tracing::warn!(source, error = %err, "could not delete expired monitoring segments");
             }
         }
     }
 
-    /// Deletes days older than the retention.
-    async fn sweep(&self) -> Result<usize, crate::storage::StorageError> {
+    /// Deletes a source's days older than the retention (or all of them).
+    pub async fn sweep(&self, source: &str, everything: bool) -> Result<usize, crate::storage::StorageError> {
         let oldest = day_of(crate::accounts::unix_now_ms() - self.0.settings.retention.as_millis() as i64);
-        let options = ListOptions { prefix: PREFIX.into(), delimiter: Some("/".into()), ..Default::default() };
-        let page = self.0.storage.list(&options).await?;
+        let prefix = source_prefix(source);
+        let options = ListOptions { prefix: prefix.clone(), delimiter: Some("/".into()), ..Default::default() };
+        let page = self.0.storage.list_every(&options).await?;
         let mut deleted = 0;
-        for prefix in page.common_prefixes {
-            let day = prefix.trim_start_matches(PREFIX).trim_end_matches('/');
-            if day < oldest.as_str() {
-                for object in self.0.storage.list_all(&prefix).await? {
+        for day_prefix in page.common_prefixes {
+            let day = day_prefix.trim_start_matches(&prefix).trim_end_matches('/');
+            if everything || day < oldest.as_str() {
+                for object in self.0.storage.list_all(&day_prefix).await? {
                     self.0.storage.delete(&object.key).await?;
                     deleted += 1;
                 }
             }
         }
         if deleted > 0 {
-            tracing::info!(deleted, "expired monitoring segments deleted");
+            tracing::info!(source, deleted, "monitoring segments deleted");
         }
         Ok(deleted)
     }
 
-    /// The calls recorded (and flushed) from `start` to `end` (Unix ms,
-    /// end exclusive), by every node.
-    pub async fn calls(&self, start: i64, end: i64) -> Result<Vec<Arc<Vec<RecordedCall>>>, crate::storage::StorageError> {
+    /// The calls of a source recorded (and flushed) from `start` to `end`
+    /// (Unix ms, end exclusive), by every node.
+    pub async fn calls(&self, source: &str, start: i64, end: i64) -> Result<Vec<Arc<Vec<RecordedCall>>>, crate::storage::StorageError> {
         let mut segments = Vec::new();
         let mut day = start.div_euclid(86_400_000);
         while day * 86_400_000 < end {
-            let prefix = format!("{PREFIX}{}/", day_of(day * 86_400_000));
+            let prefix = format!("{}{}/", source_prefix(source), day_of(day * 86_400_000));
             for object in self.0.storage.list_all(&prefix).await? {
                 segments.push(self.segment(&object.key).await?);
             }
@@ -251,14 +291,16 @@ impl Monitor {
         Ok(segments)
     }
 
-    /// The first day with records (for "from the first recorded call").
-    pub async fn first_day(&self) -> Result<Option<i64>, crate::storage::StorageError> {
-        let options = ListOptions { prefix: PREFIX.into(), delimiter: Some("/".into()), max_keys: Some(1), ..Default::default() };
+    /// The first day with records of a source (for "from the first
+    /// recorded call").
+    pub async fn first_day(&self, source: &str) -> Result<Option<i64>, crate::storage::StorageError> {
+        let prefix = source_prefix(source);
+        let options = ListOptions { prefix: prefix.clone(), delimiter: Some("/".into()), max_keys: Some(1), ..Default::default() };
         let page = self.0.storage.list(&options).await?;
         Ok(page
             .common_prefixes
             .first()
-            .and_then(|p| agora_model::monitoring::parse_iso8601(p.trim_start_matches(PREFIX).trim_end_matches('/'))))
+            .and_then(|p| agora_model::monitoring::parse_iso8601(p.trim_start_matches(&prefix).trim_end_matches('/'))))
     }
 
     async fn segment(&self, key: &str) -> Result<Arc<Vec<RecordedCall>>, crate::storage::StorageError> {

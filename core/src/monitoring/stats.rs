@@ -1,8 +1,10 @@
-//! Statistics of Agora's own requests over a range, from the stored segments.
+//! Statistics of a source's calls over a range, from the stored segments.
+//! Endpoints switched off for display are left out of everything but the
+//! endpoint table (where they can be switched back on).
 
 use agora_model::monitoring::{
-    box_plot, compute, format_iso8601, quantile, slices, visits_per_ip, weekday_hour, BoxPlot, Call, EndpointRow, Query, SlicePoint,
-    SourceOverview, Statistic, StatsAnswer,
+    box_plot, compute, format_iso8601, quantile, slices, visits_per_ip, weekday_hour, BoxPlot, Call, EndpointRow, NewAlertRule, Query,
+    SlicePoint, SourceOverview, Statistic, StatsAnswer,
 };
 use agora_model::{ApiError, ErrorKind};
 
@@ -16,32 +18,43 @@ fn unavailable(err: crate::storage::StorageError) -> ApiError {
 impl Monitor {
     /// The range a query means: its start (default: the first recorded day)
     /// and end (default: now).
-    async fn range(&self, start: Option<i64>, end: Option<i64>) -> Result<(i64, i64), ApiError> {
+    async fn range(&self, source: &str, start: Option<i64>, end: Option<i64>) -> Result<(i64, i64), ApiError> {
         let end = end.unwrap_or_else(crate::accounts::unix_now_ms);
         let start = match start {
             Some(start) => start,
-            None => self.first_day().await.map_err(unavailable)?.unwrap_or(end).min(end),
+            None => self.first_day(source).await.map_err(unavailable)?.unwrap_or(end).min(end),
         };
         Ok((start, end))
     }
 
-    /// Calls in `[start, end)` (of one endpoint when given), oldest first,
-    /// with their statuses.
-    async fn calls_in(&self, start: i64, end: i64, endpoint: Option<&str>) -> Result<Vec<(Call, u16)>, ApiError> {
-        let segments = self.calls(start, end).await.map_err(unavailable)?;
+    /// Calls in `[start, end)` (of one endpoint when given, else of every
+    /// endpoint not in `hidden`), oldest first, with their statuses.
+    pub async fn calls_in(
+        &self,
+        source: &str,
+        start: i64,
+        end: i64,
+        endpoint: Option<&str>,
+        hidden: &[String],
+    ) -> Result<Vec<(Call, u16)>, ApiError> {
+        let segments = self.calls(source, start, end).await.map_err(unavailable)?;
+        let wanted = |name: &str| match endpoint {
+            Some(e) => name == e,
+            None => !hidden.iter().any(|h| h == name),
+        };
         let mut calls: Vec<(Call, u16)> = segments
             .iter()
             .flat_map(|s| s.iter())
-            .filter(|c| c.at >= start && c.at < end && endpoint.is_none_or(|e| c.endpoint == e))
+            .filter(|c| c.at >= start && c.at < end && wanted(&c.endpoint))
             .map(|c| (c.call(), c.status))
             .collect();
         calls.sort_by_key(|(c, _)| c.at);
         Ok(calls)
     }
 
-    pub async fn statistics(&self, query: &Query) -> Result<StatsAnswer, ApiError> {
-        let (start, end) = self.range(query.start, query.end).await?;
-        let calls = self.calls_in(start, end, query.endpoint.as_deref()).await?;
+    pub async fn statistics(&self, source: &str, hidden: &[String], query: &Query) -> Result<StatsAnswer, ApiError> {
+        let (start, end) = self.range(source, query.start, query.end).await?;
+        let calls = self.calls_in(source, start, end, query.endpoint.as_deref(), hidden).await?;
         let refs: Vec<&Call> = calls.iter().map(|(c, _)| c).collect();
         let mut answer = StatsAnswer {
             statistic: query.statistic.name().to_owned(),
@@ -75,20 +88,31 @@ impl Monitor {
     }
 
     /// Endpoints, box plots and the weekday × hour load over a range.
-    pub async fn overview(&self, start: Option<i64>, end: Option<i64>) -> Result<SourceOverview, ApiError> {
-        let (start, end) = self.range(start, end).await?;
-        let calls = self.calls_in(start, end, None).await?;
+    pub async fn overview(
+        &self,
+        source: &str,
+        hidden: &[String],
+        start: Option<i64>,
+        end: Option<i64>,
+    ) -> Result<SourceOverview, ApiError> {
+        let (start, end) = self.range(source, start, end).await?;
+        let calls = self.calls_in(source, start, end, None, &[]).await?;
+        let shown = |endpoint: &str| !hidden.iter().any(|h| h == endpoint);
         let mut heatmap = vec![vec![0u64; 24]; 7];
+        let mut shown_calls = 0;
         let mut by_endpoint: std::collections::BTreeMap<&str, (Vec<f64>, u64)> = Default::default();
         for (call, status) in &calls {
-            let (day, hour) = weekday_hour(call.at);
-            heatmap[day][hour] += 1;
+            if shown(&call.endpoint) {
+                let (day, hour) = weekday_hour(call.at);
+                heatmap[day][hour] += 1;
+                shown_calls += 1;
+            }
             let entry = by_endpoint.entry(call.endpoint.as_str()).or_default();
             entry.0.push(call.duration);
             entry.1 += u64::from(*status >= 500);
         }
         // Each endpoint's durations are sorted once, for its row and its box plot.
-        let (mut endpoints, box_plots): (Vec<EndpointRow>, Vec<BoxPlot>) = by_endpoint
+        let (mut endpoints, box_plots): (Vec<EndpointRow>, Vec<Option<BoxPlot>>) = by_endpoint
             .into_iter()
             .map(|(endpoint, (mut durations, errors))| {
                 durations.sort_by(f64::total_cmp);
@@ -100,19 +124,42 @@ impl Monitor {
                     p90: at(0.9),
                     p99: at(0.99),
                     error_rate: errors as f64 / durations.len() as f64,
+                    enabled: shown(endpoint),
                 };
-                (row, box_plot(endpoint, &durations))
+                let plot = row.enabled.then(|| box_plot(endpoint, &durations));
+                (row, plot)
             })
             .unzip();
         endpoints.sort_by(|a, b| b.visits.cmp(&a.visits).then_with(|| a.endpoint.cmp(&b.endpoint)));
         Ok(SourceOverview {
-            source: "agora".into(),
+            source: source.to_owned(),
             start: format_iso8601(start),
             end: format_iso8601(end),
-            calls: calls.len() as u64,
+            calls: shown_calls,
             endpoints,
-            box_plots,
+            box_plots: box_plots.into_iter().flatten().collect(),
             heatmap,
+        })
+    }
+
+    /// How many calls a source has had since `since` (Unix ms).
+    pub async fn count_since(&self, source: &str, since: i64) -> Result<u64, ApiError> {
+        let end = crate::accounts::unix_now_ms();
+        Ok(self.calls_in(source, since, end, None, &[]).await?.len() as u64)
+    }
+
+    /// An alert rule's value over the window ending `now`: its latency
+    /// statistic in milliseconds, or the percentage of calls answered 5xx;
+    /// `None` without calls.
+    pub async fn alert_value(&self, source: &str, hidden: &[String], rule: &NewAlertRule, now: i64) -> Result<Option<f64>, ApiError> {
+        let start = now - i64::from(rule.window_minutes) * 60_000;
+        let calls = self.calls_in(source, start, now, rule.endpoint.as_deref(), hidden).await?;
+        if calls.is_empty() {
+            return Ok(None);
+        }
+        Ok(match rule.latency_statistic() {
+            Some(statistic) => compute(statistic, &calls.iter().map(|(c, _)| c).collect::<Vec<_>>()),
+            None => Some(100.0 * calls.iter().filter(|(_, status)| *status >= 500).count() as f64 / calls.len() as f64),
         })
     }
 }

@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 use crate::time::{civil_from_days, days_from_civil};
 use crate::ApiError;
 
+pub mod sources;
+pub use sources::*;
+
 /// Most slices one query may ask for.
 pub const MAX_SLICES: usize = 100_000;
 
@@ -514,16 +517,6 @@ impl Sketch {
     }
 }
 
-/// A monitored service.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct SourceView {
-    pub id: String,
-    pub name: String,
-    /// `self` (Agora's own requests).
-    pub kind: String,
-}
-
 /// One slice of a series.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -567,6 +560,14 @@ pub struct EndpointRow {
     pub p99: f64,
     /// Share of calls answered with a 5xx status (0–1).
     pub error_rate: f64,
+    /// Shown in box plots, the load heatmap and all-endpoint statistics
+    /// (a source's owner switches endpoints off to hide them).
+    #[serde(default = "enabled")]
+    pub enabled: bool,
+}
+
+fn enabled() -> bool {
+    true
 }
 
 /// A source's overview: endpoints, box plots and the load by weekday and hour.

@@ -1,0 +1,322 @@
+//! Talking to remote flask-monitoring-dashboard services, in both protocols
+//! found in the wild, and turning what they answer into Agora's records.
+//!
+//! - **≤ 2.0, `fmd-token`**: `{url}/get_json_monitor_rules` and
+//!   `{url}/get_json_data/{from}/{to}` (Unix seconds, `from < t ≤ to`)
+//!   answer HS256 JWTs signed with the service's security token ([`super::fmd`]).
+//!   Every call comes as recorded: endpoint, duration, time, address. The
+//!   rules export carries no endpoint ids; endpoints are numbered in the
+//!   order it lists them, which is their id order (SQLite's row order).
+//! - **≥ 3, `fmd-api`**: a form login at `{url}/login` gives a session
+//!   cookie for the JSON API. It has no raw export, but its reporting call
+//!   (`/api/reporting/make_report/intervals`) answers, per endpoint, the
+//!   durations of the calls in any interval (`from < t ≤ to`, a random 500
+//!   when there are more). Agora asks for windows small enough that every
+//!   endpoint has fewer than 500 calls and that each call's time is known to
+//!   within [`API_RESOLUTION_SECS`]; calls are spread evenly over their
+//!   window. That API tells neither the caller's address nor the status, so
+//!   visits per IP and error rates stay empty for these sources.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use agora_model::monitoring::{CheckedSource, Credentials, Protocol};
+use agora_model::ApiError;
+use serde::Deserialize;
+
+use super::fmd;
+use super::RecordedCall;
+
+/// The reporting API's sample size: a window with this many calls of one
+/// endpoint may hold more, and is split.
+const API_SAMPLE: usize = 500;
+/// Calls of an `fmd-api` source are placed within windows this long.
+pub const API_RESOLUTION_SECS: i64 = 10;
+/// Most reporting requests one fetch makes (a busy backlog continues at the
+/// next fetch).
+const API_REQUESTS_PER_FETCH: usize = 2_000;
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum RemoteError {
+    /// The address is wrong: unreachable, or no dashboard there.
+    #[error("{0}")]
+    Url(String),
+    /// The dashboard is there but refuses these credentials.
+    #[error("{message}")]
+    Credentials { field: &'static str, message: String },
+    /// It answered something this protocol does not explain.
+    #[error("{0}")]
+    Protocol(String),
+}
+
+impl RemoteError {
+    /// As a 400 naming the field to correct (for the check before saving).
+    pub fn into_api(self) -> ApiError {
+        match self {
+            RemoteError::Url(message) => ApiError::invalid("url", message),
+            RemoteError::Credentials { field, message } => ApiError::invalid(field, message),
+            RemoteError::Protocol(message) => ApiError::invalid("protocol", message),
+        }
+    }
+}
+
+/// Where and how to reach one remote service.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer<'a> {
+    pub url: &'a str,
+    pub protocol: Protocol,
+    pub credentials: &'a Credentials,
+}
+
+impl<'a> From<&'a CheckedSource> for Peer<'a> {
+    fn from(source: &'a CheckedSource) -> Self {
+        Peer { url: &source.url, protocol: source.protocol, credentials: &source.credentials }
+    }
+}
+
+/// The HTTP client for remote sources (no redirects followed: a login
+/// answers with one).
+#[derive(Clone)]
+pub struct Remote {
+    http: reqwest::Client,
+}
+
+impl Default for Remote {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn unreachable(url: &str, err: reqwest::Error) -> RemoteError {
+    let why = if err.is_timeout() { "it did not answer in time".to_owned() } else { "the connection failed".to_owned() };
+    RemoteError::Url(format!("could not reach {url}: {why}"))
+}
+
+fn no_dashboard(url: &str, status: reqwest::StatusCode) -> RemoteError {
+    RemoteError::Url(format!("{url} answered {status}: is this the dashboard's address (usually ending in /dashboard)?"))
+}
+
+#[derive(Deserialize)]
+struct ApiEndpoint {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct Report {
+    summaries: Vec<Summary>,
+}
+
+#[derive(Deserialize)]
+struct Summary {
+    endpoint_name: String,
+    answers: Vec<serde_json::Value>,
+}
+
+impl Summary {
+    fn durations(&self) -> Vec<f64> {
+        self.answers
+            .iter()
+            .find(|a| a.get("type").and_then(|t| t.as_str()) == Some("MEDIAN_LATENCY"))
+            .and_then(|a| a.pointer("/latencies_samples/comparison"))
+            .and_then(|c| c.as_array())
+            .map(|values| values.iter().filter_map(|v| v.as_f64()).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl Remote {
+    pub fn new() -> Self {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(20))
+            .connect_timeout(Duration::from_secs(5))
+            .user_agent(concat!("agora-monitoring/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("the HTTP client's settings are valid");
+        Remote { http }
+    }
+
+    /// Checks that the address and credentials work; returns the service's
+    /// endpoints.
+    pub async fn check(&self, peer: Peer<'_>) -> Result<Vec<String>, RemoteError> {
+        match (peer.protocol, peer.credentials) {
+            (Protocol::FmdToken, Credentials::Token { token }) => self.token_endpoints(peer.url, token).await,
+            (Protocol::FmdApi, Credentials::Login { username, password }) => {
+                let cookie = self.login(peer.url, username, password).await?;
+                Ok(self.api_endpoints(peer.url, &cookie).await?.into_iter().map(|e| e.name).collect())
+            }
+            _ => Err(RemoteError::Protocol("the credentials do not fit the protocol".into())),
+        }
+    }
+
+    /// The calls made from `from` (exclusive) to `to` (inclusive), Unix
+    /// seconds. Returns how far it got: a busy `fmd-api` backlog may stop
+    /// early, to continue at the next fetch.
+    pub async fn fetch(&self, peer: Peer<'_>, from: i64, to: i64) -> Result<(Vec<RecordedCall>, i64), RemoteError> {
+        match (peer.protocol, peer.credentials) {
+            (Protocol::FmdToken, Credentials::Token { token }) => Ok((self.token_calls(peer.url, token, from, to).await?, to)),
+            (Protocol::FmdApi, Credentials::Login { username, password }) => {
+                let cookie = self.login(peer.url, username, password).await?;
+                self.api_calls(peer.url, &cookie, from, to).await
+            }
+            _ => Err(RemoteError::Protocol("the credentials do not fit the protocol".into())),
+        }
+    }
+
+    async fn token_get(&self, url: &str, path: &str) -> Result<String, RemoteError> {
+        let response = self.http.get(format!("{url}{path}")).send().await.map_err(|e| unreachable(url, e))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(no_dashboard(url, status));
+        }
+        let body = response.text().await.map_err(|e| unreachable(url, e))?;
+        if let Some(reason) = body.strip_prefix("ValueError: ") {
+            return Err(RemoteError::Protocol(format!("the service could not export: {reason}")));
+        }
+        Ok(body)
+    }
+
+    fn token_error(err: fmd::ExportError) -> RemoteError {
+        match err {
+            fmd::ExportError::BadSignature => {
+                RemoteError::Credentials { field: "token", message: "the service's export is not signed with this security token".into() }
+            }
+            fmd::ExportError::Malformed(why) => RemoteError::Url(format!(
+                "the answer is not a flask-monitoring-dashboard ≤ 2.0 export ({why}); for 3.x and later choose the login protocol"
+            )),
+        }
+    }
+
+    async fn token_endpoints(&self, url: &str, token: &str) -> Result<Vec<String>, RemoteError> {
+        let rules = self.token_get(url, "/get_json_monitor_rules").await?;
+        Ok(fmd::decode_endpoints(&rules, token).map_err(Self::token_error)?.into_iter().map(|e| e.name).collect())
+    }
+
+    async fn token_calls(&self, url: &str, token: &str, from: i64, to: i64) -> Result<Vec<RecordedCall>, RemoteError> {
+        let names: HashMap<i64, String> =
+            self.token_endpoints(url, token).await?.into_iter().enumerate().map(|(at, name)| (at as i64 + 1, name)).collect();
+        let data = self.token_get(url, &format!("/get_json_data/{from}/{to}")).await?;
+        let exported = fmd::decode_calls(&data, token).map_err(Self::token_error)?;
+        Ok(exported
+            .iter()
+            .filter_map(|c| {
+                Some(RecordedCall {
+                    at: fmd::parse_time(&c.time_requested)?,
+                    endpoint: names.get(&c.endpoint_id).cloned().unwrap_or_else(|| format!("#{}", c.endpoint_id)),
+                    status: 0,
+                    duration_us: (c.duration.max(0.0) * 1000.0).round() as u64,
+                    ip: c.ip.clone().unwrap_or_default(),
+                    user: None,
+                    version: c.version_requested.clone().unwrap_or_default(),
+                })
+            })
+            .collect())
+    }
+
+    /// Logs in; returns the session cookie.
+    async fn login(&self, url: &str, username: &str, password: &str) -> Result<String, RemoteError> {
+        let response = self
+            .http
+            .post(format!("{url}/login"))
+            .form(&[("name", username), ("password", password)])
+            .send()
+            .await
+            .map_err(|e| unreachable(url, e))?;
+        let status = response.status();
+        let cookie = response
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let into_login =
+            response.headers().get(reqwest::header::LOCATION).and_then(|l| l.to_str().ok()).is_some_and(|l| l.contains("/login"));
+        if status.is_redirection() && !into_login && !cookie.is_empty() {
+            return Ok(cookie);
+        }
+        if status.is_success() {
+            let body = response.text().await.unwrap_or_default();
+            if body.contains("name=\"password\"") || body.contains("name='password'") {
+                return Err(RemoteError::Credentials {
+                    field: "password",
+                    message: "the dashboard refused this user name and password".into(),
+                });
+            }
+        }
+        Err(no_dashboard(url, status))
+    }
+
+    async fn api_get<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        cookie: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, RemoteError> {
+        let response = request.header(reqwest::header::COOKIE, cookie).send().await.map_err(|e| unreachable(url, e))?;
+        let status = response.status();
+        if status.is_redirection() {
+            return Err(RemoteError::Credentials { field: "password", message: "the dashboard ended the session at once".into() });
+        }
+        if !status.is_success() {
+            return Err(no_dashboard(url, status));
+        }
+        response.json().await.map_err(|e| RemoteError::Protocol(format!("the dashboard's JSON API answered something unexpected: {e}")))
+    }
+
+    async fn api_endpoints(&self, url: &str, cookie: &str) -> Result<Vec<ApiEndpoint>, RemoteError> {
+        self.api_get(url, cookie, self.http.get(format!("{url}/api/endpoints"))).await
+    }
+
+    /// The durations of each endpoint's calls in `(from, to]`.
+    async fn api_window(&self, url: &str, cookie: &str, from: i64, to: i64) -> Result<Vec<(String, Vec<f64>)>, RemoteError> {
+        // An empty baseline (`t > to ∧ t ≤ to`) keeps the service from
+        // comparing the two.
+        let body = serde_json::json!({
+            "interval": {"from": from, "to": to},
+            "baseline_interval": {"from": to, "to": to},
+        });
+        let report: Report =
+            self.api_get(url, cookie, self.http.post(format!("{url}/api/reporting/make_report/intervals")).json(&body)).await?;
+        Ok(report.summaries.into_iter().map(|s| (s.endpoint_name.clone(), s.durations())).filter(|(_, d)| !d.is_empty()).collect())
+    }
+
+    async fn api_calls(&self, url: &str, cookie: &str, from: i64, to: i64) -> Result<(Vec<RecordedCall>, i64), RemoteError> {
+        let mut calls = Vec::new();
+        // Windows still to read, earliest last (a stack).
+        let mut pending = vec![(from, to)];
+        let mut requests = 0;
+        while let Some((start, end)) = pending.pop() {
+            if requests == API_REQUESTS_PER_FETCH {
+                // Everything up to the start of this window has been read.
+                return Ok((calls, start));
+            }
+            requests += 1;
+            let window = self.api_window(url, cookie, start, end).await?;
+            let full = window.iter().any(|(_, d)| d.len() >= API_SAMPLE);
+            let span = end - start;
+            if (full && span > 1) || (!window.is_empty() && span > API_RESOLUTION_SECS) {
+                let middle = start + span / 2;
+                pending.push((middle, end));
+                pending.push((start, middle));
+                continue;
+            }
+            for (endpoint, durations) in window {
+                let n = durations.len() as i64;
+                for (at, duration) in durations.into_iter().enumerate() {
+                    calls.push(RecordedCall {
+                        // Spread over the window, whose calls are after `start` and at most `end`.
+                        at: start * 1000 + (span * 1000 * (2 * at as i64 + 1)) / (2 * n),
+                        endpoint: endpoint.clone(),
+                        status: 0,
+                        duration_us: (duration.max(0.0) * 1000.0).round() as u64,
+                        ip: String::new(),
+                        user: None,
+                        version: String::new(),
+                    });
+                }
+            }
+        }
+        Ok((calls, to))
+    }
+}
