@@ -14,6 +14,7 @@ pub mod goodbye;
 pub mod home;
 pub mod login;
 pub mod monitoring;
+pub mod monitoring_source;
 pub mod not_found;
 pub mod preview;
 pub mod register;
