@@ -108,6 +108,13 @@ async fn both_peer_protocols_feed_statistics() {
     let (_, per_ip) = server.get(&format!("{SOURCES}/{token}/statistics?statistic=visits_per_ip"), Some(&ann)).await;
     assert_eq!(per_ip["visits_per_ip"], json!([["127.0.0.1", 10]]), "{per_ip}");
 
+    // Errors: 5.x lists each call answered with an error; 2.0 records no status.
+    for (source, want) in [(&api, 1.0), (&token, 0.0)] {
+        let (_, overview) = server.get(&format!("{SOURCES}/{source}/overview"), Some(&ann)).await;
+        let fail = overview["endpoints"].as_array().unwrap().iter().find(|r| r["endpoint"] == "fail").cloned().unwrap();
+        assert_eq!(fail["error_rate"].as_f64(), Some(want), "{overview}");
+    }
+
     // Endpoints switched off leave box plots and all-endpoint statistics.
     let toggle = server
         .call(Method::PUT, &format!("{SOURCES}/{api}/endpoints"), Some(&ann), Some(json!({"endpoint": "fail", "enabled": false})))

@@ -5,6 +5,7 @@
 use agora_model::monitoring::{
     AlertRule, EndpointToggle, NewAlertRule, SourceOverview, SourceView, Statistic, StatsAnswer, StatsQuery, ALERT_STATISTICS,
 };
+use agora_model::ApiError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -31,6 +32,12 @@ pub fn SourcePage() -> impl IntoView {
     let info = Resource::new(move || (source(), changed.get()), |(source, _)| monitoring_source(source));
     let range = move || (source(), Some(start.get()).filter(|s| !s.is_empty()), Some(end.get()).filter(|s| !s.is_empty()), changed.get());
     let overview = Resource::new(range, |(source, start, end, _)| monitoring_overview(source, start, end));
+    // Made here, before anything waits: resources are matched between the
+    // server's render and hydration by the order they are made in.
+    let source_now = move || params.read_untracked().get("source").unwrap_or_default();
+    let add = Action::new(move |rule: &NewAlertRule| add_monitoring_rule(source_now(), rule.clone()));
+    let remove = Action::new(move |rule: &String| delete_monitoring_rule(source_now(), rule.clone()));
+    let rules = Resource::new(move || (source(), add.version().get(), remove.version().get()), |(source, _, _)| monitoring_rules(source));
     view! {
         <Title text="Monitoring" />
         <Transition fallback=|| view! { <Loading /> }>
@@ -45,7 +52,7 @@ pub fn SourcePage() -> impl IntoView {
                 Err(_) => ().into_any(),
             })}
         </Transition>
-        {move || (!source().is_empty()).then(|| view! { <Rules source=source() /> })}
+        <Rules rules add remove />
     }
 }
 
@@ -257,19 +264,11 @@ fn Answer(answer: StatsAnswer) -> impl IntoView {
 /// The source's alert rules: state, last value, delete; and the form to
 /// add one (mail goes to whoever adds it).
 #[component]
-fn Rules(source: String) -> impl IntoView {
-    let add = {
-        let source = source.clone();
-        Action::new(move |rule: &NewAlertRule| add_monitoring_rule(source.clone(), rule.clone()))
-    };
-    let remove = {
-        let source = source.clone();
-        Action::new(move |rule: &String| delete_monitoring_rule(source.clone(), rule.clone()))
-    };
-    let rules = {
-        let source = source.clone();
-        Resource::new(move || (add.version().get(), remove.version().get()), move |_| monitoring_rules(source.clone()))
-    };
+fn Rules(
+    rules: Resource<Result<Vec<AlertRule>, ApiError>>,
+    add: Action<NewAlertRule, Result<AlertRule, ApiError>>,
+    remove: Action<String, Result<(), ApiError>>,
+) -> impl IntoView {
     let result = Signal::from(add.value());
     let endpoint = RwSignal::new(String::new());
     let statistic = RwSignal::new("percentile_99".to_owned());
@@ -327,7 +326,7 @@ fn Rules(source: String) -> impl IntoView {
 }
 
 #[component]
-fn RuleList(list: Vec<AlertRule>, remove: Action<String, Result<(), agora_model::ApiError>>) -> impl IntoView {
+fn RuleList(list: Vec<AlertRule>, remove: Action<String, Result<(), ApiError>>) -> impl IntoView {
     view! {
         <ul class="rule-list" data-testid="rules">
             {list.into_iter().map(|rule| {

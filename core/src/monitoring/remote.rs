@@ -14,8 +14,11 @@
 //!   when there are more). Agora asks for windows small enough that every
 //!   endpoint has fewer than 500 calls and that each call's time is known to
 //!   within [`API_RESOLUTION_SECS`]; calls are spread evenly over their
-//!   window. That API tells neither the caller's address nor the status, so
-//!   visits per IP and error rates stay empty for these sources.
+//!   window. Calls answered with an error are listed, exactly, by the
+//!   endpoint status summary (`/api/endpoint_status_code_summary/{id}`): each
+//!   is matched to its call by duration and gets its status, address and
+//!   exact time. Other calls' addresses are not told, so visits per IP count
+//!   only the errors' for these sources.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -98,7 +101,35 @@ fn no_dashboard(url: &str, status: reqwest::StatusCode) -> RemoteError {
 
 #[derive(Deserialize)]
 struct ApiEndpoint {
+    /// A string in 5.x (`row2dict`), a number elsewhere.
+    #[serde(default)]
+    id: serde_json::Value,
     name: String,
+}
+
+impl ApiEndpoint {
+    fn id(&self) -> Option<String> {
+        match &self.id {
+            serde_json::Value::String(id) => Some(id.clone()),
+            serde_json::Value::Number(id) => Some(id.to_string()),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct StatusSummary {
+    #[serde(default)]
+    error_requests: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// A field of a `row2dict` row: every value is a string there.
+fn row_field(row: &serde_json::Map<String, serde_json::Value>, name: &str) -> Option<String> {
+    match row.get(name)? {
+        serde_json::Value::String(text) => Some(text.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 #[derive(Deserialize)]
@@ -317,6 +348,44 @@ impl Remote {
                 }
             }
         }
+        self.api_errors(url, cookie, &mut calls).await?;
         Ok((calls, to))
+    }
+
+    /// Gives the calls that were answered with an error their status,
+    /// address and exact time, from each endpoint's status summary.
+    async fn api_errors(&self, url: &str, cookie: &str, calls: &mut [RecordedCall]) -> Result<(), RemoteError> {
+        if calls.is_empty() {
+            return Ok(());
+        }
+        let endpoints = self.api_endpoints(url, cookie).await?;
+        for endpoint in endpoints {
+            let Some(id) = endpoint.id() else { continue };
+            if !calls.iter().any(|c| c.endpoint == endpoint.name) {
+                continue;
+            }
+            let summary: StatusSummary =
+                self.api_get(url, cookie, self.http.get(format!("{url}/api/endpoint_status_code_summary/{id}"))).await?;
+            for row in &summary.error_requests {
+                let (Some(status), Some(duration), Some(at)) = (
+                    row_field(row, "status_code").and_then(|s| s.parse::<u16>().ok()),
+                    row_field(row, "duration").and_then(|d| d.parse::<f64>().ok()),
+                    row_field(row, "time_requested").and_then(|t| fmd::parse_time(&t)),
+                ) else {
+                    continue;
+                };
+                let duration_us = (duration.max(0.0) * 1000.0).round() as u64;
+                let window = (API_RESOLUTION_SECS + 1) * 1000;
+                let matched = calls.iter_mut().find(|c| {
+                    c.status == 0 && c.endpoint == endpoint.name && c.duration_us == duration_us && (c.at - at).abs() <= window
+                });
+                if let Some(call) = matched {
+                    call.status = status;
+                    call.at = at;
+                    call.ip = row_field(row, "ip").unwrap_or_default();
+                }
+            }
+        }
+        Ok(())
     }
 }
