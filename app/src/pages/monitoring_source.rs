@@ -117,7 +117,13 @@ fn DeleteSource(id: String, name: String) -> impl IntoView {
 }
 
 #[component]
-fn Overview(overview: SourceOverview, source: String, start: RwSignal<String>, end: RwSignal<String>, changed: RwSignal<u32>) -> impl IntoView {
+fn Overview(
+    overview: SourceOverview,
+    source: String,
+    start: RwSignal<String>,
+    end: RwSignal<String>,
+    changed: RwSignal<u32>,
+) -> impl IntoView {
     if overview.endpoints.is_empty() {
         return view! {
             <EmptyState icon=icondata::LuGauge title="No requests recorded in this range">
@@ -241,7 +247,8 @@ fn Series(source: String, endpoints: Vec<String>, start: RwSignal<String>, end: 
 fn Answer(answer: StatsAnswer) -> impl IntoView {
     if answer.statistic == "visits_per_ip" {
         if answer.visits_per_ip.is_empty() {
-            return view! { <p class="muted" data-testid="visits-per-ip">"No addresses: this source's protocol does not report them."</p> }.into_any();
+            return view! { <p class="muted" data-testid="visits-per-ip">"No addresses: this source's protocol does not report them."</p> }
+                .into_any();
         }
         return view! {
             <table class="table" data-testid="visits-per-ip">
@@ -292,9 +299,7 @@ fn Rules(
         });
     };
     let field_error = move |field: &'static str| {
-        Signal::derive(move || {
-            inline.get().filter(|(f, _)| *f == field).map(|(_, m)| m).or_else(|| error_for(result, field).get())
-        })
+        Signal::derive(move || inline.get().filter(|(f, _)| *f == field).map(|(_, m)| m).or_else(|| error_for(result, field).get()))
     };
     const FIELDS: &[&str] = &["statistic", "window_minutes", "threshold", "endpoint"];
     view! {

@@ -376,9 +376,9 @@ impl Remote {
                 };
                 let duration_us = (duration.max(0.0) * 1000.0).round() as u64;
                 let window = (API_RESOLUTION_SECS + 1) * 1000;
-                let matched = calls.iter_mut().find(|c| {
-                    c.status == 0 && c.endpoint == endpoint.name && c.duration_us == duration_us && (c.at - at).abs() <= window
-                });
+                let matched = calls
+                    .iter_mut()
+                    .find(|c| c.status == 0 && c.endpoint == endpoint.name && c.duration_us == duration_us && (c.at - at).abs() <= window);
                 if let Some(call) = matched {
                     call.status = status;
                     call.at = at;
