@@ -107,7 +107,8 @@ impl Hub {
     pub async fn monitoring_statistics(&self, caller: &Caller, source: &str, query: StatsQuery) -> Result<StatsAnswer, ApiError> {
         let record = self.source_for(caller, source).await?;
         let query = query.check()?;
-        self.monitor().statistics(source, &record.disabled_endpoints, &query).await
+        let complete_until = self.sources().complete_until(&record);
+        self.monitor().statistics(source, &record.disabled_endpoints, complete_until, &query).await
     }
 
     /// Endpoints, box plots and load over `start`..`end` (ISO-8601).

@@ -14,6 +14,7 @@
 
 pub mod fmd;
 pub mod remote;
+pub mod rollup;
 pub mod sources;
 pub mod stats;
 
@@ -31,6 +32,7 @@ use tokio::sync::mpsc;
 use crate::storage::{ListOptions, PutOptions, Storage};
 
 const PREFIX: &str = "mon/";
+pub const DAY_MS: i64 = 86_400_000;
 /// Calls waiting to be written; beyond this a burst drops (and says so).
 const QUEUE: usize = 65_536;
 /// Segments whose parsed calls are kept in memory for queries.
@@ -105,6 +107,7 @@ struct Inner {
     receiver: Mutex<Option<mpsc::Receiver<RecordedCall>>>,
     dropped: std::sync::atomic::AtomicU64,
     segments: Mutex<HashMap<String, Arc<Vec<RecordedCall>>>>,
+    rollups: Mutex<HashMap<String, (std::time::Instant, Arc<rollup::DayRollup>)>>,
 }
 
 pub fn anonymize(ip: IpAddr) -> IpAddr {
@@ -125,7 +128,7 @@ fn source_prefix(source: &str) -> String {
 }
 
 fn day_of(ms: i64) -> String {
-    let (y, m, d) = agora_model::time::civil_from_days(ms.div_euclid(86_400_000));
+    let (y, m, d) = agora_model::time::civil_from_days(ms.div_euclid(DAY_MS));
     format!("{y:04}-{m:02}-{d:02}")
 }
 
@@ -140,6 +143,7 @@ impl Monitor {
             receiver: Mutex::new(Some(receiver)),
             dropped: Default::default(),
             segments: Default::default(),
+            rollups: Default::default(),
         }))
     }
 
@@ -223,15 +227,20 @@ impl Monitor {
     /// day's prefix holds all of its calls (the same name again replaces
     /// them: a window fetched twice is stored once).
     pub async fn write(&self, source: &str, calls: Vec<RecordedCall>, name: &str) -> Result<(), crate::storage::StorageError> {
-        let mut by_day: HashMap<String, Vec<RecordedCall>> = HashMap::new();
+        let mut by_day: HashMap<i64, Vec<RecordedCall>> = HashMap::new();
         for call in calls {
-            by_day.entry(day_of(call.at)).or_default().push(call);
+            by_day.entry(call.at.div_euclid(DAY_MS) * DAY_MS).or_default().push(call);
         }
+        let today = crate::accounts::unix_now_ms().div_euclid(DAY_MS) * DAY_MS;
         for (day, calls) in by_day {
-            let key = format!("{}{day}/{name}.jsonl.gz", source_prefix(source));
+            let key = format!("{}{}/{name}.jsonl.gz", source_prefix(source), day_of(day));
             let body = encode(&calls).map_err(|e| crate::storage::StorageError::Other(format!("encoding request records: {e}")))?;
             self.0.storage.put(&key, Bytes::from(body), PutOptions::default()).await?;
             self.0.segments.lock().unwrap().remove(&key);
+            if day < today {
+                // Late calls for a past day: its rollup no longer holds.
+                self.drop_rollup(source, day).await;
+            }
         }
         Ok(())
     }
@@ -267,6 +276,7 @@ impl Monitor {
                 }
             }
         }
+        deleted += self.sweep_rollups(source, &oldest, everything).await?;
         if deleted > 0 {
             tracing::info!(source, deleted, "monitoring segments deleted");
         }
@@ -277,9 +287,9 @@ impl Monitor {
     /// (Unix ms, end exclusive), by every node.
     pub async fn calls(&self, source: &str, start: i64, end: i64) -> Result<Vec<Arc<Vec<RecordedCall>>>, crate::storage::StorageError> {
         let mut segments = Vec::new();
-        let mut day = start.div_euclid(86_400_000);
-        while day * 86_400_000 < end {
-            let prefix = format!("{}{}/", source_prefix(source), day_of(day * 86_400_000));
+        let mut day = start.div_euclid(DAY_MS);
+        while day * DAY_MS < end {
+            let prefix = format!("{}{}/", source_prefix(source), day_of(day * DAY_MS));
             for object in self.0.storage.list_all(&prefix).await? {
                 segments.push(self.segment(&object.key).await?);
             }

@@ -158,6 +158,18 @@ impl Sources {
         self.monitor.settings().fetch_every
     }
 
+    /// Calls up to this time (Unix ms) can no longer change: a remote
+    /// source's are fetched; Agora's own are flushed by every node (with a
+    /// margin for slow flushes).
+    pub fn complete_until(&self, record: &SourceRecord) -> i64 {
+        if record.is_self() {
+            let settings = self.monitor.settings();
+            crate::accounts::unix_now_ms() - settings.flush_every.as_millis() as i64 - 5 * 60_000
+        } else {
+            record.fetched_until.map_or(i64::MIN, |s| s * 1000)
+        }
+    }
+
     /// A source and its version (`None`: Agora's record, not written yet).
     pub async fn load(&self, id: &str) -> Result<(SourceRecord, Option<String>), ApiError> {
         if !valid_id(id) {

@@ -4,11 +4,12 @@
 
 use agora_model::monitoring::{
     box_plot, compute, format_iso8601, quantile, slices, visits_per_ip, weekday_hour, BoxPlot, Call, EndpointRow, NewAlertRule, Query,
-    SlicePoint, SourceOverview, Statistic, StatsAnswer,
+    SlicePoint, SourceOverview, Statistic, StatsAnswer, Summary,
 };
 use agora_model::{ApiError, ErrorKind};
 
-use super::Monitor;
+use super::rollup::{merged, whole_complete_days};
+use super::{Monitor, DAY_MS};
 
 fn unavailable(err: crate::storage::StorageError) -> ApiError {
     tracing::warn!(error = %err, "monitoring segments could not be read");
@@ -52,36 +53,70 @@ impl Monitor {
         Ok(calls)
     }
 
-    pub async fn statistics(&self, source: &str, hidden: &[String], query: &Query) -> Result<StatsAnswer, ApiError> {
+    /// A statistic over a range, whole or in slices. Whole days that are
+    /// complete (ending by `complete_until`, Unix ms) and lie inside one
+    /// slice come from their rollups; the rest from the calls themselves. A
+    /// slice without a rollup day is computed exactly; one with rollup days
+    /// takes its percentiles from their sketches (within 1 %).
+    pub async fn statistics(&self, source: &str, hidden: &[String], complete_until: i64, query: &Query) -> Result<StatsAnswer, ApiError> {
         let (start, end) = self.range(source, query.start, query.end).await?;
-        let calls = self.calls_in(source, start, end, query.endpoint.as_deref(), hidden).await?;
-        let refs: Vec<&Call> = calls.iter().map(|(c, _)| c).collect();
+        let endpoint = query.endpoint.as_deref();
+        let pieces: Vec<(Option<String>, i64, i64)> = match query.slicing {
+            None => vec![(None, start, end)],
+            Some(slicing) => slices(slicing, start, end)?.into_iter().map(|(key, from, to)| (Some(key), from, to)).collect(),
+        };
+        let rollup_days: Vec<i64> =
+            pieces.iter().flat_map(|(_, from, to)| whole_complete_days((*from).max(start), (*to).min(end), complete_until)).collect();
+        // The calls of everything the rollups do not cover, oldest first.
+        let mut calls = Vec::new();
+        let mut cursor = start;
+        for day in rollup_days.iter().copied().chain(std::iter::once(end)) {
+            if day > cursor {
+                calls.extend(self.calls_in(source, cursor, day, endpoint, hidden).await?);
+            }
+            cursor = day + DAY_MS;
+        }
+        let with_ips = matches!(query.statistic, Statistic::UniqueVisitors | Statistic::VisitsPerIp);
+        let mut days = std::collections::BTreeMap::new();
+        for day in rollup_days {
+            let rollup = self.day_rollup(source, day).await.map_err(unavailable)?;
+            days.insert(day, merged(&rollup, endpoint, hidden, with_ips));
+        }
         let mut answer = StatsAnswer {
             statistic: query.statistic.name().to_owned(),
             endpoint: query.endpoint.clone(),
             start: format_iso8601(start),
             end: format_iso8601(end),
-            calls: refs.len() as u64,
+            calls: calls.len() as u64 + days.values().map(|s| s.count).sum::<u64>(),
             ..Default::default()
         };
-        if query.statistic == Statistic::VisitsPerIp {
-            answer.visits_per_ip = visits_per_ip(&refs);
-            return Ok(answer);
-        }
-        match query.slicing {
-            None => answer.value = compute(query.statistic, &refs),
-            Some(slicing) => {
-                let mut at = 0;
-                for (key, from, to) in slices(slicing, start, end)? {
-                    while at < refs.len() && refs[at].at < from {
-                        at += 1;
-                    }
-                    let first = at;
-                    while at < refs.len() && refs[at].at < to {
-                        at += 1;
-                    }
-                    answer.series.push(SlicePoint { key, start: format_iso8601(from), value: compute(query.statistic, &refs[first..at]) });
+        for (key, from, to) in pieces {
+            let raw: Vec<&Call> = {
+                let (first, last) = (calls.partition_point(|(c, _)| c.at < from), calls.partition_point(|(c, _)| c.at < to));
+                calls[first..last].iter().map(|(c, _)| c).collect()
+            };
+            let summary = (days.range(from..to).next().is_some()).then(|| {
+                let mut summary = Summary::default();
+                for part in days.range(from..to).map(|(_, s)| s) {
+                    summary.merge(part);
                 }
+                // (The days' addresses are empty unless the statistic needs them.)
+                for (call, status) in calls.iter().filter(|(c, _)| c.at >= from && c.at < to) {
+                    summary.add(call, *status);
+                }
+                summary
+            });
+            if query.statistic == Statistic::VisitsPerIp {
+                answer.visits_per_ip = summary.map(|s| s.visits_per_ip()).unwrap_or_else(|| visits_per_ip(&raw));
+                continue;
+            }
+            let value = match &summary {
+                Some(summary) => summary.value(query.statistic),
+                None => compute(query.statistic, &raw),
+            };
+            match key {
+                Some(key) => answer.series.push(SlicePoint { key, start: format_iso8601(from), value }),
+                None => answer.value = value,
             }
         }
         Ok(answer)

@@ -23,6 +23,21 @@ pub fn free_port() -> anyhow::Result<SocketAddr> {
 }
 
 impl AgoraChild {
+    /// A client of the child's embedded S3 endpoint, with the credentials
+    /// it keeps in `data_dir`.
+    pub async fn storage(&self, data_dir: &Path) -> anyhow::Result<agora_core::storage::Storage> {
+        let credentials = agora_s3d::credentials::Credentials::load_or_create(&data_dir.join("s3/credentials.json"))?;
+        Ok(agora_core::storage::Storage::connect(&agora_core::storage::StorageConfig {
+            endpoint: Some(format!("http://{}", self.s3_addr)),
+            public_endpoint: None,
+            region: "us-east-1".into(),
+            bucket: "agora".into(),
+            credentials: Some((credentials.access_key_id.clone(), agora_core::secret::Secret::new(credentials.secret_access_key.clone()))),
+            path_style: true,
+        })
+        .await)
+    }
+
     /// Spawns `agora serve` without waiting for it.
     pub fn spawn(data_dir: &Path) -> anyhow::Result<AgoraChild> {
         Self::spawn_with(data_dir, &[])

@@ -11,9 +11,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use futures::StreamExt;
 
-use agora_core::secret::Secret;
-use agora_core::storage::{PresignExpiry, PutOptions, Storage, StorageConfig};
-use agora_s3d::credentials::Credentials;
+use agora_core::storage::{PresignExpiry, PutOptions, Storage};
 
 use super::child::{AgoraChild, PeakRss};
 use super::machine_line;
@@ -60,17 +58,8 @@ pub fn run(args: StorageArgs) -> anyhow::Result<()> {
 
     let mut child = AgoraChild::spawn(&work.path().join("agora"))?;
     child.wait_ready(Instant::now(), Duration::from_secs(60))?;
-    let credentials = Credentials::load_or_create(&work.path().join("agora/s3/credentials.json"))?;
-
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let storage = runtime.block_on(Storage::connect(&StorageConfig {
-        endpoint: Some(format!("http://{}", child.s3_addr)),
-        public_endpoint: None,
-        region: "us-east-1".into(),
-        bucket: "agora".into(),
-        credentials: Some((credentials.access_key_id.clone(), Secret::new(credentials.secret_access_key.clone()))),
-        path_style: true,
-    }));
+    let storage = runtime.block_on(child.storage(&work.path().join("agora")))?;
 
     let rss_before = child.rss_kib().unwrap_or(0);
     let cpu_before = child.cpu_seconds().unwrap_or(0.0);
