@@ -10,16 +10,11 @@ use crate::auth::caller::Caller;
 use crate::mail::Mail;
 use crate::monitoring::sources::{AlertChange, SourceRecord, Sources};
 
-/// What the caller may do with a source.
-#[derive(PartialEq, Eq, PartialOrd, Ord, Clone, Copy)]
-enum Right {
-    None,
-    Edit,
-}
-
-fn right(caller: &Caller, record: &SourceRecord) -> Result<Right, ApiError> {
+/// Whether the caller may see (and so change) a source: its owner and
+/// administrators.
+fn may_see(caller: &Caller, record: &SourceRecord) -> Result<bool, ApiError> {
     let user = caller.require_session()?;
-    Ok(if user.is_admin() || (!record.is_self() && record.owner == user.id) { Right::Edit } else { Right::None })
+    Ok(user.is_admin() || (!record.is_self() && record.owner == user.id))
 }
 
 fn forbidden(record: &SourceRecord) -> ApiError {
@@ -38,9 +33,10 @@ impl Hub {
     /// The source, if the caller may see (and so change) it.
     async fn source_for(&self, caller: &Caller, id: &str) -> Result<SourceRecord, ApiError> {
         let (record, _) = self.sources().load(id).await?;
-        match right(caller, &record)? {
-            Right::Edit => Ok(record),
-            Right::None => Err(forbidden(&record)),
+        if may_see(caller, &record)? {
+            Ok(record)
+        } else {
+            Err(forbidden(&record))
         }
     }
 
@@ -57,7 +53,7 @@ impl Hub {
         caller.require_session()?;
         let mut views = Vec::new();
         for record in self.sources().list().await? {
-            if right(caller, &record)? == Right::Edit {
+            if may_see(caller, &record)? {
                 views.push(self.view_of(&record).await);
             }
         }

@@ -39,44 +39,85 @@ pub(super) fn source_prefix(source: &str) -> String {
     format!("{PREFIX}{source}/")
 }
 
+/// Where a day's addresses are kept: apart, since only unique visitors
+/// and visits per IP need them and they are most of a rollup's size.
+fn ips_key(source: &str, day: i64) -> String {
+    format!("{PREFIX}{source}/{}.ips.json.gz", day_of(day))
+}
+
+/// A rollup's addresses by endpoint.
+type DayAddresses = BTreeMap<String, std::collections::HashMap<String, u64>>;
+
 impl Monitor {
     /// The rollup of the complete day starting at `day` (Unix ms, midnight
-    /// UTC).
-    pub async fn day_rollup(&self, source: &str, day: i64) -> Result<Arc<DayRollup>, StorageError> {
-        let key = key(source, day);
-        if let Some((read, found)) = self.0.rollups.lock().unwrap().get(&key) {
+    /// UTC), with its addresses only when asked (they are read apart).
+    pub async fn day_rollup(&self, source: &str, day: i64, with_ips: bool) -> Result<Arc<DayRollup>, StorageError> {
+        let cache_key = if with_ips { ips_key(source, day) } else { key(source, day) };
+        if let Some((read, found)) = self.0.rollups.lock().unwrap().get(&cache_key) {
             if read.elapsed() < CACHE_FOR {
                 return Ok(found.clone());
             }
         }
-        let rollup = match self.0.storage.get(&key, None).await {
-            Ok(object) => match decode(&object.body) {
-                Ok(rollup) => rollup,
-                Err(err) => {
-                    tracing::warn!(key, error = %err, "a monitoring rollup is unreadable; building it again");
-                    self.build_rollup(source, day, &key).await?
-                }
-            },
-            Err(StorageError::NotFound) => self.build_rollup(source, day, &key).await?,
-            Err(err) => return Err(err),
+        let mut rollup = match self.read(&key(source, day)).await? {
+            Some(rollup) => rollup,
+            None => self.build_rollup(source, day).await?,
         };
+        if with_ips && rollup.values().all(|s| s.ips.is_empty()) {
+            let addresses: DayAddresses = match self.read(&ips_key(source, day)).await? {
+                Some(addresses) => addresses,
+                None => self.build_rollup(source, day).await?.into_iter().map(|(e, s)| (e, s.ips)).collect(),
+            };
+            for (endpoint, ips) in addresses {
+                if let Some(summary) = rollup.get_mut(&endpoint) {
+                    summary.ips = ips;
+                }
+            }
+        }
         let rollup = Arc::new(rollup);
         let mut cache = self.0.rollups.lock().unwrap();
         if cache.len() >= CACHED {
             cache.clear();
         }
-        cache.insert(key, (std::time::Instant::now(), rollup.clone()));
+        cache.insert(cache_key, (std::time::Instant::now(), rollup.clone()));
         Ok(rollup)
     }
 
-    async fn build_rollup(&self, source: &str, day: i64, key: &str) -> Result<DayRollup, StorageError> {
+    /// A stored rollup part; `None` when it is missing or unreadable (it is
+    /// built again).
+    async fn read<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StorageError> {
+        match self.0.storage.get(key, None).await {
+            Ok(object) => match decode(&object.body) {
+                Ok(value) => Ok(Some(value)),
+                Err(err) => {
+                    tracing::warn!(key, error = %err, "a monitoring rollup is unreadable; building it again");
+                    Ok(None)
+                }
+            },
+            Err(StorageError::NotFound) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Builds a day's rollup from its segments and stores it (summaries and
+    /// addresses apart); returns it with its addresses.
+    async fn build_rollup(&self, source: &str, day: i64) -> Result<DayRollup, StorageError> {
         let mut rollup = DayRollup::new();
         for segment in self.calls(source, day, day + DAY_MS).await? {
             for call in segment.iter().filter(|c| c.at >= day && c.at < day + DAY_MS) {
                 rollup.entry(call.endpoint.clone()).or_default().add(&call.call(), call.status);
             }
         }
-        match encode(&rollup) {
+        let addresses: DayAddresses = rollup.iter().map(|(e, s)| (e.clone(), s.ips.clone())).collect();
+        let bare: DayRollup = rollup.iter().map(|(e, s)| (e.clone(), Summary { ips: Default::default(), ..s.clone() })).collect();
+        // The addresses first: a summary without its addresses object would
+        // read as a day without addresses.
+        self.store(&ips_key(source, day), &addresses).await;
+        self.store(&key(source, day), &bare).await;
+        Ok(rollup)
+    }
+
+    async fn store<T: serde::Serialize>(&self, key: &str, value: &T) {
+        match encode(value) {
             Ok(body) => {
                 let options = PutOptions { content_type: Some("application/gzip".into()), ..Default::default() };
                 if let Err(err) = self.0.storage.put(key, Bytes::from(body), options).await {
@@ -85,16 +126,16 @@ impl Monitor {
             }
             Err(err) => tracing::warn!(key, error = %err, "a monitoring rollup could not be encoded"),
         }
-        Ok(rollup)
     }
 
     /// Drops the rollup of a day that got calls after it was complete.
     pub(super) async fn drop_rollup(&self, source: &str, day: i64) {
-        let key = key(source, day);
-        self.0.rollups.lock().unwrap().remove(&key);
-        match self.0.storage.delete(&key).await {
-            Ok(()) | Err(StorageError::NotFound) => {}
-            Err(err) => tracing::warn!(key, error = %err, "a stale monitoring rollup could not be deleted"),
+        for key in [key(source, day), ips_key(source, day)] {
+            self.0.rollups.lock().unwrap().remove(&key);
+            match self.0.storage.delete(&key).await {
+                Ok(()) | Err(StorageError::NotFound) => {}
+                Err(err) => tracing::warn!(key, error = %err, "a stale monitoring rollup could not be deleted"),
+            }
         }
     }
 
@@ -115,14 +156,14 @@ impl Monitor {
     }
 }
 
-fn encode(rollup: &DayRollup) -> std::io::Result<Vec<u8>> {
+fn encode<T: serde::Serialize>(value: &T) -> std::io::Result<Vec<u8>> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    serde_json::to_writer(&mut gz, rollup)?;
+    serde_json::to_writer(&mut gz, value)?;
     gz.flush()?;
     gz.finish()
 }
 
-fn decode(body: &[u8]) -> std::io::Result<DayRollup> {
+fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> std::io::Result<T> {
     let mut text = String::new();
     flate2::read::GzDecoder::new(body).read_to_string(&mut text)?;
     Ok(serde_json::from_str(&text)?)

@@ -112,7 +112,10 @@ async fn delete_rule(RequestCaller(hub, caller): RequestCaller, Path((source, ru
 /// A statistic over `start` (inclusive) – `end` (exclusive), ISO-8601 UTC
 /// [defaults: the first recorded call – now], of one endpoint or all; with
 /// `timeslice` and `timeslice_is_static`, a series keyed by slice.
-/// Percentiles are exact (interpolated between the nearest ranks).
+/// Percentiles are exact (interpolated between the nearest ranks) unless a
+/// slice (or the range) holds whole past days: those are answered from day
+/// rollups, whose percentiles are within 1 % (counts, sums, extremes and
+/// addresses stay exact).
 #[utoipa::path(get, path = "/monitoring/sources/{source}/statistics", tag = "monitoring", security(("bearer" = [])),
     params(("source" = String, Path), StatsQuery),
     responses((status = 200, body = StatsAnswer), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
