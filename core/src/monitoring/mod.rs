@@ -27,14 +27,13 @@ use std::time::Duration;
 use agora_model::monitoring::Call;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
 
 use crate::storage::{ListOptions, PutOptions, Storage};
 
 const PREFIX: &str = "mon/";
 pub const DAY_MS: i64 = 86_400_000;
 /// Calls waiting to be written; beyond this a burst drops (and says so).
-const QUEUE: usize = 65_536;
+const QUEUE: usize = 1 << 20;
 /// Segments whose parsed calls are kept in memory for queries.
 const CACHED_SEGMENTS: usize = 512;
 
@@ -57,7 +56,7 @@ pub struct RecordedCall {
     #[serde(rename = "u", default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     #[serde(rename = "v")]
-    pub version: String,
+    pub version: std::borrow::Cow<'static, str>,
 }
 
 impl RecordedCall {
@@ -103,8 +102,9 @@ struct Inner {
     storage: Storage,
     node: String,
     settings: MonitorSettings,
-    sender: mpsc::Sender<RecordedCall>,
-    receiver: Mutex<Option<mpsc::Receiver<RecordedCall>>>,
+    /// Calls recorded since the last flush. A request only pushes here:
+    /// no task is woken per request.
+    pending: Mutex<Vec<RecordedCall>>,
     dropped: std::sync::atomic::AtomicU64,
     segments: Mutex<HashMap<String, Arc<Vec<RecordedCall>>>>,
     rollups: Mutex<HashMap<String, (std::time::Instant, Arc<rollup::DayRollup>)>>,
@@ -134,13 +134,11 @@ fn day_of(ms: i64) -> String {
 
 impl Monitor {
     pub fn new(storage: Storage, node: String, settings: MonitorSettings) -> Self {
-        let (sender, receiver) = mpsc::channel(QUEUE);
         Monitor(Arc::new(Inner {
             storage,
             node,
             settings,
-            sender,
-            receiver: Mutex::new(Some(receiver)),
+            pending: Default::default(),
             dropped: Default::default(),
             segments: Default::default(),
             rollups: Default::default(),
@@ -169,9 +167,12 @@ impl Monitor {
             duration_us: duration.as_micros().min(u64::MAX as u128) as u64,
             ip,
             user,
-            version: agora_model::VERSION.to_owned(),
+            version: std::borrow::Cow::Borrowed(agora_model::VERSION),
         };
-        if self.0.sender.try_send(call).is_err() {
+        let mut pending = self.0.pending.lock().unwrap();
+        if pending.len() < QUEUE {
+            pending.push(call);
+        } else {
             self.0.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
@@ -180,20 +181,14 @@ impl Monitor {
     /// resolves; deletes expired days hourly. Returns when the last flush is
     /// done.
     pub async fn run(&self, stop: impl std::future::Future<Output = ()>) {
-        let Some(mut receiver) = self.0.receiver.lock().unwrap().take() else { return };
         tokio::pin!(stop);
         let mut tick = tokio::time::interval(self.0.settings.flush_every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_sweep = std::time::Instant::now() - Duration::from_secs(3600);
-        let mut buffer = Vec::new();
         loop {
             tokio::select! {
-                call = receiver.recv() => match call {
-                    Some(call) => buffer.push(call),
-                    None => break,
-                },
                 _ = tick.tick() => {
-                    self.flush(&mut buffer).await;
+                    self.flush().await;
                     if last_sweep.elapsed() > Duration::from_secs(3600) {
                         last_sweep = std::time::Instant::now();
                         self.sweep_all().await;
@@ -202,21 +197,18 @@ impl Monitor {
                 _ = &mut stop => break,
             }
         }
-        while let Ok(call) = receiver.try_recv() {
-            buffer.push(call);
-        }
-        self.flush(&mut buffer).await;
+        self.flush().await;
     }
 
-    async fn flush(&self, buffer: &mut Vec<RecordedCall>) {
+    async fn flush(&self) {
         let dropped = self.0.dropped.swap(0, std::sync::atomic::Ordering::Relaxed);
         if dropped > 0 {
             tracing::warn!(dropped, "request records dropped: the monitoring queue was full");
         }
-        if buffer.is_empty() {
+        let calls = std::mem::take(&mut *self.0.pending.lock().unwrap());
+        if calls.is_empty() {
             return;
         }
-        let calls = std::mem::take(buffer);
         let name = format!("{:013}-{}", calls[0].at, self.0.node);
         if let Err(err) = self.write(agora_model::monitoring::SELF_SOURCE, calls, &name).await {
             tracing::warn!(error = %err, "could not write request records; they are lost");
@@ -234,7 +226,11 @@ impl Monitor {
         let today = crate::accounts::unix_now_ms().div_euclid(DAY_MS) * DAY_MS;
         for (day, calls) in by_day {
             let key = format!("{}{}/{name}.jsonl.gz", source_prefix(source), day_of(day));
-            let body = encode(&calls).map_err(|e| crate::storage::StorageError::Other(format!("encoding request records: {e}")))?;
+            // Encoding a few seconds of a busy node's calls is CPU work: off the executor.
+            let body = tokio::task::spawn_blocking(move || encode(&calls))
+                .await
+                .map_err(|e| crate::storage::StorageError::Other(format!("encoding request records: {e}")))?
+                .map_err(|e| crate::storage::StorageError::Other(format!("encoding request records: {e}")))?;
             self.0.storage.put(&key, Bytes::from(body), PutOptions::default()).await?;
             self.0.segments.lock().unwrap().remove(&key);
             if day < today {

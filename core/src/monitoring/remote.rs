@@ -238,7 +238,7 @@ impl Remote {
                     duration_us: (c.duration.max(0.0) * 1000.0).round() as u64,
                     ip: c.ip.clone().unwrap_or_default(),
                     user: None,
-                    version: c.version_requested.clone().unwrap_or_default(),
+                    version: c.version_requested.clone().unwrap_or_default().into(),
                 })
             })
             .collect())
@@ -343,7 +343,7 @@ impl Remote {
                         duration_us: (duration.max(0.0) * 1000.0).round() as u64,
                         ip: String::new(),
                         user: None,
-                        version: String::new(),
+                        version: Default::default(),
                     });
                 }
             }

@@ -423,8 +423,13 @@ impl Sources {
             })
             .await;
         if let Err(err) = result {
-            // Deleted while it was fetched, most likely.
             tracing::info!(source = %claimed.id, error = %err.message, "a fetched source could not be updated");
+            if err.kind == ErrorKind::NotFound {
+                // Deleted while it was fetched: what this fetch wrote goes too.
+                if let Err(err) = self.monitor.sweep(&claimed.id, true).await {
+                    tracing::warn!(source = %claimed.id, error = %err, "calls fetched for a deleted source could not be deleted");
+                }
+            }
             return Vec::new();
         }
         changes

@@ -79,7 +79,8 @@ impl Monitor {
         }
         let with_ips = matches!(query.statistic, Statistic::UniqueVisitors | Statistic::VisitsPerIp);
         // Read a few at a time: a year is 365 objects.
-        let rollups: Vec<_> = futures::stream::iter(rollup_days.iter().map(|day| self.day_rollup(source, *day, with_ips)))
+        let rollups: Vec<_> = futures::stream::iter(rollup_days.clone())
+            .map(|day| self.day_rollup(source, day, with_ips))
             .buffered(8)
             .collect::<Vec<_>>()
             .await;
