@@ -25,7 +25,7 @@ both_backends!(buffered_records_are_written_when_the_recorder_stops, |f: Fixture
     // The first tick flushes nothing; give it a moment to pass.
     tokio::time::sleep(Duration::from_millis(50)).await;
     for n in 0..3 {
-        monitor.record("GET /x".into(), 200 + n, Duration::from_millis(2), Some("192.168.7.9".parse().unwrap()), Some("u1".into()));
+        monitor.record("GET", "/x", 200 + n, Duration::from_millis(2), Some("192.168.7.9".parse().unwrap()), Some("u1".into()));
     }
     tokio::time::sleep(Duration::from_millis(50)).await;
     stop.send(()).unwrap();

@@ -3,8 +3,8 @@
 //! node reads for statistics.
 //!
 //! ```text
-//! mon/agora/{YYYY-MM-DD}/{unix ms}-{node}.jsonl.gz   one flush of one node: a call per line
-//! mon/{source}/{YYYY-MM-DD}/{from ms}-{to ms}.jsonl.gz   one fetched window of a remote source
+//! mon/agora/{YYYY-MM-DD}/{unix ms}-{node}.agm   one flush of one node (format: [`segment`])
+//! mon/{source}/{YYYY-MM-DD}/{from s}-{to s}.agm   one fetched window of a remote source
 //! ```
 //!
 //! A flush happens every few seconds and when the server stops, so a crash
@@ -15,11 +15,11 @@
 pub mod fmd;
 pub mod remote;
 pub mod rollup;
+pub mod segment;
 pub mod sources;
 pub mod stats;
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -102,9 +102,11 @@ struct Inner {
     storage: Storage,
     node: String,
     settings: MonitorSettings,
-    /// Calls recorded since the last flush. A request only pushes here:
-    /// no task is woken per request.
-    pending: Mutex<Vec<RecordedCall>>,
+    /// Requests recorded since the last flush. A request only pushes here:
+    /// nothing is allocated or woken per request.
+    pending: Mutex<Vec<Hit>>,
+    /// `GET /x` made once per method and route.
+    endpoints: std::sync::RwLock<HashMap<String, Vec<(String, Arc<str>)>>>,
     dropped: std::sync::atomic::AtomicU64,
     segments: Mutex<HashMap<String, Arc<Vec<RecordedCall>>>>,
     rollups: Mutex<HashMap<String, (std::time::Instant, Arc<rollup::DayRollup>)>>,
@@ -139,6 +141,7 @@ impl Monitor {
             node,
             settings,
             pending: Default::default(),
+            endpoints: Default::default(),
             dropped: Default::default(),
             segments: Default::default(),
             rollups: Default::default(),
@@ -155,26 +158,38 @@ impl Monitor {
     }
 
     /// Records a request (never waits: a full queue drops the call).
-    pub fn record(&self, endpoint: String, status: u16, duration: Duration, ip: Option<IpAddr>, user: Option<String>) {
+    pub fn record(&self, method: &str, route: &str, status: u16, duration: Duration, ip: Option<IpAddr>, user: Option<String>) {
         if !self.0.settings.enabled {
             return;
         }
-        let ip = ip.map(|ip| if self.0.settings.anonymize_ips { anonymize(ip) } else { ip }).map(|ip| ip.to_string()).unwrap_or_default();
-        let call = RecordedCall {
+        let hit = Hit {
             at: crate::accounts::unix_now_ms(),
-            endpoint,
+            endpoint: self.endpoint(method, route),
             status,
             duration_us: duration.as_micros().min(u64::MAX as u128) as u64,
-            ip,
+            ip: ip.map(|ip| if self.0.settings.anonymize_ips { anonymize(ip) } else { ip }),
             user,
-            version: std::borrow::Cow::Borrowed(agora_model::VERSION),
         };
         let mut pending = self.0.pending.lock().unwrap();
         if pending.len() < QUEUE {
-            pending.push(call);
+            pending.push(hit);
         } else {
             self.0.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
+    }
+
+    /// `{method} {route}`, made once (routes are templates: a few hundred).
+    fn endpoint(&self, method: &str, route: &str) -> Arc<str> {
+        let known = self.0.endpoints.read().unwrap().get(route).and_then(|m| m.iter().find(|(k, _)| k == method).map(|(_, e)| e.clone()));
+        if let Some(endpoint) = known {
+            return endpoint;
+        }
+        let endpoint: Arc<str> = format!("{method} {route}").into();
+        let mut endpoints = self.0.endpoints.write().unwrap();
+        if endpoints.len() < 10_000 {
+            endpoints.entry(route.to_owned()).or_default().push((method.to_owned(), endpoint.clone()));
+        }
+        endpoint
     }
 
     /// Writes buffered calls every `flush_every`, and the rest once `stop`
@@ -205,12 +220,17 @@ impl Monitor {
         if dropped > 0 {
             tracing::warn!(dropped, "request records dropped: the monitoring queue was full");
         }
-        let calls = std::mem::take(&mut *self.0.pending.lock().unwrap());
-        if calls.is_empty() {
+        let hits = std::mem::take(&mut *self.0.pending.lock().unwrap());
+        if hits.is_empty() {
             return;
         }
-        let name = format!("{:013}-{}", calls[0].at, self.0.node);
-        if let Err(err) = self.write(agora_model::monitoring::SELF_SOURCE, calls, &name).await {
+        let name = format!("{:013}-{}", hits[0].at, self.0.node);
+        let encoded = tokio::task::spawn_blocking(move || encode_by_day(&hits, |h| h.at, Hit::as_ref)).await;
+        let stored = match encoded {
+            Ok(days) => self.store_segments(agora_model::monitoring::SELF_SOURCE, days, &name).await,
+            Err(err) => Err(crate::storage::StorageError::Other(format!("encoding request records: {err}"))),
+        };
+        if let Err(err) = stored {
             tracing::warn!(error = %err, "could not write request records; they are lost");
         }
     }
@@ -219,18 +239,16 @@ impl Monitor {
     /// day's prefix holds all of its calls (the same name again replaces
     /// them: a window fetched twice is stored once).
     pub async fn write(&self, source: &str, calls: Vec<RecordedCall>, name: &str) -> Result<(), crate::storage::StorageError> {
-        let mut by_day: HashMap<i64, Vec<RecordedCall>> = HashMap::new();
-        for call in calls {
-            by_day.entry(call.at.div_euclid(DAY_MS) * DAY_MS).or_default().push(call);
-        }
+        let days = tokio::task::spawn_blocking(move || encode_by_day(&calls, |c| c.at, segment::CallRef::from))
+            .await
+            .map_err(|e| crate::storage::StorageError::Other(format!("encoding request records: {e}")))?;
+        self.store_segments(source, days, name).await
+    }
+
+    async fn store_segments(&self, source: &str, days: Vec<(i64, Vec<u8>)>, name: &str) -> Result<(), crate::storage::StorageError> {
         let today = crate::accounts::unix_now_ms().div_euclid(DAY_MS) * DAY_MS;
-        for (day, calls) in by_day {
-            let key = format!("{}{}/{name}.jsonl.gz", source_prefix(source), day_of(day));
-            // Encoding a few seconds of a busy node's calls is CPU work: off the executor.
-            let body = tokio::task::spawn_blocking(move || encode(&calls))
-                .await
-                .map_err(|e| crate::storage::StorageError::Other(format!("encoding request records: {e}")))?
-                .map_err(|e| crate::storage::StorageError::Other(format!("encoding request records: {e}")))?;
+        for (day, body) in days {
+            let key = format!("{}{}/{name}.agm", source_prefix(source), day_of(day));
             self.0.storage.put(&key, Bytes::from(body), PutOptions::default()).await?;
             self.0.segments.lock().unwrap().remove(&key);
             if day < today {
@@ -314,7 +332,7 @@ impl Monitor {
             return Ok(found.clone());
         }
         let body = self.0.storage.get(key, None).await?.body;
-        let calls = Arc::new(decode(&body).unwrap_or_else(|err| {
+        let calls = Arc::new(segment::decode(&body).unwrap_or_else(|err| {
             tracing::warn!(key, error = %err, "a monitoring segment could not be read; skipped");
             Vec::new()
         }));
@@ -327,19 +345,39 @@ impl Monitor {
     }
 }
 
-fn encode(calls: &[RecordedCall]) -> std::io::Result<Vec<u8>> {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    for call in calls {
-        serde_json::to_writer(&mut gz, call)?;
-        gz.write_all(b"\n")?;
-    }
-    gz.finish()
+/// A recorded request before it is written: no strings of its own.
+struct Hit {
+    at: i64,
+    endpoint: Arc<str>,
+    status: u16,
+    duration_us: u64,
+    ip: Option<IpAddr>,
+    user: Option<String>,
 }
 
-fn decode(body: &[u8]) -> std::io::Result<Vec<RecordedCall>> {
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(body).read_to_string(&mut text)?;
-    Ok(text.lines().filter(|l| !l.is_empty()).filter_map(|l| serde_json::from_str(l).ok()).collect())
+impl Hit {
+    fn as_ref(&self) -> segment::CallRef<'_> {
+        segment::CallRef {
+            at: self.at,
+            endpoint: &self.endpoint,
+            status: self.status,
+            duration_us: self.duration_us,
+            address: segment::Address::Parsed(self.ip),
+            user: self.user.as_deref(),
+            version: agora_model::VERSION,
+        }
+    }
+}
+
+/// One encoded segment per day the items fall on (CPU work: run it off
+/// the executor).
+fn encode_by_day<'a, T>(items: &'a [T], at: fn(&T) -> i64, view: fn(&'a T) -> segment::CallRef<'a>) -> Vec<(i64, Vec<u8>)> {
+    let mut days: Vec<i64> = items.iter().map(|i| at(i).div_euclid(DAY_MS) * DAY_MS).collect();
+    days.sort_unstable();
+    days.dedup();
+    days.into_iter()
+        .map(|day| (day, segment::encode(items.iter().filter(|i| at(i).div_euclid(DAY_MS) * DAY_MS == day).map(view))))
+        .collect()
 }
 
 #[cfg(test)]
@@ -347,7 +385,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn segments_round_trip_and_addresses_can_be_anonymised() {
+    fn addresses_can_be_anonymised_and_days_named() {
         let call = RecordedCall {
             at: 1_795_428_000_000,
             endpoint: "GET /api/v1/datasets/{id}".into(),
@@ -357,8 +395,6 @@ mod tests {
             user: Some("u1".into()),
             version: "0.1.0".into(),
         };
-        let body = encode(&[call.clone(), call.clone()]).unwrap();
-        assert_eq!(decode(&body).unwrap(), vec![call.clone(), call.clone()]);
         assert_eq!(call.call().duration, 1.5);
         assert_eq!(anonymize("10.1.2.3".parse().unwrap()).to_string(), "10.1.2.0");
         assert_eq!(anonymize("2001:db8:1:2::5".parse().unwrap()).to_string(), "2001:db8:1::");

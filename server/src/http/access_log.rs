@@ -24,10 +24,14 @@ pub async fn access_log(State(monitor): State<Monitor>, mut request: Request, ne
     let caller = CallerSlot::default();
     request.extensions_mut().insert(caller.clone());
     let response = next.run(request).await;
-    if monitor.settings().enabled {
-        let endpoint = format!("{method} {}", route.as_deref().unwrap_or(FALLBACK_ROUTE));
-        monitor.record(endpoint, response.status().as_u16(), start.elapsed(), ip, caller.0.get().cloned());
-    }
+    monitor.record(
+        method.as_str(),
+        route.as_deref().unwrap_or(FALLBACK_ROUTE),
+        response.status().as_u16(),
+        start.elapsed(),
+        ip,
+        caller.0.get().cloned(),
+    );
     tracing::info!(
         target: "agora::access",
         method = %method,
