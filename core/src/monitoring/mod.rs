@@ -94,6 +94,9 @@ impl Default for MonitorSettings {
     }
 }
 
+/// Endpoint names by route, then method.
+type EndpointNames = HashMap<String, Vec<(String, Arc<str>)>>;
+
 /// The recorder: cheap to clone, shared by the middleware and the queries.
 #[derive(Clone)]
 pub struct Monitor(Arc<Inner>);
@@ -106,7 +109,7 @@ struct Inner {
     /// nothing is allocated or woken per request.
     pending: Mutex<Vec<Hit>>,
     /// `GET /x` made once per method and route.
-    endpoints: std::sync::RwLock<HashMap<String, Vec<(String, Arc<str>)>>>,
+    endpoints: std::sync::RwLock<EndpointNames>,
     dropped: std::sync::atomic::AtomicU64,
     segments: Mutex<HashMap<String, Arc<Vec<RecordedCall>>>>,
     rollups: Mutex<HashMap<String, (std::time::Instant, Arc<rollup::DayRollup>)>>,
