@@ -52,10 +52,13 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: impl Future<
         );
     }
 
-    // One token stops everything: the web server, the embedded S3 endpoint,
-    // background tasks.
+    // One token stops the web server and background tasks. The embedded S3
+    // endpoint has its own and stops last (when this function returns): the
+    // last request records are written to it after the last request.
     let stop = CancellationToken::new();
-    let storage = storage::start(&config, stop.clone()).await?;
+    let storage_stop = CancellationToken::new();
+    let _storage_stops_last = storage_stop.clone().drop_guard();
+    let storage = storage::start(&config, storage_stop).await?;
 
     let addr = listener.local_addr().context("the listener has no local address")?;
     // Bound to port 0 (tests): links in mail must carry the real port.

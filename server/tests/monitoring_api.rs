@@ -71,3 +71,33 @@ async fn requests_to_agora_show_in_its_statistics() {
     }
     server.stop().await.unwrap();
 }
+
+/// Records still buffered when the server stops gracefully are written
+/// (to the embedded endpoint, which stops after them) and read back by the
+/// next start.
+#[tokio::test]
+async fn the_last_records_are_written_at_a_graceful_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let keep = |data: std::path::PathBuf, flush_ms: u64| {
+        move |args: &mut agora_server::cli::ServeArgs| {
+            args.data_dir = Some(data);
+            args.monitor_flush_ms = Some(flush_ms);
+        }
+    };
+    let (server, smtp) = server_with_mail_and(keep(data.clone(), 60_000)).await;
+    verified_user(&server, &smtp, "root").await;
+    for _ in 0..3 {
+        assert!(server.client.get(server.url("/readyz")).send().await.unwrap().status().is_success());
+    }
+    server.stop().await.unwrap();
+
+    let (server, _smtp) = server_with_mail_and(keep(data, 100)).await;
+    let (status, token) = server.token("root", "root's password").await;
+    assert_eq!(status, StatusCode::OK, "{token}");
+    let token = token["token"].as_str().unwrap();
+    let (status, visits) =
+        server.get("/api/v1/monitoring/sources/agora/statistics?statistic=total_visits&endpoint=GET%20/readyz", Some(token)).await;
+    assert_eq!((status, visits["value"].as_f64()), (StatusCode::OK, Some(3.0)), "{visits}");
+    server.stop().await.unwrap();
+}
