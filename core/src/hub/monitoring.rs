@@ -42,7 +42,6 @@ impl Hub {
 
     async fn view_of(&self, record: &SourceRecord) -> SourceView {
         let mut view = record.view();
-        view.can_edit = true;
         let since = crate::accounts::unix_now_ms() - 86_400_000;
         view.calls_24h = self.monitor().count_since(&record.id, since).await.unwrap_or_default();
         view

@@ -86,7 +86,7 @@ impl SourceRecord {
         self.protocol.is_none()
     }
 
-    /// What people see; `calls_24h` and `can_edit` are the caller's to fill.
+    /// What people see; `calls_24h` is the caller's to fill.
     pub fn view(&self) -> SourceView {
         let health = match (&self.protocol, &self.last_error, self.last_success_at) {
             (None, _, _) => "recording",
@@ -109,7 +109,6 @@ impl SourceRecord {
             last_error: self.last_error.clone(),
             failures: self.failures,
             disabled_endpoints: self.disabled_endpoints.clone(),
-            can_edit: false,
         }
     }
 }

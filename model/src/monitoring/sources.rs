@@ -178,8 +178,6 @@ pub struct SourceView {
     /// Failed fetches in a row (each doubles the wait, up to an hour).
     pub failures: u32,
     pub disabled_endpoints: Vec<String>,
-    /// The caller may change it (its owner, or an administrator).
-    pub can_edit: bool,
 }
 
 /// Switches one endpoint of a source on or off for display.
