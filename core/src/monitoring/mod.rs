@@ -228,12 +228,7 @@ impl Monitor {
             return;
         }
         let name = format!("{:013}-{}", hits[0].at, self.0.node);
-        let encoded = tokio::task::spawn_blocking(move || encode_by_day(&hits, |h| h.at, Hit::as_ref)).await;
-        let stored = match encoded {
-            Ok(days) => self.store_segments(agora_model::monitoring::SELF_SOURCE, days, &name).await,
-            Err(err) => Err(crate::storage::StorageError::Other(format!("encoding request records: {err}"))),
-        };
-        if let Err(err) = stored {
+        if let Err(err) = self.store_segments(agora_model::monitoring::SELF_SOURCE, hits, |h| h.at, Hit::as_ref, &name).await {
             tracing::warn!(error = %err, "could not write request records; they are lost");
         }
     }
@@ -242,13 +237,22 @@ impl Monitor {
     /// day's prefix holds all of its calls (the same name again replaces
     /// them: a window fetched twice is stored once).
     pub async fn write(&self, source: &str, calls: Vec<RecordedCall>, name: &str) -> Result<(), crate::storage::StorageError> {
-        let days = tokio::task::spawn_blocking(move || encode_by_day(&calls, |c| c.at, segment::CallRef::from))
-            .await
-            .map_err(|e| crate::storage::StorageError::Other(format!("encoding request records: {e}")))?;
-        self.store_segments(source, days, name).await
+        self.store_segments(source, calls, |c| c.at, |c| segment::CallRef::from(c), name).await
     }
 
-    async fn store_segments(&self, source: &str, days: Vec<(i64, Vec<u8>)>, name: &str) -> Result<(), crate::storage::StorageError> {
+    /// Encodes `items` (off the executor), one segment per day, and stores
+    /// them.
+    async fn store_segments<T: Send + Sync + 'static>(
+        &self,
+        source: &str,
+        items: Vec<T>,
+        at: fn(&T) -> i64,
+        view: for<'a> fn(&'a T) -> segment::CallRef<'a>,
+        name: &str,
+    ) -> Result<(), crate::storage::StorageError> {
+        let days = tokio::task::spawn_blocking(move || encode_by_day(&items, at, view))
+            .await
+            .map_err(|e| crate::storage::StorageError::Other(format!("encoding request records: {e}")))?;
         let today = crate::accounts::unix_now_ms().div_euclid(DAY_MS) * DAY_MS;
         for (day, body) in days {
             let key = format!("{}{}/{name}.agm", source_prefix(source), day_of(day));

@@ -101,23 +101,28 @@ impl Monitor {
     /// Builds a day's rollup from its segments and stores it (summaries and
     /// addresses apart); returns it with its addresses.
     async fn build_rollup(&self, source: &str, day: i64) -> Result<DayRollup, StorageError> {
-        let mut rollup = DayRollup::new();
-        for segment in self.calls(source, day, day + DAY_MS).await? {
-            for call in segment.iter().filter(|c| c.at >= day && c.at < day + DAY_MS) {
+        let segments = self.calls(source, day, day + DAY_MS).await?;
+        // Summarising and encoding a busy day is CPU work: off the executor.
+        let (rollup, addresses, bare) = tokio::task::spawn_blocking(move || {
+            let mut rollup = DayRollup::new();
+            for call in segments.iter().flat_map(|s| s.iter()).filter(|c| c.at >= day && c.at < day + DAY_MS) {
                 rollup.entry(call.endpoint.clone()).or_default().add(&call.call(), call.status);
             }
-        }
-        let addresses: DayAddresses = rollup.iter().map(|(e, s)| (e.clone(), s.ips.clone())).collect();
-        let bare: DayRollup = rollup.iter().map(|(e, s)| (e.clone(), Summary { ips: Default::default(), ..s.clone() })).collect();
+            let addresses: DayAddresses = rollup.iter().map(|(e, s)| (e.clone(), s.ips.clone())).collect();
+            let bare: DayRollup = rollup.iter().map(|(e, s)| (e.clone(), Summary { ips: Default::default(), ..s.clone() })).collect();
+            (rollup, encode(&addresses), encode(&bare))
+        })
+        .await
+        .map_err(|e| StorageError::Other(format!("summarising a day of calls: {e}")))?;
         // The addresses first: a summary without its addresses object would
         // read as a day without addresses.
-        self.store(&ips_key(source, day), &addresses).await;
-        self.store(&key(source, day), &bare).await;
+        self.store(&ips_key(source, day), addresses).await;
+        self.store(&key(source, day), bare).await;
         Ok(rollup)
     }
 
-    async fn store<T: serde::Serialize>(&self, key: &str, value: &T) {
-        match encode(value) {
+    async fn store(&self, key: &str, encoded: std::io::Result<Vec<u8>>) {
+        match encoded {
             Ok(body) => {
                 let options = PutOptions { content_type: Some("application/gzip".into()), ..Default::default() };
                 if let Err(err) = self.0.storage.put(key, Bytes::from(body), options).await {

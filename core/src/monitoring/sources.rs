@@ -349,15 +349,19 @@ impl Sources {
 
     /// Takes a due source for this node, or `None` when another node has.
     async fn claim(&self, id: &str, now: i64) -> Option<SourceRecord> {
-        let (mut record, etag) = self.load(id).await.ok()?;
-        if record.next_at > now || record.lease_until > now {
-            return None;
-        }
-        record.lease_until = now + LEASE_MS;
-        record.lease_node = self.monitor.node().to_owned();
-        let condition = Some(etag.map(WriteCondition::Match).unwrap_or(WriteCondition::Create));
-        self.put(&record, condition).await.ok()?;
-        Some(record)
+        let mut claimed = false;
+        let record = self
+            .change(id, |record| {
+                claimed = record.next_at <= now && record.lease_until <= now;
+                if claimed {
+                    record.lease_until = now + LEASE_MS;
+                    record.lease_node = self.monitor.node().to_owned();
+                }
+                Ok(claimed)
+            })
+            .await
+            .ok()?;
+        claimed.then_some(record)
     }
 
     async fn work(&self, claimed: SourceRecord) -> Vec<AlertChange> {
