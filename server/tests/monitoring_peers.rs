@@ -66,6 +66,9 @@ async fn both_peer_protocols_feed_statistics() {
     for (body, want) in wrong {
         let (status, err) = server.post(SOURCES, Some(&ann), body.clone()).await;
         assert_eq!((status, field(&err)), (StatusCode::BAD_REQUEST, want), "{body}: {err}");
+        if body["protocol"] == "fmd-token" && body["url"] == json!(v5.dashboard_url()) {
+            assert!(err["error"]["message"].as_str().unwrap().contains("choose the login protocol"), "{err}");
+        }
     }
     let (_, listed) = server.get(SOURCES, Some(&ann)).await;
     assert_eq!(listed, json!([]), "nothing was saved");

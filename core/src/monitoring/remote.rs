@@ -95,6 +95,11 @@ fn unreachable(url: &str, err: reqwest::Error) -> RemoteError {
     RemoteError::Url(format!("could not reach {url}: {why}"))
 }
 
+/// A dashboard that sends the caller to its login page.
+fn redirects_to_login(response: &reqwest::Response) -> bool {
+    response.headers().get(reqwest::header::LOCATION).and_then(|l| l.to_str().ok()).is_some_and(|l| l.contains("/login"))
+}
+
 fn no_dashboard(url: &str, status: reqwest::StatusCode) -> RemoteError {
     RemoteError::Url(format!("{url} answered {status}: is this the dashboard's address (usually ending in /dashboard)?"))
 }
@@ -197,6 +202,11 @@ impl Remote {
     async fn token_get(&self, url: &str, path: &str) -> Result<String, RemoteError> {
         let response = self.http.get(format!("{url}{path}")).send().await.map_err(|e| unreachable(url, e))?;
         let status = response.status();
+        if status.is_redirection() && redirects_to_login(&response) {
+            return Err(RemoteError::Url(format!(
+                "{url} asks for a login: it is flask-monitoring-dashboard 3 or later; choose the login protocol"
+            )));
+        }
         if !status.is_success() {
             return Err(no_dashboard(url, status));
         }
@@ -261,8 +271,7 @@ impl Remote {
             .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
             .collect::<Vec<_>>()
             .join("; ");
-        let into_login =
-            response.headers().get(reqwest::header::LOCATION).and_then(|l| l.to_str().ok()).is_some_and(|l| l.contains("/login"));
+        let into_login = redirects_to_login(&response);
         if status.is_redirection() && !into_login && !cookie.is_empty() {
             return Ok(cookie);
         }
