@@ -196,7 +196,7 @@ async fn exactly_one_of_100_racing_create_once_puts_wins_over_http() {
 async fn boto3_sees_exactly_the_keys_tags_and_etags_it_wrote() {
     let f = embedded().await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/boto3_roundtrip.py");
-    let output = tokio::process::Command::new("python3")
+    let output = tokio::process::Command::new(agora_testkit::peer_python("moto"))
         .arg(script)
         .env("ENDPOINT", &f.endpoint)
         .env("BUCKET", f.storage.bucket())
@@ -204,7 +204,7 @@ async fn boto3_sees_exactly_the_keys_tags_and_etags_it_wrote() {
         .env("SECRET_KEY", &f.credentials.1)
         .output()
         .await
-        .expect("python3 runs (boto3 comes with moto: scripts/install-test-tools)");
+        .expect("boto3 runs (it comes with moto's virtualenv: scripts/install-test-tools)");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     // Listed before the multipart upload: exactly the keys written, `+` and `%` intact.

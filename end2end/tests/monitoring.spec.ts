@@ -37,20 +37,37 @@ test("an administrator sees Agora's own endpoints, switches time slices and sees
   await expect(page.getByTestId("visits-per-ip")).toContainText("127.0.0.1");
 });
 
-/** Starts the Flask peer with flask-monitoring-dashboard 5.1.0 (installed by scripts/install-test-tools). */
+/**
+ * Starts the Flask peer with flask-monitoring-dashboard 5.1.0 (installed by scripts/install-test-tools).
+ * It picks its own port and prints `agora-peer-port PORT` once it listens.
+ */
 async function startPeer(): Promise<{ url: string; stop: () => void }> {
   const root = path.resolve(__dirname, "../..");
-  const port = 20000 + Math.floor(Math.random() * 20000);
   const db = path.join(mkdtempSync(path.join(tmpdir(), "fmd-")), "fmd.db");
-  const child = spawn(path.join(root, ".tools/fmd5/bin/python"), [path.join(root, "testkit/peers/peer_app.py"), String(port), db], {
-    stdio: "ignore",
+  const child = spawn(path.join(root, ".tools/fmd5/bin/python"), [path.join(root, "testkit/peers/peer_app.py"), db], {
+    stdio: ["ignore", "pipe", "pipe"],
   });
-  const url = `http://127.0.0.1:${port}`;
-  // Probed at a path that is no endpoint, so it is not counted.
-  await expect(async () => {
-    expect((await fetch(`${url}/not-an-endpoint`)).status).toBe(404);
-  }).toPass({ timeout: 30_000 });
-  return { url, stop: () => child.kill() };
+  let stderr = "";
+  child.stderr.on("data", (chunk) => {
+    if (stderr.length < 16_384) stderr += chunk;
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the Flask peer printed no port within 60 s:\n${stderr}`)), 60_000);
+    let out = "";
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const announced = /^agora-peer-port (\d+)$/m.exec(out);
+      if (announced) {
+        clearTimeout(timer);
+        resolve(Number(announced[1]));
+      }
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the Flask peer exited (${code}) before it listened:\n${stderr}`));
+    });
+  });
+  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill() };
 }
 
 test("a person adds a flask-monitoring-dashboard service, sees its endpoints, slices and box plots, and adds an alert rule", async ({ page }) => {

@@ -1,3 +1,7 @@
+// The release build compiles without `--cfg erase_components`, so the whole
+// app's view type is spelled out here; its depth needs more than the default.
+#![recursion_limit = "256"]
+
 //! The WASM entry point.
 //!
 //! A separate crate (rather than a `cdylib` crate type on `agora-app`) so the

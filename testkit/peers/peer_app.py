@@ -1,12 +1,14 @@
 """A small Flask service monitored by flask-monitoringdashboard: the remote
 peer Agora's monitoring tests add as a source and fetch from.
 
-    python peer_app.py PORT DATABASE_FILE
+    python peer_app.py DATABASE_FILE
 
 Routes: /hello (fast), /slow (about 20 ms), /fail (answers 500). The
 dashboard is at /dashboard with user `admin`, password `PEER_PASSWORD`
 (default `peer-pass`) and security token `PEER_TOKEN` (default
-`peer-token-0123456789`). Prints "ready" once it serves.
+`peer-token-0123456789`). It listens on a port of its own choosing on
+127.0.0.1 and prints `agora-peer-port PORT` on stdout once the socket
+listens, so a test never hands it a port that something else may take first.
 """
 import collections
 import collections.abc
@@ -23,7 +25,7 @@ for _name in ("Mapping", "MutableMapping", "Sequence", "MutableSequence", "Itera
 import flask
 import flask_monitoringdashboard as dashboard
 
-port, database = int(sys.argv[1]), sys.argv[2]
+database = sys.argv[1]
 app = flask.Flask(__name__)
 
 
@@ -55,5 +57,8 @@ if hasattr(dashboard.config, "timezone"):
 dashboard.bind(app)
 
 if __name__ == "__main__":
-    print("ready", flush=True)
-    app.run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    print("agora-peer-port", server.server_port, flush=True)
+    server.serve_forever()
