@@ -11,7 +11,9 @@ export default defineConfig({
   testDir: "./tests",
   globalSetup: require.resolve("./global-setup"),
   outputDir: "./test-results",
-  timeout: 30_000,
+  // Generous: a page's first hydration on a busy 2-core machine takes
+  // seconds; tests wait on conditions, so a passing run is as fast as ever.
+  timeout: 120_000,
   expect: { timeout: 10_000 },
   fullyParallel: true,
   forbidOnly: !!process.env.CI,

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { createDataset, gotoHydrated, logIn, unique } from "./helpers";
+import { createDataset, expectHydrated, gotoHydrated, logIn, unique } from "./helpers";
 import { verifiedAccount } from "./outbox";
 
 const lossFigure = {
@@ -54,7 +54,7 @@ test("create a dashboard with a Plotly figure and markdown, reload, share it by 
 
   // After a reload both are still there, drawn from the stored dashboard.
   await page.reload();
-  await expect(page.locator("body[data-hydrated='true']")).toBeAttached();
+  await expectHydrated(page);
   await expect(page.getByTestId("dashboard-title")).toHaveText(title);
   await expect(page.getByTestId("dashboard-grid").locator(".plot svg.main-svg").first()).toBeVisible();
   await expect(page.getByTestId("dashboard-grid").getByTestId("markdown")).toContainText("Loss fell after augmentation.");
@@ -75,7 +75,7 @@ test("create a dashboard with a Plotly figure and markdown, reload, share it by 
   const stranger = await browser.newContext();
   const visitor = await stranger.newPage();
   await visitor.goto(url);
-  await expect(visitor.locator("body[data-hydrated='true']")).toBeAttached();
+  await expectHydrated(visitor);
   await expect(visitor.getByTestId("dashboard-title")).toHaveText(title);
   await expect(visitor.getByTestId("dashboard-grid").locator(".plot svg.main-svg").first()).toBeVisible();
   await expect(visitor.getByTestId("markdown")).toContainText("Loss fell");

@@ -1,9 +1,19 @@
 import { expect, Page } from "@playwright/test";
 
+/**
+ * Waits until the WASM app has hydrated the page. Compiling the debug WASM
+ * (~20 MB) takes seconds on a busy 2-core machine (16 s was seen with builds
+ * running beside the suite); the wait ends as soon as the page hydrates, so
+ * a long deadline costs nothing.
+ */
+export async function expectHydrated(page: Page) {
+  await expect(page.locator("body[data-hydrated='true']")).toBeAttached({ timeout: 60_000 });
+}
+
 /** Opens a page and waits until the WASM app has hydrated it. */
 export async function gotoHydrated(page: Page, path: string) {
   const response = await page.goto(path);
-  await expect(page.locator("body[data-hydrated='true']")).toBeAttached();
+  await expectHydrated(page);
   return response;
 }
 

@@ -3,7 +3,7 @@ import { mkdtempSync } from "fs";
 import { tmpdir } from "os";
 import path from "path";
 import { expect, test } from "@playwright/test";
-import { gotoHydrated, logIn, unique } from "./helpers";
+import { expectHydrated, gotoHydrated, logIn, unique } from "./helpers";
 
 test("an administrator sees Agora's own endpoints, switches time slices and sees box plots", async ({ page, request }) => {
   const admin = unique("mon");
@@ -23,7 +23,7 @@ test("an administrator sees Agora's own endpoints, switches time slices and sees
     await page.reload();
     await expect(page.locator("[data-testid=endpoint-row]", { hasText: "GET /readyz" })).toBeVisible({ timeout: 1000 });
   }).toPass({ timeout: 20_000 });
-  await expect(page.locator("body[data-hydrated='true']")).toBeAttached();
+  await expectHydrated(page);
   await expect(page.getByTestId("box-plots").locator("svg.main-svg").first()).toBeVisible();
   await expect(page.getByTestId("heatmap").locator("svg.main-svg").first()).toBeVisible();
 
@@ -100,7 +100,7 @@ test("a person adds a flask-monitoring-dashboard service, sees its endpoints, sl
       await page.reload();
       await expect(page.locator("[data-testid=endpoint-row]", { hasText: "slow" })).toBeVisible({ timeout: 1000 });
     }).toPass({ timeout: 40_000 });
-    await expect(page.locator("body[data-hydrated='true']")).toBeAttached();
+    await expectHydrated(page);
     await expect(page.getByTestId("source-health")).toHaveText("fetching");
     await expect(page.locator("[data-testid=endpoint-row]", { hasText: "hello" })).toContainText("4");
     await expect(page.getByTestId("box-plots").locator("svg.main-svg").first()).toBeVisible();

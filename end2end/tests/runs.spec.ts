@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { createDataset, gotoHydrated, logIn, unique } from "./helpers";
+import { createDataset, expectHydrated, gotoHydrated, logIn, unique } from "./helpers";
 import { verifiedAccount } from "./outbox";
 
 test("watch a training session's log grow live, open its metric chart, download its model", async ({ browser, request }) => {
@@ -34,7 +34,7 @@ test("watch a training session's log grow live, open its metric chart, download 
   await expect(page.getByTestId("runs-active")).toHaveText("1 active · 1 in all");
   await page.getByTestId("run-row").getByRole("link", { name: "resnet-50" }).click();
   await expect(page.getByTestId("run-name")).toHaveText("resnet-50");
-  await expect(page.locator("body[data-hydrated='true']")).toBeAttached();
+  await expectHydrated(page);
   await expect(page.getByTestId("log")).toContainText("epoch 1 loss 0.90");
 
   // New lines appear without a reload, while the client keeps going.

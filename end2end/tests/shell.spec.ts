@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { gotoHydrated } from "./helpers";
+import { expectHydrated, gotoHydrated } from "./helpers";
 
 test("home page explains Agora and shows the hub status", async ({ page }, testInfo) => {
   const response = await gotoHydrated(page, "/");
@@ -45,7 +45,7 @@ test("the theme toggle works after hydration and persists across reloads", async
   await page.reload();
   await expect(html).toHaveAttribute("data-theme", "dark");
   expect(await background()).toBe(dark);
-  await expect(page.locator("body[data-hydrated='true']")).toBeAttached();
+  await expectHydrated(page);
 
   // Back to following the system, which a dark preference now turns dark.
   await toggle.click();
@@ -87,7 +87,7 @@ test("an unknown page gets a 404 status and a way back", async ({ page }) => {
   expect(response?.status()).toBe(404);
   await expect(page.getByTestId("not-found")).toContainText("Page not found");
   await expect(page.getByTestId("not-found")).toContainText("/no/such/page");
-  await expect(page.locator("body[data-hydrated='true']")).toBeAttached();
+  await expectHydrated(page);
   await page.getByRole("link", { name: "Go to the start page" }).click();
   await expect(page).toHaveURL(/\/$/);
 });
