@@ -9,6 +9,8 @@ lines, uploads a model file for the last round, and finishes the session.
 The key needs read-write access to the dataset (Settings → API keys).
 """
 
+import base64
+import hashlib
 import json
 import math
 import os
@@ -48,21 +50,35 @@ def put(url, headers, payload):
         return response.headers.get("ETag")
 
 
+def md5_base64(payload):
+    """The base64 MD5 of bytes: what Agora signs into the upload URL, so
+    storage takes exactly these bytes and nothing else."""
+    return base64.b64encode(hashlib.md5(payload).digest()).decode()
+
+
 def upload_artifact(run, round_number, path):
     """Uploads a file as an artifact of a round: one PUT, or parts for large files."""
     size = os.path.getsize(path)
     name = os.path.basename(path)
-    ticket = call("POST", f"/datasets/{DATASET}/runs/{run}/rounds/{round_number}/artifacts", {"name": name, "size": size})
     with open(path, "rb") as file:
+        # Small files declare their MD5 when they start (one presigned PUT);
+        # large ones declare each part's when they ask for its URL.
+        digest = hashlib.md5()
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+        request = {"name": name, "size": size, "md5": base64.b64encode(digest.digest()).decode()}
+        ticket = call("POST", f"/datasets/{DATASET}/runs/{run}/rounds/{round_number}/artifacts", request)
+        file.seek(0)
         if ticket.get("put"):
             put(ticket["put"]["url"], ticket["put"]["headers"], file.read())
         else:
             plan = ticket["multipart"]
-            numbers = list(range(1, plan["part_count"] + 1))
-            urls = call("POST", f"/datasets/{DATASET}/uploads/{ticket['upload_id']}/parts", {"parts": numbers})
-            for part in urls:
-                file.seek((part["part_number"] - 1) * plan["part_size"])
-                put(part["url"], part.get("headers", []), file.read(plan["part_size"]))
+            for number in range(1, plan["part_count"] + 1):
+                file.seek((number - 1) * plan["part_size"])
+                payload = file.read(plan["part_size"])
+                parts = {"parts": [{"part_number": number, "md5": md5_base64(payload)}]}
+                (part,) = call("POST", f"/datasets/{DATASET}/uploads/{ticket['upload_id']}/parts", parts)
+                put(part["url"], part["headers"], payload)
     return call("POST", f"/datasets/{DATASET}/uploads/{ticket['upload_id']}/complete", {})
 
 

@@ -39,11 +39,14 @@ model=$(mktemp)
 trap 'rm -f "$model"' EXIT
 head -c 65536 /dev/urandom > "$model"
 size=$(wc -c < "$model" | tr -d ' ')
-ticket=$(call POST "/runs/$run/rounds/3/artifacts" "{\"name\": \"model.h5\", \"size\": $size}")
+# The MD5 is signed into the upload URL: storage takes these bytes only.
+md5=$(openssl dgst -md5 -binary "$model" | base64)
+ticket=$(call POST "/runs/$run/rounds/3/artifacts" "{\"name\": \"model.h5\", \"size\": $size, \"md5\": \"$md5\"}")
 upload=$(printf '%s' "$ticket" | field upload_id)
 put_url=$(printf '%s' "$ticket" | sed -n 's/.*"put":{"method":"PUT","url":"\([^"]*\)".*/\1/p')
-# Small files take one presigned PUT (large ones parts: see train_client.py).
-curl -sS --fail-with-body -X PUT --data-binary "@$model" "$put_url" > /dev/null
+# Small files take one presigned PUT (large ones parts: see train_client.py),
+# sent with the signed Content-MD5.
+curl -sS --fail-with-body -X PUT -H "Content-MD5: $md5" --data-binary "@$model" "$put_url" > /dev/null
 call POST "/uploads/$upload/complete" '{}' > /dev/null
 echo "uploaded model.h5 ($size bytes)"
 

@@ -156,6 +156,7 @@ both_backends!(an_upload_lands_in_place_with_its_labels_as_tags, |f: Fixture| as
         content_type: Some("text/plain".into()),
         labels: labels.clone(),
         on_conflict: None,
+        md5: Some(agora_testkit::md5_b64(b"hello")),
     };
     let ticket = datasets.start_upload(&ann_c, &ds.id, request).await.unwrap();
     let call = ticket.put.expect("a small file is one PUT");
@@ -180,16 +181,36 @@ fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
 }
 
+/// Asks for part `part`'s URL declaring `declared`'s MD5 and sends `sent`
+/// with its signed headers; returns the URL and whether storage took it (a
+/// store that checks what was signed refuses other bytes; moto takes them).
+async fn send_part(
+    datasets: &Datasets,
+    caller: &Caller,
+    id: &str,
+    upload: &str,
+    part: u32,
+    declared: &[u8],
+    sent: Vec<u8>,
+) -> (String, bool) {
+    use agora_model::files::{PartRequest, PartUrlsRequest};
+    let request = PartUrlsRequest { parts: vec![PartRequest { part_number: part, md5: agora_testkit::md5_b64(declared) }] };
+    let urls = datasets.part_urls(caller, id, upload, request).await.unwrap();
+    let mut put = reqwest::Client::new().put(&urls[0].url).body(sent);
+    for (name, value) in &urls[0].headers {
+        put = put.header(name, value);
+    }
+    (urls[0].url.clone(), put.send().await.unwrap().status().is_success())
+}
+
 async fn put_part(datasets: &Datasets, caller: &Caller, id: &str, upload: &str, part: u32, body: Vec<u8>) -> String {
-    use agora_model::files::PartUrlsRequest;
-    let urls = datasets.part_urls(caller, id, upload, PartUrlsRequest { parts: vec![part] }).await.unwrap();
-    let response = reqwest::Client::new().put(&urls[0].url).body(body).send().await.unwrap();
-    assert!(response.status().is_success(), "part {part}: {}", response.status());
-    urls[0].url.clone()
+    let (url, accepted) = send_part(datasets, caller, id, upload, part, &body.clone(), body).await;
+    assert!(accepted, "part {part} was refused");
+    url
 }
 
 both_backends!(large_files_go_in_parts_that_are_checked_resumed_and_cancelled, |f: Fixture| async move {
-    use agora_model::files::{PartUrlsRequest, UploadRequest};
+    use agora_model::files::{PartRequest, PartUrlsRequest, UploadRequest};
     use agora_model::tags::Tag;
     const MIB: usize = 1024 * 1024;
     let accounts = Accounts::new(f.storage.clone());
@@ -207,6 +228,7 @@ both_backends!(large_files_go_in_parts_that_are_checked_resumed_and_cancelled, |
         content_type: Some("application/octet-stream".into()),
         labels: vec![Tag::new("kind", "model")],
         on_conflict: None,
+        md5: None,
     };
     let ticket = datasets.start_upload(&ann_c, &ds.id, request.clone()).await.unwrap();
     assert!(ticket.put.is_none(), "over the threshold: parts, not one PUT");
@@ -214,7 +236,9 @@ both_backends!(large_files_go_in_parts_that_are_checked_resumed_and_cancelled, |
     assert_eq!((plan.part_size, plan.part_count), (8 * MIB as u64, 2));
     let upload = ticket.upload_id.as_str();
 
-    for bad in [vec![], vec![3], vec![0]] {
+    let md5 = agora_testkit::md5_b64(b"x");
+    let part = |part_number: u32, md5: &str| PartRequest { part_number, md5: md5.to_owned() };
+    for bad in [vec![], vec![part(3, &md5)], vec![part(0, &md5)], vec![part(1, "")], vec![part(1, "bm90IGFuIG1kNQ==")]] {
         let err = datasets.part_urls(&ann_c, &ds.id, upload, PartUrlsRequest { parts: bad.clone() }).await.unwrap_err().to_api();
         assert_eq!((err.kind, err.field.as_deref()), (ErrorKind::Invalid, Some("parts")), "{bad:?}: {}", err.message);
     }
@@ -230,10 +254,21 @@ both_backends!(large_files_go_in_parts_that_are_checked_resumed_and_cancelled, |
     assert_eq!(datasets.complete_upload(&ben_c, &ds.id, upload).await.unwrap_err().to_api().kind, ErrorKind::NotFound);
     assert_eq!(datasets.cancel_upload(&ben_c, &ds.id, upload).await.unwrap_err().to_api().kind, ErrorKind::NotFound);
 
-    // A part of the wrong size is named, and can be sent again.
-    put_part(&datasets, &ann_c, &ds.id, upload, 2, vec![1; 5]).await;
+    // A part of the wrong size, or with other bytes than declared, is refused
+    // by a store that checks what was signed and named by completion on one
+    // that does not (moto); either way it can be sent again.
+    let (_, taken) = send_part(&datasets, &ann_c, &ds.id, upload, 2, &[1; 5], vec![1; 5]).await;
     let err = datasets.complete_upload(&ann_c, &ds.id, upload).await.unwrap_err().to_api();
-    assert!(err.message.contains("part 2 has 5 bytes but should have 100"), "{}", err.message);
+    let named = if taken { "part 2 has 5 bytes but should have 100" } else { "part(s) 2 have not arrived" };
+    assert!(err.message.contains(named), "{}", err.message);
+    let (_, taken) = send_part(&datasets, &ann_c, &ds.id, upload, 2, &body[8 * MIB..], vec![9; 100]).await;
+    assert_eq!(taken, f.backend == agora_testkit::Backend::Moto, "the embedded endpoint checks Content-MD5");
+    if taken {
+        let err = datasets.complete_upload(&ann_c, &ds.id, upload).await.unwrap_err().to_api();
+        assert_eq!(err.field.as_deref(), Some("parts"));
+        assert!(err.message.contains("part 2 holds other bytes than declared"), "{}", err.message);
+        assert!(!err.message.contains(&agora_testkit::md5_b64(&[9; 100])), "what arrived is not described: {}", err.message);
+    }
     let last_url = put_part(&datasets, &ann_c, &ds.id, upload, 2, body[8 * MIB..].to_vec()).await;
     let file = datasets.complete_upload(&ann_c, &ds.id, upload).await.unwrap();
     assert_eq!((file.path.as_str(), file.size), ("weights/model.bin", size as u64));
@@ -272,10 +307,15 @@ both_backends!(abandoned_uploads_and_orphaned_staging_objects_are_swept, |f: Fix
     let (datasets, _, _, ann, _) = setup(&f, 10).await;
     let ann_c = session(&ann);
     let ds = datasets.create(&ann_c, new("sweep")).await.unwrap();
-    let request = UploadRequest { path: "a.txt".into(), size: 5, content_type: None, labels: vec![], on_conflict: None };
+    let md5 = Some(agora_testkit::md5_b64(b"hello"));
+    let request = UploadRequest { path: "a.txt".into(), size: 5, content_type: None, labels: vec![], on_conflict: None, md5 };
     let ticket = datasets.start_upload(&ann_c, &ds.id, request).await.unwrap();
     let put = ticket.put.unwrap();
-    assert!(reqwest::Client::new().put(&put.url).body("hello").send().await.unwrap().status().is_success());
+    let mut request = reqwest::Client::new().put(&put.url).body("hello");
+    for (name, value) in &put.headers {
+        request = request.header(name, value);
+    }
+    assert!(request.send().await.unwrap().status().is_success());
     let orphan = format!("ds/{}/staging/{}", ds.id, "f".repeat(32));
     f.storage.put(&orphan, Bytes::from_static(b"left over"), PutOptions::default()).await.unwrap();
     assert_eq!(datasets.sweep_uploads(&ds.id, std::time::Duration::from_secs(3600)).await.unwrap(), 0, "young uploads stay");
@@ -284,3 +324,54 @@ both_backends!(abandoned_uploads_and_orphaned_staging_objects_are_swept, |f: Fix
     let left = f.storage.list(&ListOptions { prefix: format!("ds/{}/staging/", ds.id), ..Default::default() }).await.unwrap();
     assert!(left.objects.is_empty(), "{:?}", left.objects);
 });
+
+/// Uploads `body` to `path` through the presigned flow.
+async fn upload(datasets: &Datasets, caller: &Caller, id: &str, path: &str, content_type: &str, body: &'static [u8]) {
+    use agora_model::files::UploadRequest;
+    let request = UploadRequest {
+        path: path.into(),
+        size: body.len() as u64,
+        content_type: Some(content_type.into()),
+        labels: vec![],
+        on_conflict: None,
+        md5: Some(agora_testkit::md5_b64(body)),
+    };
+    let ticket = datasets.start_upload(caller, id, request).await.unwrap();
+    let put = ticket.put.unwrap();
+    let mut request = reqwest::Client::new().put(&put.url).body(body);
+    for (name, value) in &put.headers {
+        request = request.header(name, value);
+    }
+    assert!(request.send().await.unwrap().status().is_success());
+    datasets.complete_upload(caller, id, &ticket.upload_id).await.unwrap();
+}
+
+/// A preview link shows raster images and text inline, as a passive type;
+/// anything a browser could run (HTML, SVG, unknown) comes as an attachment,
+/// and storage never lets a browser guess a type.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn previews_never_serve_a_page_that_runs() {
+    let f = agora_testkit::fixture(agora_testkit::Backend::Embedded).await;
+    let _files = f.guard();
+    let (datasets, _, _, ann, _) = setup(&f, 10).await;
+    let ann_c = session(&ann);
+    let ds = datasets.create(&ann_c, new("previews")).await.unwrap();
+    let page: &'static [u8] = b"<script>fetch('/api/v1/me')</script>";
+    for (path, stored_as, served_as, inline) in [
+        ("page.html", "text/html", "text/html", false),
+        ("logo.svg", "image/svg+xml", "image/svg+xml", false),
+        ("page.txt", "text/html", "text/plain; charset=utf-8", true),
+        ("cat.png", "text/html", "image/png", true),
+        ("data.bin", "text/html", "text/html", false),
+    ] {
+        upload(&datasets, &ann_c, &ds.id, path, stored_as, page).await;
+        let link = datasets.download(&ann_c, &ds.id, path, false).await.unwrap();
+        let response = reqwest::get(&link.url).await.unwrap();
+        let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("content-type"), served_as, "{path}");
+        let disposition = header("content-disposition");
+        assert_eq!(disposition.starts_with("inline"), inline, "{path}: {disposition}");
+        assert_eq!(disposition.starts_with("attachment"), !inline, "{path}: {disposition}");
+    }
+}

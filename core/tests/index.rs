@@ -25,7 +25,8 @@ fn node(f: &Fixture, accounts: &Accounts, index: Indexer) -> Datasets {
 
 /// The same presign → PUT → complete flow a browser runs.
 async fn upload(datasets: &Datasets, caller: &Caller, id: &str, path: &str, body: &[u8], labels: Vec<Tag>) {
-    let request = UploadRequest { path: path.into(), size: body.len() as u64, content_type: None, labels, on_conflict: None };
+    let md5 = Some(agora_testkit::md5_b64(body));
+    let request = UploadRequest { path: path.into(), size: body.len() as u64, content_type: None, labels, on_conflict: None, md5 };
     let ticket = datasets.start_upload(caller, id, request).await.unwrap();
     let put = ticket.put.unwrap();
     let mut request = reqwest::Client::new().put(&put.url).body(body.to_vec());

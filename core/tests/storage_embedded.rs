@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use agora_core::storage::sigv4::{Presign, QuerySigner, SigningKeys, Target};
 use agora_core::storage::{PresignExpiry, PutOptions};
-use agora_testkit::Backend;
+use agora_testkit::{digest, Backend};
 use bytes::Bytes;
 
 async fn embedded() -> agora_testkit::Fixture {
@@ -16,30 +16,72 @@ fn http() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
 }
 
+/// A PUT of `body` to `url` with the signed headers of `presigned`.
+fn signed_put(url: &str, presigned: &agora_core::storage::PresignedRequest, body: &'static [u8]) -> reqwest::RequestBuilder {
+    let mut request = http().put(url).body(body);
+    for (name, value) in &presigned.headers {
+        request = request.header(name, value);
+    }
+    request
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tampered_and_expired_urls_are_refused_and_write_nothing() {
     let f = embedded().await;
-    let put = f.storage.presign_put("a.txt", None, &[], PresignExpiry::default()).await.unwrap();
+    let put = f.storage.presign_put("a.txt", digest(b"x"), None, &[], PresignExpiry::default()).await.unwrap();
 
     // Another key with the same signature.
     let tampered = put.url.replace("/a.txt?", "/b.txt?");
-    let response = http().put(&tampered).body("x").send().await.unwrap();
+    let response = signed_put(&tampered, &put, b"x").send().await.unwrap();
     assert_eq!(response.status(), 403);
     assert!(response.text().await.unwrap().contains("<Code>SignatureDoesNotMatch</Code>"));
 
     // A forged signature.
     let forged = regex_replace_signature(&put.url);
-    assert_eq!(http().put(&forged).body("x").send().await.unwrap().status(), 403);
+    assert_eq!(signed_put(&forged, &put, b"x").send().await.unwrap().status(), 403);
 
     // Expired.
-    let short = f.storage.presign_put("c.txt", None, &[], PresignExpiry::new(Duration::from_secs(1)).unwrap()).await.unwrap();
+    let short = f.storage.presign_put("c.txt", digest(b"x"), None, &[], PresignExpiry::new(Duration::from_secs(1)).unwrap()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let response = http().put(&short.url).body("x").send().await.unwrap();
+    let response = signed_put(&short.url, &short, b"x").send().await.unwrap();
     assert_eq!(response.status(), 403, "{}", response.text().await.unwrap());
 
     for key in ["a.txt", "b.txt", "c.txt"] {
         assert!(f.storage.head(key).await.is_err(), "{key} must not exist");
     }
+}
+
+/// A presigned PUT writes exactly the declared bytes: another length breaks
+/// the signature, other bytes of the same length fail the signed
+/// Content-MD5, and headers it did not sign (a copy source, tags, metadata,
+/// an ACL) are refused as AWS refuses them. Nothing is written by any of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_presigned_put_writes_exactly_the_declared_bytes_and_nothing_else() {
+    let f = embedded().await;
+    f.storage.put("sys/session-secret", Bytes::from_static(b"the secret"), PutOptions::default()).await.unwrap();
+    let put = f.storage.presign_put("up.bin", digest(b"declared"), None, &[], PresignExpiry::default()).await.unwrap();
+    let response = signed_put(&put.url, &put, b"longer than declared").send().await.unwrap();
+    assert_eq!(response.status(), 403, "another length: {}", response.text().await.unwrap());
+    let response = signed_put(&put.url, &put, b"DECLARED").send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.unwrap().contains("<Code>BadDigest</Code>"));
+    let copy_source = format!("{}/sys/session-secret", f.storage.bucket());
+    for (name, value) in [
+        ("x-amz-copy-source", copy_source.as_str()),
+        ("x-amz-tagging", "owner=mallory"),
+        ("x-amz-meta-owner", "mallory"),
+        ("x-amz-acl", "public-read"),
+        ("x-amz-storage-class", "GLACIER"),
+    ] {
+        let response = signed_put(&put.url, &put, b"declared").header(name, value).send().await.unwrap();
+        assert_eq!(response.status(), 403, "{name}");
+        let text = response.text().await.unwrap();
+        assert!(text.contains("AccessDenied") && text.contains("not signed") && text.contains(name), "{name}: {text}");
+    }
+    assert!(f.storage.head("up.bin").await.is_err(), "nothing was written");
+    let response = signed_put(&put.url, &put, b"declared").send().await.unwrap();
+    assert!(response.status().is_success(), "{}", response.text().await.unwrap());
+    assert_eq!(&f.storage.get("up.bin", None).await.unwrap().body[..], b"declared");
 }
 
 fn regex_replace_signature(url: &str) -> String {
@@ -78,8 +120,8 @@ async fn browsers_of_the_allowed_origin_get_cors_with_etag_exposed() {
     let allowed = preflight.headers()["access-control-allow-headers"].to_str().unwrap().to_ascii_lowercase();
     assert!(allowed.contains("x-amz-tagging"), "{allowed}");
 
-    let put = f.storage.presign_put("x.bin", None, &[], PresignExpiry::default()).await.unwrap();
-    let response = http().put(&put.url).header("origin", "http://127.0.0.1:3000").body("x").send().await.unwrap();
+    let put = f.storage.presign_put("x.bin", digest(b"x"), None, &[], PresignExpiry::default()).await.unwrap();
+    let response = signed_put(&put.url, &put, b"x").header("origin", "http://127.0.0.1:3000").send().await.unwrap();
     assert!(response.status().is_success());
     let exposed = response.headers()["access-control-expose-headers"].to_str().unwrap().to_ascii_lowercase();
     assert!(exposed.contains("etag"), "{exposed}");
@@ -97,16 +139,15 @@ async fn browsers_of_the_allowed_origin_get_cors_with_etag_exposed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_keys_and_bodies_get_4xx() {
     let f = embedded().await;
-    let client = http();
     let long_key = "k".repeat(1025);
-    let put = f.storage.presign_put(&long_key, None, &[], PresignExpiry::default()).await.unwrap();
-    let response = client.put(&put.url).body("x").send().await.unwrap();
+    let put = f.storage.presign_put(&long_key, digest(b"x"), None, &[], PresignExpiry::default()).await.unwrap();
+    let response = signed_put(&put.url, &put, b"x").send().await.unwrap();
     assert_eq!(response.status(), 400, "{}", response.text().await.unwrap());
 
     let id = f.storage.create_upload("m.bin", PutOptions::default()).await.unwrap();
     for n in [0, 10_001, 99_999_999] {
-        let url = f.storage.presign_upload_part("m.bin", &id, n, PresignExpiry::default()).await.unwrap();
-        let status = client.put(&url.url).body("x").send().await.unwrap().status();
+        let url = f.storage.presign_upload_part("m.bin", &id, n, digest(b"x"), PresignExpiry::default()).await.unwrap();
+        let status = signed_put(&url.url, &url, b"x").send().await.unwrap().status();
         assert!(status.is_client_error(), "part {n} -> {status}");
     }
 

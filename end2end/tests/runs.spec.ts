@@ -1,3 +1,4 @@
+import { createHash } from "crypto";
 import { expect, test } from "@playwright/test";
 import { createDataset, expectHydrated, gotoHydrated, logIn, unique } from "./helpers";
 import { verifiedAccount } from "./outbox";
@@ -56,7 +57,8 @@ test("watch a training session's log grow live, open its metric chart, download 
 
   // A model for round 2: presigned PUT, completion; then downloaded from the page.
   const model = Buffer.from("weights ".repeat(4096));
-  const ticket = await client(`/runs/${run}/rounds/3/artifacts`, { name: "model.h5", size: model.length });
+  const md5 = createHash("md5").update(model).digest("base64");
+  const ticket = await client(`/runs/${run}/rounds/3/artifacts`, { name: "model.h5", size: model.length, md5 });
   const put = await request.put(ticket.put.url, { data: model, headers: Object.fromEntries(ticket.put.headers) });
   expect(put.ok()).toBe(true);
   await client(`/uploads/${ticket.upload_id}/complete`);

@@ -18,6 +18,10 @@ pub fn normalize_dataset_name(raw: &str) -> Result<String, ApiError> {
     if name.chars().any(char::is_control) {
         return Err(ApiError::invalid("name", "must not contain control characters (tabs, line breaks …)"));
     }
+    // A name becomes a folder when a dataset is downloaded.
+    if name.contains(['/', '\\']) || name.trim_matches('.').is_empty() {
+        return Err(ApiError::invalid("name", "must not contain / or \\ and must not be only dots (it names a folder when downloaded)"));
+    }
     Ok(name.to_owned())
 }
 
@@ -119,6 +123,10 @@ mod tests {
         assert_eq!(normalize_dataset_name("").unwrap_err().field.as_deref(), Some("name"));
         assert!(normalize_dataset_name(&"x".repeat(101)).unwrap_err().message.contains("1 to 100"));
         assert!(normalize_dataset_name("a\tb").unwrap_err().message.contains("control"));
+        for bad in [".", "..", " ... ", "a/b", "../x", "a\\b"] {
+            assert_eq!(normalize_dataset_name(bad).unwrap_err().field.as_deref(), Some("name"), "{bad:?}");
+        }
+        assert_eq!(normalize_dataset_name("v1.2").unwrap(), "v1.2");
         assert!(validate_description(&"d".repeat(5001)).is_err());
     }
 }

@@ -60,6 +60,31 @@ pub struct UploadRequest {
     /// Unset: a file that exists already is a conflict (409).
     #[serde(default)]
     pub on_conflict: Option<OnConflict>,
+    /// The MD5 of the file's bytes, base64 (what a `Content-MD5` header
+    /// carries: `openssl dgst -md5 -binary FILE | base64`). Required when the
+    /// file goes in one PUT (below the multipart threshold): it is signed
+    /// into the URL, so storage refuses any other bytes, and completion
+    /// checks it again. A multipart upload declares each part's MD5 instead.
+    #[serde(default)]
+    pub md5: Option<String>,
+}
+
+/// Checks that `value` is a base64 MD5 (decoding to 16 bytes) and returns
+/// its bytes; the error names `field` and the rule.
+pub fn parse_md5(field: &str, value: &str) -> Result<[u8; 16], ApiError> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(value).ok().and_then(|bytes| <[u8; 16]>::try_from(bytes).ok()).ok_or_else(|| {
+        ApiError::invalid(
+            field,
+            "must be the base64 of the 16-byte MD5 of the bytes (`openssl dgst -md5 -binary FILE | base64`), e.g. 1B2M2Y8AsgTpgAmY7PhCfg==",
+        )
+    })
+}
+
+/// The base64 (`Content-MD5`) form of 16 MD5 bytes.
+pub fn md5_base64(md5: &[u8; 16]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(md5)
 }
 
 /// One request someone sends straight to storage: presigned, so it needs no
@@ -69,7 +94,8 @@ pub struct UploadRequest {
 pub struct PresignedCall {
     pub method: String,
     pub url: String,
-    /// Headers to send exactly as given (they are signed).
+    /// Headers to send exactly as given (they are signed; so is
+    /// `content-length`, which the body sets).
     pub headers: Vec<(String, String)>,
     /// Unix seconds.
     pub expires_at: u64,
@@ -132,19 +158,32 @@ pub struct UploadTicket {
     pub multipart: Option<PartPlan>,
 }
 
-/// Part numbers to get presigned URLs for (at most 100 per request).
+/// Parts to get presigned URLs for (at most 100 per request), each with the
+/// MD5 of its bytes: signed into its URL, so storage refuses other bytes, and
+/// checked again when the upload is completed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartUrlsRequest {
-    pub parts: Vec<u32>,
+    pub parts: Vec<PartRequest>,
 }
 
-/// Where to PUT one part: bytes `range(size, part_number)` of the file.
+/// One part: its number and the base64 MD5 of its bytes
+/// (`range(size, part_number)` of the file).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PartRequest {
+    pub part_number: u32,
+    pub md5: String,
+}
+
+/// Where to PUT one part: bytes `range(size, part_number)` of the file, sent
+/// with `headers` exactly as given (they are signed).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartUrl {
     pub part_number: u32,
     pub url: String,
+    pub headers: Vec<(String, String)>,
     /// Unix seconds; ask again for a fresh URL after that.
     pub expires_at: u64,
 }
@@ -184,23 +223,62 @@ pub struct Manifest {
 pub const MANIFEST_MAX_FILES: usize = 100_000;
 
 impl Manifest {
-    /// A POSIX shell script that downloads every file into `./<dataset>/`.
+    /// A POSIX shell script that downloads every file into
+    /// `./<dataset>/`, where `<dataset>` is the name made safe for a folder
+    /// ([`safe_folder_name`]): whatever the names, it writes only there.
     pub fn curl_script(&self) -> String {
         let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+        // Comments hold no line breaks (a name could otherwise end one).
+        let comment = |s: &str| s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>();
+        let root = safe_folder_name(&self.dataset);
         let mut script = format!(
-            "#!/bin/sh\n# Agora: {} file(s) of dataset {}{}; the links expire at Unix time {}.\nset -eu\n",
+            "#!/bin/sh\n# Agora: {} file(s) of dataset {}{}, into ./{root}/; the links expire at Unix time {}.\nset -eu\n",
             self.files.len(),
-            self.dataset,
-            if self.folder.is_empty() { String::new() } else { format!(", folder {}", self.folder) },
+            comment(&self.dataset),
+            if self.folder.is_empty() { String::new() } else { format!(", folder {}", comment(&self.folder)) },
             self.expires_at
         );
         for file in &self.files {
-            let target = format!("{}/{}", self.dataset, file.path);
+            // Paths follow `normalize_file_path` (no `.`/`..` segments, no
+            // leading `/`); the `./` prefix keeps a leading `-` an operand.
+            let target = format!("./{root}/{}", file.path);
             let dir = target.rsplit_once('/').map(|(d, _)| d).unwrap_or(".");
-            script.push_str(&format!("mkdir -p {} && curl -fsSL -o {} {}\n", quote(dir), quote(&target), quote(&file.url)));
+            script.push_str(&format!("mkdir -p -- {} && curl -fsSL -o {} -- {}\n", quote(dir), quote(&target), quote(&file.url)));
         }
         script
     }
+}
+
+/// A folder name for `name`: letters, digits, `-`, `_`, `.` and spaces kept,
+/// anything else `_`, never starting with `.` or `-`, never empty.
+pub fn safe_folder_name(name: &str) -> String {
+    let kept: String = name.chars().map(|c| if c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ') { c } else { '_' }).collect();
+    let trimmed = kept.trim().trim_start_matches(['.', '-']).trim();
+    if trimmed.is_empty() {
+        "dataset".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+/// The type a browser may show a file as, inline, from its name: raster
+/// images as themselves, text as `text/plain`. Everything else (HTML, SVG,
+/// XML, scripts, PDF, anything unknown) is only ever served as an attachment,
+/// so nothing uploaded can run as a page of storage's origin.
+pub fn inline_content_type(path: &str) -> Option<&'static str> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    Some(match ext.as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "bmp" => "image/bmp",
+        "avif" => "image/avif",
+        "txt" | "csv" | "tsv" | "json" | "jsonl" | "ndjson" | "md" | "log" | "yaml" | "yml" | "toml" | "ini" | "cfg" | "py" | "rs"
+        | "sh" | "r" | "sql" | "tex" => "text/plain; charset=utf-8",
+        _ => return None,
+    })
 }
 
 /// A presigned download.
@@ -471,7 +549,44 @@ mod tests {
             files: vec![ManifestEntry { path: "it's/a b.txt".into(), size: 1, url: "http://s3/x?a=1&b=2".into() }],
         };
         let script = manifest.curl_script();
-        assert!(script.contains("mkdir -p 'cats/it'\\''s' && curl -fsSL -o 'cats/it'\\''s/a b.txt' 'http://s3/x?a=1&b=2'"), "{script}");
+        assert!(
+            script.contains("mkdir -p -- './cats/it'\\''s' && curl -fsSL -o './cats/it'\\''s/a b.txt' -- 'http://s3/x?a=1&b=2'"),
+            "{script}"
+        );
+    }
+
+    #[test]
+    fn curl_scripts_write_only_under_a_safe_folder_whatever_the_names() {
+        for (name, folder) in [
+            ("..", "dataset"),
+            ("../x", "_x"),
+            ("-rf", "rf"),
+            ("a/b", "a_b"),
+            ("it's \"quoted\"", "it_s _quoted_"),
+            ("line\nbreak", "line_break"),
+            ("$(reboot)", "__reboot_"),
+            ("Cats v2", "Cats v2"),
+        ] {
+            assert_eq!(safe_folder_name(name), folder, "{name:?}");
+            let manifest = Manifest {
+                dataset: name.into(),
+                folder: "f\no".into(),
+                expires_at: 1,
+                files: vec![ManifestEntry { path: "-x/y.txt".into(), size: 1, url: "http://s3/x".into() }],
+            };
+            let script = manifest.curl_script();
+            assert_eq!(script.lines().count(), 4, "{script}");
+            assert!(script.contains(&format!("-o './{folder}/-x/y.txt' --")), "{script}");
+        }
+    }
+
+    #[test]
+    fn only_passive_types_are_shown_inline() {
+        assert_eq!(inline_content_type("a/cat.JPG"), Some("image/jpeg"));
+        assert_eq!(inline_content_type("labels.csv"), Some("text/plain; charset=utf-8"));
+        for active in ["x.html", "x.htm", "x.svg", "x.xml", "x.js", "x.pdf", "x.xhtml", "noext", "x.exe", "x.html.", ".svg"] {
+            assert_eq!(inline_content_type(active), None, "{active}");
+        }
     }
 
     #[test]

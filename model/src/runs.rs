@@ -111,6 +111,10 @@ pub struct ArtifactUpload {
     pub size: u64,
     #[serde(default)]
     pub content_type: Option<String>,
+    /// The base64 MD5 of the artifact's bytes, as for a file upload
+    /// (`UploadRequest::md5`): required when it goes in one PUT.
+    #[serde(default)]
+    pub md5: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,5 +10,6 @@ pub mod service;
 pub mod store;
 
 mod s3_api;
+mod unsigned_headers;
 
 pub use s3_api::S3Api;

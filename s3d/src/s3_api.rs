@@ -38,6 +38,7 @@ fn s3_err(err: StoreError) -> S3Error {
         StoreError::InvalidPartOrder => (C::InvalidPartOrder, None),
         StoreError::EntityTooSmall { .. } => (C::EntityTooSmall, Some(err.to_string())),
         StoreError::IncompleteBody(_) => (C::IncompleteBody, Some(err.to_string())),
+        StoreError::BadDigest => (C::BadDigest, Some(err.to_string())),
         StoreError::Io(io) => {
             tracing::error!(error = %io, "embedded S3 storage failure");
             (C::InternalError, None)
@@ -98,6 +99,18 @@ macro_rules! object_headers {
                 .collect(),
         }
     };
+}
+
+/// `Content-MD5`: the base64 of 16 bytes, or `InvalidDigest` as S3 answers.
+fn content_md5(header: Option<&str>) -> S3Result<Option<[u8; 16]>> {
+    use base64::Engine as _;
+    let Some(header) = header else { return Ok(None) };
+    base64::engine::general_purpose::STANDARD
+        .decode(header.trim())
+        .ok()
+        .and_then(|bytes| <[u8; 16]>::try_from(bytes).ok())
+        .map(Some)
+        .ok_or_else(|| s3_error!(InvalidDigest, "the Content-MD5 you specified is not the base64 of a 16-byte MD5"))
 }
 
 fn non_negative(value: Option<i64>, what: &str) -> S3Result<Option<u64>> {
@@ -165,6 +178,7 @@ impl S3 for S3Api {
             tags: tags_from_header(input.tagging.as_deref())?,
             conditions: conditions(input.if_match.as_ref(), input.if_none_match.as_ref()),
             content_length: non_negative(input.content_length, "Content-Length")?,
+            content_md5: content_md5(input.content_md5.as_deref())?,
             headers: object_headers!(input),
             key: input.key,
         };
@@ -275,6 +289,7 @@ impl S3 for S3Api {
             tags: tags_from_header(input.tagging.as_deref())?,
             conditions: Vec::new(),
             content_length: None,
+            content_md5: None,
             headers: object_headers!(input),
             key: input.key,
         };
@@ -374,8 +389,12 @@ impl S3 for S3Api {
         let input = req.input;
         let body = input.body.ok_or_else(|| s3_error!(IncompleteBody, "the request has no body"))?;
         let length = non_negative(input.content_length, "Content-Length")?;
-        let part =
-            self.store.upload_part(&input.bucket, &input.key, &input.upload_id, input.part_number, length, body).await.map_err(s3_err)?;
+        let md5 = content_md5(input.content_md5.as_deref())?;
+        let part = self
+            .store
+            .upload_part(&input.bucket, &input.key, &input.upload_id, input.part_number, length, md5, body)
+            .await
+            .map_err(s3_err)?;
         Ok(S3Response::new(UploadPartOutput { e_tag: Some(ETag::Strong(part.etag)), ..Default::default() }))
     }
 

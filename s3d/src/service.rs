@@ -46,7 +46,9 @@ pub fn router(store: Arc<Store>, credentials: &Credentials, config: &ServiceConf
     axum::Router::new()
         .fallback_service(s3)
         .layer(middleware::from_fn(limit_xml_bodies))
+        .layer(middleware::from_fn(refuse_unsigned_amz_headers))
         .layer(middleware::from_fn(refuse_sigv2))
+        .layer(middleware::from_fn(no_sniffing))
         .layer(cors(config))
 }
 
@@ -81,6 +83,25 @@ async fn refuse_sigv2(request: Request, next: Next) -> Response {
             "AccessDenied",
             "Signature Version 2 is not supported; sign requests with Signature Version 4",
         );
+    }
+    next.run(request).await
+}
+
+/// Browsers take an object's `Content-Type` as it is, never guessing one
+/// from its bytes (an uploaded "image" that is HTML does not run as a page).
+async fn no_sniffing(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
+/// A signed request may carry only the `x-amz-*` headers it signed, as S3
+/// requires (see [`crate::unsigned_headers`]).
+async fn refuse_unsigned_amz_headers(request: Request, next: Next) -> Response {
+    let unsigned = crate::unsigned_headers::unsigned_amz_headers(request.headers(), request.uri().query().unwrap_or(""));
+    if !unsigned.is_empty() {
+        let message = format!("There were headers present in the request which were not signed: {}", unsigned.join(", "));
+        return s3_error_response(StatusCode::FORBIDDEN, "AccessDenied", &message);
     }
     next.run(request).await
 }
@@ -128,6 +149,7 @@ fn carries_xml(method: &Method, query: &str) -> bool {
 }
 
 fn s3_error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    let message = message.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
     let body = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>");
     (status, [(header::CONTENT_TYPE, "application/xml")], body).into_response()
 }

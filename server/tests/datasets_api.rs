@@ -3,6 +3,7 @@
 
 mod common;
 
+use agora_testkit::md5_b64;
 use common::api::{server_with_mail, verified_user};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -100,8 +101,10 @@ async fn files_go_straight_to_storage_and_are_checked_on_completion() {
     server.post(&format!("/api/v1/datasets/{id}/members"), Some(&ann), json!({"username": "ben", "role": "viewer"})).await;
     let uploads = format!("/api/v1/datasets/{id}/uploads");
     let body = b"label,path\ncat,1.jpg\n".to_vec();
-    let request =
-        json!({"path": "train/labels.csv", "size": body.len(), "content_type": "text/csv", "labels": [{"key": "split", "value": "train"}]});
+    let request = json!({
+        "path": "train/labels.csv", "size": body.len(), "md5": md5_b64(&body), "content_type": "text/csv",
+        "labels": [{"key": "split", "value": "train"}]
+    });
 
     // Bad input: each named, nothing started.
     for (bad, field) in [
@@ -109,6 +112,9 @@ async fn files_go_straight_to_storage_and_are_checked_on_completion() {
         (json!({"path": "a\u{0}b", "size": 3}), "path"),
         (json!({"path": "empty.txt", "size": 0}), "size"),
         (json!({"path": "x.txt", "size": 3, "labels": [{"key": "aws:x", "value": "1"}]}), "labels"),
+        (json!({"path": "x.txt", "size": 3}), "md5"),
+        (json!({"path": "x.txt", "size": 3, "md5": "not base64!"}), "md5"),
+        (json!({"path": "x.txt", "size": 3, "md5": "AAAA"}), "md5"),
     ] {
         let (status, err) = server.post(&uploads, Some(&ann), bad).await;
         assert_eq!((status, err["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some(field)), "{err}");
@@ -135,8 +141,9 @@ async fn files_go_straight_to_storage_and_are_checked_on_completion() {
     assert_eq!((file["path"].as_str(), file["size"].as_u64()), (Some("train/labels.csv"), Some(body.len() as u64)));
     assert_eq!(server.post(&complete(&ticket), Some(&ann), json!({})).await.0, StatusCode::NOT_FOUND, "completing twice");
 
-    // Reusing the URL after completion cannot change the file.
-    assert!(send(&ticket, b"tampered!".to_vec()).await.unwrap().status().is_success());
+    // Reusing the URL after completion cannot change the file: other bytes
+    // are refused by storage, and the URL only ever wrote the staging key.
+    assert!(!send(&ticket, b"tampered!".to_vec()).await.unwrap().status().is_success());
     let (status, link) = server.get(&format!("/api/v1/datasets/{id}/download?path=train/labels.csv"), Some(&ben)).await;
     assert_eq!(status, StatusCode::OK, "viewers download: {link}");
     let fetched = server.client.get(link["url"].as_str().unwrap()).send().await.unwrap();
@@ -220,10 +227,20 @@ async fn files_go_straight_to_storage_and_are_checked_on_completion() {
     let (_, ticket) = server.post(&uploads, Some(&ann), keep_both).await;
     assert_eq!(ticket["path"], "train/labels (1).csv");
 
-    // A size that differs from the declared one is discarded, with the reason.
-    assert!(send(&ticket, b"short".to_vec()).await.unwrap().status().is_success());
+    // Other bytes than declared never land: the size and the MD5 are signed
+    // into the URL, so storage refuses a body of another length or content.
+    let refused = send(&ticket, b"short".to_vec()).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{}", refused.text().await.unwrap());
+    let mut tampered = body.clone();
+    tampered[0] ^= 1;
+    let refused = send(&ticket, tampered).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(refused.text().await.unwrap().contains("BadDigest"));
     let (status, err) = server.post(&complete(&ticket), Some(&ann), json!({})).await;
-    assert_eq!((status, err["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("size")), "{err}");
+    assert_eq!((status, err["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("upload")), "{err}");
+    server
+        .call(Method::DELETE, &format!("/api/v1/datasets/{id}/uploads/{}", ticket["upload_id"].as_str().unwrap()), Some(&ann), None)
+        .await;
     assert_eq!(
         server.get(&format!("/api/v1/datasets/{id}/download?path=train/labels%20(1).csv"), Some(&ann)).await.0,
         StatusCode::NOT_FOUND
@@ -246,16 +263,22 @@ async fn a_dataset_keeps_within_its_byte_quota() {
     let (_, ds) = server.post("/api/v1/datasets", Some(&ann), json!({"name": "small"})).await;
     let id = ds["id"].as_str().unwrap().to_owned();
     let uploads = format!("/api/v1/datasets/{id}/uploads");
-    let send = |ticket: &serde_json::Value, bytes: Vec<u8>| server.client.put(ticket["put"]["url"].as_str().unwrap()).body(bytes).send();
+    let send = |ticket: &serde_json::Value, bytes: Vec<u8>| {
+        let mut put = server.client.put(ticket["put"]["url"].as_str().unwrap()).body(bytes);
+        for header in ticket["put"]["headers"].as_array().unwrap() {
+            put = put.header(header[0].as_str().unwrap(), header[1].as_str().unwrap());
+        }
+        put.send()
+    };
     let complete = |ticket: &serde_json::Value| format!("/api/v1/datasets/{id}/uploads/{}/complete", ticket["upload_id"].as_str().unwrap());
 
-    let (status, err) = server.post(&uploads, Some(&ann), json!({"path": "big.bin", "size": 101})).await;
+    let (status, err) = server.post(&uploads, Some(&ann), json!({"path": "big.bin", "size": 101, "md5": md5_b64(&[0; 101])})).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{err}");
     assert!(err["error"]["message"].as_str().unwrap().contains("AGORA_MAX_DATASET_BYTES"), "{err}");
 
     // Two uploads that each fit, started together: the second to complete overruns.
-    let (_, first) = server.post(&uploads, Some(&ann), json!({"path": "a.bin", "size": 60})).await;
-    let (_, second) = server.post(&uploads, Some(&ann), json!({"path": "b.bin", "size": 60})).await;
+    let (_, first) = server.post(&uploads, Some(&ann), json!({"path": "a.bin", "size": 60, "md5": md5_b64(&[1; 60])})).await;
+    let (_, second) = server.post(&uploads, Some(&ann), json!({"path": "b.bin", "size": 60, "md5": md5_b64(&[2; 60])})).await;
     assert!(send(&first, vec![1; 60]).await.unwrap().status().is_success());
     assert!(send(&second, vec![2; 60]).await.unwrap().status().is_success());
     assert_eq!(server.post(&complete(&first), Some(&ann), json!({})).await.0, StatusCode::OK);
@@ -265,7 +288,8 @@ async fn a_dataset_keeps_within_its_byte_quota() {
     assert_eq!(files["files"].as_array().map(Vec::len), Some(1), "the overrunning file was discarded");
 
     // Replacing a file counts only the difference.
-    let (status, ticket) = server.post(&uploads, Some(&ann), json!({"path": "a.bin", "size": 90, "on_conflict": "replace"})).await;
+    let (status, ticket) =
+        server.post(&uploads, Some(&ann), json!({"path": "a.bin", "size": 90, "md5": md5_b64(&[3; 90]), "on_conflict": "replace"})).await;
     assert_eq!(status, StatusCode::CREATED, "{ticket}");
     assert!(send(&ticket, vec![3; 90]).await.unwrap().status().is_success());
     assert_eq!(server.post(&complete(&ticket), Some(&ann), json!({})).await.0, StatusCode::OK);
@@ -296,10 +320,16 @@ async fn a_script_sends_a_large_file_in_parts_and_can_resume_or_cancel() {
     let part_size = ticket["multipart"]["part_size"].as_u64().unwrap() as usize;
     let upload = format!("{uploads}/{}", ticket["upload_id"].as_str().unwrap());
 
-    let (status, urls) = server.post(&format!("{upload}/parts"), Some(&ann), json!({"parts": [1, 2]})).await;
+    let part = |n: usize| body[n * part_size..((n + 1) * part_size).min(size)].to_vec();
+    let parts = json!({"parts": [{"part_number": 1, "md5": md5_b64(&part(0))}, {"part_number": 2, "md5": md5_b64(&part(1))}]});
+    let (status, urls) = server.post(&format!("{upload}/parts"), Some(&ann), parts).await;
     assert_eq!(status, StatusCode::OK, "{urls}");
     let put = |n: usize| {
-        server.client.put(urls[n]["url"].as_str().unwrap()).body(body[n * part_size..((n + 1) * part_size).min(size)].to_vec()).send()
+        let mut put = server.client.put(urls[n]["url"].as_str().unwrap()).body(part(n));
+        for header in urls[n]["headers"].as_array().unwrap() {
+            put = put.header(header[0].as_str().unwrap(), header[1].as_str().unwrap());
+        }
+        put.send()
     };
     assert!(put(0).await.unwrap().status().is_success());
     // The script stops here; later, anywhere, it asks what storage holds.

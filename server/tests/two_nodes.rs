@@ -107,8 +107,15 @@ async fn two_nodes_on_one_bucket_see_each_others_changes() {
     let post = reqwest::Method::POST;
     let ds = call(&client, post.clone(), format!("{a}/datasets"), &token, Some(json!({"name": "shared"}))).await;
     let id = ds["id"].as_str().unwrap();
-    let ticket = call(&client, post.clone(), format!("{a}/datasets/{id}/uploads"), &token, Some(json!({"path": "a.txt", "size": 5}))).await;
-    let put = client.put(ticket["put"]["url"].as_str().unwrap()).body("hello").send().await.unwrap();
+    let upload = json!({"path": "a.txt", "size": 5, "md5": agora_testkit::md5_b64(b"hello")});
+    let ticket = call(&client, post.clone(), format!("{a}/datasets/{id}/uploads"), &token, Some(upload)).await;
+    let put = client
+        .put(ticket["put"]["url"].as_str().unwrap())
+        .header("content-md5", agora_testkit::md5_b64(b"hello"))
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
     assert!(put.status().is_success());
     let upload = ticket["upload_id"].as_str().unwrap();
     call(&client, post.clone(), format!("{a}/datasets/{id}/uploads/{upload}/complete"), &token, Some(json!({}))).await;

@@ -3,8 +3,8 @@
 //! implementation, started once per test binary); the other real peers
 //! (SMTP, monitored Flask services) are in [`peers`].
 
-pub mod people;
 mod peers;
+pub mod people;
 
 pub use peers::{flask_peer, moto_endpoint, peer_python, peer_script, smtp_server, FlaskPeer, SmtpServer, PEER_PASSWORD, PEER_TOKEN};
 
@@ -38,6 +38,19 @@ impl Fixture {
     pub fn guard(&self) -> Option<Arc<tempfile::TempDir>> {
         self.data.clone()
     }
+}
+
+/// The base64 MD5 of `bytes`: what an upload declares (`md5`) and sends as
+/// `Content-MD5`.
+pub fn md5_b64(bytes: &[u8]) -> String {
+    use md5::{Digest, Md5};
+    agora_model::files::md5_base64(&Md5::digest(bytes).into())
+}
+
+/// What a presigned write of `bytes` must carry (their length and MD5).
+pub fn digest(bytes: &[u8]) -> agora_core::storage::BodyDigest {
+    use md5::{Digest, Md5};
+    agora_core::storage::BodyDigest { size: bytes.len() as u64, md5: Md5::digest(bytes).into() }
 }
 
 fn unique_bucket() -> String {
@@ -113,4 +126,3 @@ macro_rules! both_backends {
         }
     };
 }
-

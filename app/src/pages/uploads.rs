@@ -36,6 +36,9 @@ pub(crate) struct Upload {
     /// began (ms): the speed counts only what this attempt sent.
     base: f64,
     started_ms: f64,
+    /// Bytes hashed so far while the file's MD5 is computed before it is
+    /// sent (a file that goes in one PUT); `None` once sending began.
+    hashing: Option<f64>,
     upload_id: Option<String>,
     state: State,
 }
@@ -52,6 +55,10 @@ impl Upload {
 
     fn status(&self) -> String {
         match &self.state {
+            State::Running if self.hashing.is_some() => {
+                let hashed = self.hashing.unwrap_or_default();
+                format!("checking the file · {:.0} %", if self.total > 0.0 { hashed / self.total * 100.0 } else { 0.0 })
+            }
             State::Running => {
                 let percent = if self.total > 0.0 { self.sent / self.total * 100.0 } else { 0.0 };
                 let speed = self.speed();
@@ -361,7 +368,9 @@ mod browser {
     use std::collections::HashMap;
     use std::rc::Rc;
 
-    use agora_model::files::{OnConflict, PartPlan, PartUrlsRequest, UploadRequest, UploadTicket};
+    use agora_model::files::{
+        md5_base64, OnConflict, PartPlan, PartRequest, PartUrlsRequest, UploadRequest, UploadTicket, DEFAULT_MULTIPART_THRESHOLD,
+    };
     use agora_model::{ApiError, ErrorKind};
     use futures::TryStreamExt;
     use leptos::prelude::*;
@@ -426,6 +435,7 @@ mod browser {
             total: file.size(),
             base: 0.0,
             started_ms: now_ms(),
+            hashing: None,
             upload_id: None,
             state: State::Running,
         };
@@ -516,8 +526,19 @@ mod browser {
             Some(ticket) => ticket,
             None => {
                 let content_type = Some(file.type_()).filter(|t| !t.is_empty());
-                let request = UploadRequest { path, size: file.size() as u64, content_type, labels: Vec::new(), on_conflict };
-                start_upload(id.clone(), request).await?
+                let size = file.size() as u64;
+                // A file that goes in one PUT declares its MD5 when it starts
+                // (below the default threshold; a hub configured with a
+                // higher one asks for it, and gets it then).
+                let md5 = if size < DEFAULT_MULTIPART_THRESHOLD { Some(hash_whole(uploads, key, file, stop).await?) } else { None };
+                let mut request = UploadRequest { path, size, content_type, labels: Vec::new(), on_conflict, md5 };
+                match start_upload(id.clone(), request.clone()).await {
+                    Err(err) if err.field.as_deref() == Some("md5") && request.md5.is_none() => {
+                        request.md5 = Some(hash_whole(uploads, key, file, stop).await?);
+                        start_upload(id.clone(), request).await?
+                    }
+                    other => other?,
+                }
             }
         };
         let upload_id = ticket.upload_id.clone();
@@ -581,6 +602,8 @@ mod browser {
                             uploads.update(key, |u| u.sent = sent);
                         }
                     };
+                    // Hashed while the parts before it are being sent.
+                    let md5 = md5_base64(&md5_of(&blob, |_| {}).await?);
                     let mut last = String::new();
                     for attempt in 0..ATTEMPTS {
                         if stop.stopped.get() {
@@ -591,7 +614,8 @@ mod browser {
                             sleep(500 * 2i32.pow(attempt - 1)).await;
                         }
                         // A fresh URL for every attempt: it cannot expire while queued.
-                        let url = part_urls(id.to_owned(), ticket.upload_id.clone(), PartUrlsRequest { parts: vec![number] }).await;
+                        let request = PartUrlsRequest { parts: vec![PartRequest { part_number: number, md5: md5.clone() }] };
+                        let url = part_urls(id.to_owned(), ticket.upload_id.clone(), request).await;
                         let url = match url {
                             Ok(mut urls) if !urls.is_empty() => urls.remove(0),
                             Ok(_) => return Err(failed("no URL for a part")),
@@ -601,7 +625,7 @@ mod browser {
                                 continue;
                             }
                         };
-                        match send(&url.url, &[], &blob, report.clone(), stop).await {
+                        match send(&url.url, &url.headers, &blob, report.clone(), stop).await {
                             Ok(()) => {
                                 report(end as f64 - start as f64);
                                 return Ok(());
@@ -618,6 +642,39 @@ mod browser {
                     let _ = xhr.abort();
                 }
             })
+    }
+
+    /// The whole file's MD5 (base64), shown as "checking the file" progress.
+    async fn hash_whole(uploads: Uploads, key: u32, file: &web_sys::File, stop: &Rc<Stop>) -> Result<String, ApiError> {
+        uploads.update(key, |u| u.hashing = Some(0.0));
+        let md5 = md5_of(file, |hashed| {
+            if !stop.stopped.get() {
+                uploads.update(key, |u| u.hashing = Some(hashed))
+            }
+        })
+        .await;
+        uploads.update(key, |u| u.hashing = None);
+        Ok(md5_base64(&md5?))
+    }
+
+    /// The MD5 of a blob, read in 4 MiB slices: each slice is a wait on the
+    /// browser's file reading, so the page stays responsive while it hashes.
+    async fn md5_of(blob: &web_sys::Blob, mut progress: impl FnMut(f64)) -> Result<[u8; 16], ApiError> {
+        use md5::{Digest, Md5};
+        const SLICE: f64 = 4.0 * 1024.0 * 1024.0;
+        let unreadable = |_| failed("the browser could not read the file");
+        let size = blob.size();
+        let mut hasher = Md5::new();
+        let mut offset = 0.0;
+        while offset < size {
+            let end = (offset + SLICE).min(size);
+            let slice = blob.slice_with_f64_and_f64(offset, end).map_err(unreadable)?;
+            let buffer = wasm_bindgen_futures::JsFuture::from(slice.array_buffer()).await.map_err(unreadable)?;
+            hasher.update(js_sys::Uint8Array::new(&buffer).to_vec());
+            offset = end;
+            progress(offset);
+        }
+        Ok(hasher.finalize().into())
     }
 
     async fn sleep(ms: i32) {

@@ -2,8 +2,8 @@
 //! and their labels (the objects' S3 tags). Uploads are in `uploads`.
 
 use agora_model::files::{
-    human_bytes, normalize_file_path, normalize_folder, numbered_copy, BulkLabelsRequest, BulkLabelsResult, DownloadLink, FileFailure,
-    FilePage, FileQuery, FileView, Manifest, ManifestEntry, MANIFEST_MAX_FILES, MAX_BULK_PATHS,
+    human_bytes, inline_content_type, normalize_file_path, normalize_folder, numbered_copy, BulkLabelsRequest, BulkLabelsResult,
+    DownloadLink, FileFailure, FilePage, FileQuery, FileView, Manifest, ManifestEntry, MANIFEST_MAX_FILES, MAX_BULK_PATHS,
 };
 use agora_model::tags::{validate_tag_set, Tag, MAX_TAGS};
 use agora_model::ApiError;
@@ -13,7 +13,7 @@ use super::{DatasetError, Datasets};
 use crate::auth::access::{authorize, Need};
 use crate::auth::caller::Caller;
 use crate::index::Op;
-use crate::storage::{PresignExpiry, StorageError};
+use crate::storage::{Delivery, PresignExpiry, StorageError};
 
 pub(super) fn file_key(id: &str, path: &str) -> String {
     format!("ds/{id}/files/{path}")
@@ -42,7 +42,11 @@ impl Datasets {
             return Err(DatasetError::Api(ApiError::not_found("no such file")));
         }
         let name = path.rsplit('/').next().unwrap_or(&path);
-        let presigned = self.storage.presign_get(&key, attachment.then_some(name), self.presign_expiry()).await?;
+        let delivery = match inline_content_type(&path) {
+            Some(content_type) if !attachment => Delivery::Inline { content_type },
+            _ => Delivery::Attachment { filename: name },
+        };
+        let presigned = self.storage.presign_get(&key, delivery, self.presign_expiry()).await?;
         Ok(DownloadLink { path, url: presigned.url, expires_at: presigned.expires_at })
     }
 
@@ -85,9 +89,10 @@ impl Datasets {
         let mut files = Vec::with_capacity(objects.len());
         let mut expires_at = u64::MAX;
         for object in objects {
-            let presigned = self.storage.presign_get(&object.key, None, expiry).await?;
-            expires_at = expires_at.min(presigned.expires_at);
             let path = object.key.strip_prefix(&root).unwrap_or(&object.key).to_owned();
+            let filename = path.rsplit('/').next().unwrap_or(&path);
+            let presigned = self.storage.presign_get(&object.key, Delivery::Attachment { filename }, expiry).await?;
+            expires_at = expires_at.min(presigned.expires_at);
             files.push(ManifestEntry { path, size: object.size, url: presigned.url });
         }
         if files.is_empty() {

@@ -542,7 +542,7 @@ impl Datasets {
         if !record.rounds.iter().any(|r| r.round == round) {
             return Err(DatasetError::Api(ApiError::invalid("round", format!("report round {round} before uploading its artifacts"))));
         }
-        let pending = super::uploads::PendingUpload::artifact(upload, user.id.clone(), ArtifactOf { session: run.to_owned(), round });
+        let pending = super::uploads::PendingUpload::artifact(upload, user.id.clone(), ArtifactOf { session: run.to_owned(), round })?;
         self.begin_upload(id, pending).await
     }
 
@@ -580,7 +580,8 @@ impl Datasets {
             return Err(DatasetError::Api(ApiError::not_found("no such artifact")));
         }
         let key = artifact_key(id, run, round, name);
-        let presigned = self.storage.presign_get(&key, Some(name), self.presign_expiry()).await?;
+        let presigned =
+            self.storage.presign_get(&key, crate::storage::Delivery::Attachment { filename: name }, self.presign_expiry()).await?;
         Ok(DownloadLink { path: key, url: presigned.url, expires_at: presigned.expires_at })
     }
 

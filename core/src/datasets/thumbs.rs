@@ -82,7 +82,8 @@ impl Datasets {
         for path in paths {
             let path = normalize_file_path(path).map_err(DatasetError::Api)?;
             if thumbnailable(&path) {
-                let presigned = self.storage.presign_get(&thumb_key(id, &path), None, self.presign_expiry()).await?;
+                let inline = crate::storage::Delivery::Inline { content_type: "image/jpeg" };
+                let presigned = self.storage.presign_get(&thumb_key(id, &path), inline, self.presign_expiry()).await?;
                 links.push((path, presigned.url));
             }
         }

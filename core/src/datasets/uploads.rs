@@ -1,26 +1,39 @@
 //! Uploads, with the bytes going straight from the client to storage.
 //!
 //! ```text
-//! ds/{id}/uploads/{upload_id}.json   a started upload: path, declared size, who, S3 upload id
+//! ds/{id}/uploads/{upload_id}.json   a started upload: path, declared size and MD5, who, S3 upload id
 //! ds/{id}/staging/{upload_id}        where a single presigned PUT lands
+//! ds/{id}/upload-parts/{upload_id}/{part:05}.{md5 hex}
+//!                                    an MD5 declared for a part (empty objects)
 //! ds/{id}/files/{path}               the file, once the upload is completed
 //! ```
 //!
+//! **A presigned URL grants exactly one write**: its key, its size
+//! (`content-length` signed) and its bytes (the client declares their MD5,
+//! which is signed as `content-md5`, so storage refuses any other body).
+//! Completion trusts neither the client nor what storage says it holds: it
+//! checks size and ETag against what was declared before the URL was made.
+//! A store that ignored an added header (`x-amz-copy-source`, say) would
+//! hold bytes whose MD5 nobody declared, and completion refuses them.
+//!
 //! **Small files** (below the multipart threshold) take one presigned PUT to
 //! a key of their own; completing checks what arrived and copies it into
-//! place inside storage. So a file never appears with the wrong size, and the
-//! URL used again after completion cannot overwrite it.
+//! place inside storage, on the condition that it still has the checked ETag.
+//! So a file never appears with other bytes, and the URL used again after
+//! completion cannot overwrite it.
 //!
 //! **Large files** are S3 multipart uploads straight to the file's key: the
 //! object only exists once the server completes the upload, after checking
-//! every part's size, and the part URLs stop working at that moment (the S3
-//! upload id is gone). The record above keeps the S3 upload id, so the
-//! uploader can resume from any device; storage itself says which parts it
-//! holds (ListParts), so nothing the client claims is trusted.
+//! every part's size and MD5, and the part URLs stop working at that moment
+//! (the S3 upload id is gone). The record above keeps the S3 upload id, so
+//! the uploader can resume from any device; storage itself says which parts
+//! it holds (ListParts), checked against the MD5s declared for them.
+
+use std::collections::HashMap;
 
 use agora_model::files::{
-    human_bytes, normalize_file_path, FileView, OnConflict, PartPlan, PartUrl, PartUrlsRequest, PresignedCall, UploadRequest, UploadTicket,
-    MAX_FILE_BYTES, MAX_PART_URLS, SINGLE_PUT_MAX_BYTES,
+    human_bytes, md5_base64, normalize_file_path, parse_md5, FileView, OnConflict, PartPlan, PartUrl, PartUrlsRequest, PresignedCall,
+    UploadRequest, UploadTicket, MAX_FILE_BYTES, MAX_PART_URLS, SINGLE_PUT_MAX_BYTES,
 };
 use agora_model::tags::{validate_tag_set, Tag};
 use agora_model::ApiError;
@@ -33,7 +46,7 @@ use super::{DatasetError, DatasetRecord, Datasets};
 use crate::accounts::unix_now;
 use crate::auth::access::{authorize, Need};
 use crate::auth::caller::Caller;
-use crate::storage::{ObjectInfo, PartInfo, PresignedRequest, PutOptions, StorageError, WriteCondition};
+use crate::storage::{BodyDigest, ObjectInfo, PartInfo, PresignedRequest, PutOptions, StorageError, WriteCondition};
 
 fn pending_key(id: &str, upload: &str) -> String {
     format!("ds/{id}/uploads/{upload}.json")
@@ -45,6 +58,19 @@ fn pending_prefix(id: &str) -> String {
 
 fn staging_key(id: &str, upload: &str) -> String {
     format!("ds/{id}/staging/{upload}")
+}
+
+fn declared_parts_prefix(id: &str, upload: &str) -> String {
+    format!("ds/{id}/upload-parts/{upload}/")
+}
+
+/// Where every upload's declared parts are (the sweep looks for orphans).
+fn all_declared_parts_prefix(id: &str) -> String {
+    format!("ds/{id}/upload-parts/")
+}
+
+fn declared_part_key(id: &str, upload: &str, part: u32, md5: &[u8; 16]) -> String {
+    format!("{}{part:05}.{}", declared_parts_prefix(id, upload), hex::encode(md5))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -62,6 +88,9 @@ pub(super) struct PendingUpload {
     /// Set for a training run's artifact (`path` is then its file name).
     #[serde(default)]
     artifact: Option<ArtifactOf>,
+    /// The declared MD5 (hex) of a single-PUT upload's bytes.
+    #[serde(default)]
+    md5: Option<String>,
 }
 
 /// The round an artifact belongs to.
@@ -80,8 +109,9 @@ struct Multipart {
 
 impl PendingUpload {
     /// An artifact of a training round (it replaces one of the same name).
-    pub(super) fn artifact(upload: agora_model::runs::ArtifactUpload, by: String, of: ArtifactOf) -> Self {
-        Self {
+    pub(super) fn artifact(upload: agora_model::runs::ArtifactUpload, by: String, of: ArtifactOf) -> Result<Self, DatasetError> {
+        let md5 = upload.md5.as_deref().map(|m| parse_md5("md5", m)).transpose().map_err(DatasetError::Api)?;
+        Ok(Self {
             path: upload.name,
             size: upload.size,
             content_type: upload.content_type,
@@ -91,7 +121,8 @@ impl PendingUpload {
             created_at: unix_now(),
             multipart: None,
             artifact: Some(of),
-        }
+            md5: md5.map(hex::encode),
+        })
     }
 
     /// Where the bytes end up: the file's key, or the artifact's.
@@ -100,6 +131,15 @@ impl PendingUpload {
             Some(a) => super::runs::artifact_key(id, &a.session, a.round, &self.path),
             None => file_key(id, &self.path),
         }
+    }
+
+    /// What the single PUT must carry (its declared size and MD5). An
+    /// upload started before uploads declared their MD5 has none: it can
+    /// only be started again.
+    fn digest(&self) -> Result<BodyDigest, DatasetError> {
+        let md5 = self.md5.as_deref().and_then(|m| hex::decode(m).ok()).and_then(|m| <[u8; 16]>::try_from(m).ok());
+        let md5 = md5.ok_or_else(|| invalid("upload", "this upload declared no MD5 (it predates checked uploads); start it again"))?;
+        Ok(BodyDigest { size: self.size, md5 })
     }
 
     fn plan(&self) -> Option<PartPlan> {
@@ -167,6 +207,7 @@ impl Datasets {
             return Err(invalid("size", format!("must be at most {} (the largest object S3 stores)", human_bytes(MAX_FILE_BYTES))));
         }
         validate_tag_set(&request.labels).map_err(|e| invalid("labels", e.message))?;
+        let md5 = request.md5.as_deref().map(|m| parse_md5("md5", m)).transpose().map_err(DatasetError::Api)?;
         if let Some(content_type) = &request.content_type {
             let printable = content_type.len() <= 255 && content_type.bytes().all(|b| (0x20..0x7f).contains(&b));
             if !printable || !content_type.contains('/') {
@@ -198,6 +239,7 @@ impl Datasets {
             created_at: unix_now(),
             multipart: None,
             artifact: None,
+            md5: md5.map(hex::encode),
         };
         self.begin_upload(id, pending).await
     }
@@ -207,6 +249,15 @@ impl Datasets {
     pub(super) async fn begin_upload(&self, id: &str, mut pending: PendingUpload) -> Result<UploadTicket, DatasetError> {
         let upload_id = crate::accounts::random_id();
         let multipart = pending.size >= self.limits.multipart_threshold || pending.size > SINGLE_PUT_MAX_BYTES;
+        if !multipart && pending.md5.is_none() {
+            return Err(invalid(
+                "md5",
+                format!(
+                    "is required for a file sent in one PUT (below {}): the base64 MD5 of its bytes, e.g. `openssl dgst -md5 -binary FILE | base64`",
+                    human_bytes(self.limits.multipart_threshold.min(SINGLE_PUT_MAX_BYTES))
+                ),
+            ));
+        }
         if multipart {
             let options = PutOptions { content_type: pending.content_type.clone(), tags: pending.labels.clone(), ..Default::default() };
             let s3_upload_id = self.storage.create_upload(&pending.target(id), options).await?;
@@ -230,7 +281,13 @@ impl Datasets {
             Some(_) => None,
             None => Some(call(
                 self.storage
-                    .presign_put(&staging_key(id, upload_id), pending.content_type.as_deref(), &pending.labels, self.presign_expiry())
+                    .presign_put(
+                        &staging_key(id, upload_id),
+                        pending.digest()?,
+                        pending.content_type.as_deref(),
+                        &pending.labels,
+                        self.presign_expiry(),
+                    )
                     .await?,
             )),
         };
@@ -259,6 +316,12 @@ impl Datasets {
             if pending.by != user.id || pending.artifact.is_some() {
                 continue;
             }
+            // A single PUT without a declared MD5 (started by an older
+            // version) cannot get a URL any more; it is dropped.
+            if pending.multipart.is_none() && pending.md5.is_none() {
+                self.drop_upload(id, upload_id, &pending).await?;
+                continue;
+            }
             let done = match &pending.multipart {
                 None => Vec::new(),
                 Some(m) => match self.storage.list_parts(&pending.target(id), &m.s3_upload_id).await {
@@ -282,7 +345,8 @@ impl Datasets {
     }
 
     /// Presigned URLs for parts of a multipart upload; asked for as they are
-    /// needed, so they never expire while waiting.
+    /// needed, so they never expire while waiting. Each part's declared MD5
+    /// is recorded before its URL is made, and signed into it.
     pub async fn part_urls(
         &self,
         caller: &Caller,
@@ -295,18 +359,51 @@ impl Datasets {
             return Err(invalid("upload", "this upload is a single PUT and has no parts; send the file to its URL"));
         };
         if request.parts.is_empty() || request.parts.len() > MAX_PART_URLS {
-            return Err(invalid("parts", format!("must list 1 to {MAX_PART_URLS} part numbers")));
+            return Err(invalid("parts", format!("must list 1 to {MAX_PART_URLS} parts")));
         }
-        if let Some(bad) = request.parts.iter().find(|&&n| n == 0 || n > plan.part_count) {
-            return Err(invalid("parts", format!("part {bad} does not exist; this upload has parts 1 to {}", plan.part_count)));
+        let mut parts = Vec::with_capacity(request.parts.len());
+        for part in &request.parts {
+            let number = part.part_number;
+            if number == 0 || number > plan.part_count {
+                return Err(invalid("parts", format!("part {number} does not exist; this upload has parts 1 to {}", plan.part_count)));
+            }
+            let md5 = parse_md5("parts", &part.md5)
+                .map_err(|e| invalid("parts", format!("part {number}: the md5 {}", e.message.trim_start_matches("must "))))?;
+            let (start, end) = plan.range(pending.size, number);
+            parts.push((number, BodyDigest { size: end - start, md5 }));
         }
+        let declared = parts.iter().map(|(number, digest)| {
+            let key = declared_part_key(id, upload_id, *number, &digest.md5);
+            async move { self.storage.put(&key, Bytes::new(), PutOptions::default()).await }
+        });
+        futures::future::try_join_all(declared).await?;
         let key = pending.target(id);
-        let mut urls = Vec::with_capacity(request.parts.len());
-        for &number in &request.parts {
-            let presigned = self.storage.presign_upload_part(&key, &m.s3_upload_id, number as i32, self.presign_expiry()).await?;
-            urls.push(PartUrl { part_number: number, url: presigned.url, expires_at: presigned.expires_at });
+        let mut urls = Vec::with_capacity(parts.len());
+        for (number, digest) in parts {
+            let presigned = self.storage.presign_upload_part(&key, &m.s3_upload_id, number as i32, digest, self.presign_expiry()).await?;
+            urls.push(PartUrl { part_number: number, url: presigned.url, headers: presigned.headers, expires_at: presigned.expires_at });
         }
         Ok(urls)
+    }
+
+    /// The MD5s (hex) declared for each part of an upload.
+    async fn declared_parts(&self, id: &str, upload_id: &str) -> Result<HashMap<u32, Vec<String>>, DatasetError> {
+        let prefix = declared_parts_prefix(id, upload_id);
+        let mut declared: HashMap<u32, Vec<String>> = HashMap::new();
+        for object in self.storage.list_all(&prefix).await? {
+            let name = object.key.strip_prefix(&prefix).unwrap_or_default();
+            if let Some((number, md5)) = name.split_once('.').and_then(|(n, m)| Some((n.parse::<u32>().ok()?, m.to_owned()))) {
+                declared.entry(number).or_default().push(md5);
+            }
+        }
+        Ok(declared)
+    }
+
+    async fn forget_declared_parts(&self, id: &str, upload_id: &str) {
+        if let Ok(objects) = self.storage.list_all(&declared_parts_prefix(id, upload_id)).await {
+            let keys: Vec<String> = objects.into_iter().map(|o| o.key).collect();
+            let _ = self.storage.delete_many(&keys).await;
+        }
     }
 
     /// Checks what arrived for the upload and puts it in place. A size that
@@ -326,6 +423,7 @@ impl Datasets {
     async fn complete_single(&self, record: &DatasetRecord, upload_id: &str, pending: &PendingUpload) -> Result<FileView, DatasetError> {
         let id = &record.id;
         let staging = staging_key(id, upload_id);
+        let declared = pending.digest()?;
         let arrived = match self.storage.head(&staging).await {
             Ok(info) => info,
             Err(StorageError::NotFound) => {
@@ -337,21 +435,39 @@ impl Datasets {
             let _ = self.storage.delete(&staging).await;
             let _ = self.storage.delete(&pending_key(id, upload_id)).await;
         };
-        if arrived.size != pending.size {
+        // What arrived is never described: its size or MD5 would tell
+        // someone who made storage copy another object what to declare.
+        if arrived.size != declared.size || arrived.etag != declared.etag() {
             discard().await;
-            return Err(invalid(
-                "size",
-                format!("{} bytes were declared but {} arrived; the upload was discarded", pending.size, arrived.size),
-            ));
+            return Err(not_the_declared_bytes(&declared));
         }
         let target = pending.target(id);
         if let Err(err) = self.check_completion(record, pending).await {
             discard().await;
             return Err(err);
         }
-        self.storage.copy(&staging, &target).await?;
+        // Copied only while it still has the checked ETag: a write to the
+        // staging key between the check and the copy cannot slip through.
+        match self.storage.copy(&staging, &declared.etag(), &target).await {
+            Ok(_) => {}
+            Err(StorageError::PreconditionFailed) => {
+                discard().await;
+                return Err(not_the_declared_bytes(&declared));
+            }
+            Err(other) => return Err(other.into()),
+        }
         discard().await;
         let stored = self.storage.head(&target).await?;
+        if stored.size != declared.size || stored.etag != declared.etag() {
+            let _ = self.storage.delete(&target).await;
+            return Err(DatasetError::Internal(format!(
+                "storage holds {} bytes with ETag {} where it copied {} bytes with ETag {}; the file was removed",
+                stored.size,
+                stored.etag,
+                declared.size,
+                declared.etag()
+            )));
+        }
         Ok(self.landed(id, pending, &stored).await)
     }
 
@@ -367,6 +483,7 @@ impl Datasets {
         let discard = || async {
             let _ = self.storage.abort_upload(&key, &m.s3_upload_id).await;
             let _ = self.storage.delete(&pending_key(id, upload_id)).await;
+            self.forget_declared_parts(id, upload_id).await;
         };
         let stored = match self.storage.list_parts(&key, &m.s3_upload_id).await {
             Ok(parts) => parts,
@@ -380,6 +497,10 @@ impl Datasets {
         let (parts, problems) = check_parts(&plan, pending.size, &stored);
         if !problems.is_empty() {
             return Err(invalid("parts", format!("{}; send them and complete again", problems.join("; "))));
+        }
+        let undeclared = undeclared_parts(&parts, &self.declared_parts(id, upload_id).await?);
+        if !undeclared.is_empty() {
+            return Err(invalid("parts", format!("{}; send those parts again with their URLs and complete again", undeclared.join("; "))));
         }
         if let Err(err) = self.check_completion(record, pending).await {
             discard().await;
@@ -399,6 +520,7 @@ impl Datasets {
             Err(other) => return Err(other.into()),
         };
         let _ = self.storage.delete(&pending_key(id, upload_id)).await;
+        self.forget_declared_parts(id, upload_id).await;
         let stored = self.storage.head(&key).await?;
         let expected = multipart_etag(&parts);
         if stored.size != pending.size || expected.as_ref().is_some_and(|e| *e != stored.etag) {
@@ -486,6 +608,21 @@ impl Datasets {
                 swept += 1;
             }
         }
+        let declared = all_declared_parts_prefix(id);
+        let orphans: Vec<String> = self
+            .storage
+            .list_all(&declared)
+            .await?
+            .into_iter()
+            .filter(|o| {
+                let upload_id = o.key.strip_prefix(&declared).and_then(|rest| rest.split('/').next()).unwrap_or_default();
+                !live.contains(upload_id) && o.modified <= cutoff
+            })
+            .map(|o| o.key)
+            .collect();
+        if !orphans.is_empty() {
+            self.storage.delete_many(&orphans).await?;
+        }
         if swept > 0 {
             tracing::info!(dataset = %id, swept, "abandoned uploads dropped");
         }
@@ -503,6 +640,7 @@ impl Datasets {
                 Err(other) => return Err(other.into()),
             },
         }
+        self.forget_declared_parts(id, upload_id).await;
         self.storage.delete(&pending_key(id, upload_id)).await?;
         Ok(())
     }
@@ -552,6 +690,43 @@ impl Datasets {
             _ => Err(not_found_upload()),
         }
     }
+}
+
+/// Parts storage holds with bytes whose MD5 was never declared for them
+/// (an MD5 declared in any URL request for the part counts: the client knew
+/// those bytes). Only the declared values are named.
+fn undeclared_parts(parts: &[(i32, String)], declared: &HashMap<u32, Vec<String>>) -> Vec<String> {
+    parts
+        .iter()
+        .filter(|(number, etag)| !declared.get(&(*number as u32)).is_some_and(|md5s| md5s.iter().any(|m| m == etag)))
+        .map(|(number, _)| {
+            let said: Vec<String> = declared
+                .get(&(*number as u32))
+                .into_iter()
+                .flatten()
+                .filter_map(|m| hex::decode(m).ok().and_then(|b| <[u8; 16]>::try_from(b).ok()))
+                .map(|m| md5_base64(&m))
+                .collect();
+            let said = if said.is_empty() {
+                "no MD5 was declared for it".to_owned()
+            } else {
+                format!("its declared MD5 is {}", said.join(" or "))
+            };
+            format!("part {number} holds other bytes than declared ({said})")
+        })
+        .collect()
+}
+
+/// The upload's bytes are not the declared ones (the record is gone).
+fn not_the_declared_bytes(declared: &BodyDigest) -> DatasetError {
+    invalid(
+        "md5",
+        format!(
+            "what arrived is not the declared file ({} bytes with MD5 {}); the upload was discarded, start it again",
+            declared.size,
+            md5_base64(&declared.md5)
+        ),
+    )
 }
 
 fn created_meanwhile(pending: &PendingUpload) -> DatasetError {

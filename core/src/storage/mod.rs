@@ -21,7 +21,7 @@ use bytes::Bytes;
 
 use crate::secret::Secret;
 pub use error::{StorageError, StorageResult};
-pub use presign::{PresignExpiry, PresignedRequest, DEFAULT_PRESIGN_EXPIRY, MAX_PRESIGN_EXPIRY};
+pub use presign::{BodyDigest, Delivery, PresignExpiry, PresignedRequest, DEFAULT_PRESIGN_EXPIRY, MAX_PRESIGN_EXPIRY};
 
 /// Where the bucket is and how to reach it.
 #[derive(Debug, Clone)]
@@ -301,13 +301,17 @@ impl Storage {
     }
 
     /// Server-side copy within the bucket; the copy keeps metadata and tags.
-    pub async fn copy(&self, from: &str, to: &str) -> StorageResult<String> {
+    /// Copies `from` to `to` inside the bucket, only while `from` still has
+    /// the ETag `from_etag` (`PreconditionFailed` otherwise): what was
+    /// checked is what is copied, whatever writes to `from` meanwhile.
+    pub async fn copy(&self, from: &str, from_etag: &str, to: &str) -> StorageResult<String> {
         let output = self
             .client
             .copy_object()
             .bucket(&self.bucket)
             .key(to)
             .copy_source(copy_source(&self.bucket, from))
+            .copy_source_if_match(format!("\"{from_etag}\""))
             .send()
             .await
             .map_err(StorageError::from_sdk)?;

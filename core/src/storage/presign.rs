@@ -6,6 +6,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
+use agora_model::files::md5_base64;
 use agora_model::tags::{format_tagging_header, Tag};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use serde::{Deserialize, Serialize};
@@ -46,8 +47,34 @@ impl Default for PresignExpiry {
     }
 }
 
+/// How a presigned GET's answer is to be taken by a browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery<'a> {
+    /// Saved under this name, never shown: anything a browser could run.
+    Attachment { filename: &'a str },
+    /// Shown as this type: only passive ones (see
+    /// [`agora_model::files::inline_content_type`]).
+    Inline { content_type: &'static str },
+}
+
+/// The body a presigned write may carry: its exact length and MD5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyDigest {
+    pub size: u64,
+    pub md5: [u8; 16],
+}
+
+impl BodyDigest {
+    /// The ETag S3 gives an object (or part) written in one request with
+    /// these bytes: the hex MD5.
+    pub fn etag(&self) -> String {
+        hex::encode(self.md5)
+    }
+}
+
 /// A request someone else will send: the URL, the method, and the headers
-/// that were signed and must be sent exactly as given.
+/// that were signed and must be sent exactly as given (besides
+/// `content-length`, also signed, which the body sets).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PresignedRequest {
     pub method: String,
@@ -120,25 +147,33 @@ impl Presigner {
         Ok(PresignedRequest {
             method: method.to_owned(),
             url,
-            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            // `content-length` is signed but not listed: every HTTP client
+            // sends it from the body (browsers refuse to set it by hand).
+            headers: headers.iter().filter(|(k, _)| *k != "content-length").map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             expires_at: (now.unix_timestamp().max(0) as u64) + expiry.duration().as_secs(),
         })
     }
 }
 
 impl Storage {
-    /// A PUT of one key. Content type and tags, when given, are signed: the
-    /// uploader must send them as returned.
+    /// A PUT of one key that writes exactly `bytes`: its length and MD5
+    /// are signed (`content-length`, `content-md5`), as are the content type
+    /// and tags when given, so storage refuses a body of another size or
+    /// other bytes. The uploader sends the returned headers as they are.
     pub async fn presign_put(
         &self,
         key: &str,
+        bytes: BodyDigest,
         content_type: Option<&str>,
         tags: &[Tag],
         expiry: PresignExpiry,
     ) -> StorageResult<PresignedRequest> {
         super::check_tags(tags)?;
         let tagging = (!tags.is_empty()).then(|| format_tagging_header(tags));
-        let mut headers: Vec<(&str, &str)> = Vec::with_capacity(2);
+        let (length, md5) = (bytes.size.to_string(), md5_base64(&bytes.md5));
+        let mut headers: Vec<(&str, &str)> = Vec::with_capacity(4);
+        headers.push(("content-length", &length));
+        headers.push(("content-md5", &md5));
         if let Some(content_type) = content_type {
             headers.push(("content-type", content_type));
         }
@@ -148,23 +183,34 @@ impl Storage {
         self.presigner.presign("PUT", key, &[], &headers, expiry).await
     }
 
-    /// A GET of one key; with `filename`, browsers save it under that name.
-    pub async fn presign_get(&self, key: &str, filename: Option<&str>, expiry: PresignExpiry) -> StorageResult<PresignedRequest> {
-        let disposition = filename.map(content_disposition);
-        let params: Vec<(&str, &str)> = disposition.as_deref().map(|d| ("response-content-disposition", d)).into_iter().collect();
+    /// A GET of one key, answered with the type and disposition `delivery`
+    /// says (`response-content-type` and `response-content-disposition`,
+    /// signed), whatever the object was stored with.
+    pub async fn presign_get(&self, key: &str, delivery: Delivery<'_>, expiry: PresignExpiry) -> StorageResult<PresignedRequest> {
+        let params: Vec<(&str, String)> = match delivery {
+            Delivery::Attachment { filename } => vec![("response-content-disposition", content_disposition(filename))],
+            Delivery::Inline { content_type } => {
+                vec![("response-content-disposition", "inline".to_owned()), ("response-content-type", content_type.to_owned())]
+            }
+        };
+        let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
         self.presigner.presign("GET", key, &params, &[], expiry).await
     }
 
-    /// One part of a multipart upload.
+    /// One part of a multipart upload that writes exactly `bytes` (length
+    /// and MD5 signed, as for [`Storage::presign_put`]).
     pub async fn presign_upload_part(
         &self,
         key: &str,
         upload_id: &str,
         part_number: i32,
+        bytes: BodyDigest,
         expiry: PresignExpiry,
     ) -> StorageResult<PresignedRequest> {
         let part = part_number.to_string();
-        self.presigner.presign("PUT", key, &[("partNumber", &part), ("uploadId", upload_id)], &[], expiry).await
+        let (length, md5) = (bytes.size.to_string(), md5_base64(&bytes.md5));
+        let headers = [("content-length", length.as_str()), ("content-md5", md5.as_str())];
+        self.presigner.presign("PUT", key, &[("partNumber", &part), ("uploadId", upload_id)], &headers, expiry).await
     }
 }
 

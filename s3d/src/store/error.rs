@@ -34,6 +34,10 @@ pub enum StoreError {
     EntityTooSmall { part: i32, size: u64, min: u64 },
     #[error("the body ended before the declared length: {0}")]
     IncompleteBody(String),
+    /// The bytes that arrived do not have the MD5 the client declared in
+    /// `Content-MD5`; nothing was stored.
+    #[error("the Content-MD5 you specified did not match what we received")]
+    BadDigest,
     #[error("storage I/O failed: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -78,6 +78,7 @@ impl Store {
         upload_id: &str,
         part_number: i32,
         content_length: Option<u64>,
+        content_md5: Option<[u8; 16]>,
         body: S,
     ) -> StoreResult<PartMeta>
     where
@@ -89,7 +90,7 @@ impl Store {
         }
         let bucket = self.bucket(bucket)?;
         self.load_upload(&bucket, key, upload_id).await?;
-        let blob = self.write_temp(body, content_length).await?;
+        let blob = self.write_temp(body, content_length, content_md5).await?;
         let part = PartMeta { part_number, size: blob.size, etag: hex::encode(blob.md5), last_modified: OffsetDateTime::now_utc() };
         let json = serde_json::to_vec(&part).map_err(std::io::Error::other)?;
         let (dir, tmp) = (bucket.upload_dir(upload_id)?, self.tmp_dir().to_path_buf());

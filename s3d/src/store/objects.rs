@@ -61,6 +61,9 @@ pub struct PutRequest {
     pub tags: Vec<Tag>,
     /// `Content-Length`, when the client declared it.
     pub content_length: Option<u64>,
+    /// `Content-MD5`, when the client declared it: a body with another MD5
+    /// is refused and never stored.
+    pub content_md5: Option<[u8; 16]>,
     pub conditions: Vec<Condition>,
 }
 
@@ -80,11 +83,12 @@ pub(crate) struct TempBlob {
 
 impl Store {
     /// Streams `body` to a fsynced temp file, hashing it on the way; fails if
-    /// it does not match the declared length. The received chunks go to one
+    /// it does not match the declared length or MD5 (the temp file is then
+    /// removed with the returned error). The received chunks go to one
     /// blocking writer thread that hashes and writes them, so hashing and disk
     /// writes overlap with receiving; memory stays bounded by the channel and
     /// the write buffer whatever the size.
-    pub(crate) async fn write_temp<S, E>(&self, body: S, declared: Option<u64>) -> StoreResult<TempBlob>
+    pub(crate) async fn write_temp<S, E>(&self, body: S, declared: Option<u64>, declared_md5: Option<[u8; 16]>) -> StoreResult<TempBlob>
     where
         S: Stream<Item = Result<Bytes, E>> + Send,
         E: std::fmt::Display,
@@ -127,6 +131,9 @@ impl Store {
         if let Some(declared) = declared.filter(|d| *d != size) {
             return Err(StoreError::IncompleteBody(format!("{size} of {declared} bytes arrived")));
         }
+        if declared_md5.is_some_and(|declared| declared != md5) {
+            return Err(StoreError::BadDigest);
+        }
         Ok(TempBlob { file, size, md5 })
     }
 
@@ -141,7 +148,7 @@ impl Store {
         let bucket = self.bucket(bucket)?;
         // Fail fast, before reading a large body, when the answer is already known.
         check_all(&request.conditions, bucket.get(&request.key).as_deref())?;
-        let blob = self.write_temp(body, request.content_length).await?;
+        let blob = self.write_temp(body, request.content_length, request.content_md5).await?;
         let id = random_id();
         let meta = ObjectMeta {
             key: request.key,

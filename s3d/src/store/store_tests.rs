@@ -112,7 +112,8 @@ async fn multipart_objects_read_back_whole_and_in_ranges() {
     let mut expected = Vec::new();
     // Upload out of order, as parallel clients do.
     for &(n, len) in sizes.iter().rev() {
-        let meta = store.upload_part("bkt", "big.bin", &upload.upload_id, n as i32, Some(len as u64), body(part(n, len))).await.unwrap();
+        let meta =
+            store.upload_part("bkt", "big.bin", &upload.upload_id, n as i32, Some(len as u64), None, body(part(n, len))).await.unwrap();
         listed.push(CompletedPartRef { part_number: n as i32, etag: meta.etag });
     }
     listed.reverse();
@@ -136,11 +137,11 @@ async fn multipart_rules_are_enforced() {
     let (_dir, store) = open();
     let upload = store.create_upload("bkt", "k".into(), ObjectHeaders::default(), vec![]).await.unwrap();
     for n in [0, 10_001, -1] {
-        let err = store.upload_part("bkt", "k", &upload.upload_id, n, None, body(vec![1])).await.unwrap_err();
+        let err = store.upload_part("bkt", "k", &upload.upload_id, n, None, None, body(vec![1])).await.unwrap_err();
         assert!(matches!(err, StoreError::InvalidArgument(_)), "part {n}");
     }
-    let p1 = store.upload_part("bkt", "k", &upload.upload_id, 1, None, body(vec![1; 10])).await.unwrap();
-    let p2 = store.upload_part("bkt", "k", &upload.upload_id, 2, None, body(vec![2; 10])).await.unwrap();
+    let p1 = store.upload_part("bkt", "k", &upload.upload_id, 1, None, None, body(vec![1; 10])).await.unwrap();
+    let p2 = store.upload_part("bkt", "k", &upload.upload_id, 2, None, None, body(vec![2; 10])).await.unwrap();
     let refs =
         |parts: &[(i32, &str)]| parts.iter().map(|(n, e)| CompletedPartRef { part_number: *n, etag: e.to_string() }).collect::<Vec<_>>();
     let too_small = store.complete_upload("bkt", "k", &upload.upload_id, &refs(&[(1, &p1.etag), (2, &p2.etag)]), &[]).await;

@@ -45,6 +45,12 @@ pub struct DatasetsArgs {
     pub runs: usize,
 }
 
+/// The base64 MD5 a client declares for the bytes it uploads.
+fn md5_b64(bytes: &[u8]) -> String {
+    use md5::{Digest, Md5};
+    agora_model::files::md5_base64(&Md5::digest(bytes).into())
+}
+
 async fn put(client: &reqwest::Client, call: &Value, body: Vec<u8>) -> anyhow::Result<()> {
     let mut request = client.put(call["url"].as_str().context("no url")?).body(body);
     for header in call["headers"].as_array().into_iter().flatten() {
@@ -97,8 +103,10 @@ async fn small_files(api: &Api, id: &str, args: &DatasetsArgs, agora: &AgoraChil
     futures::stream::iter(0..args.small)
         .map(|n| async move {
             let path = format!("small/{:02}/file{n:05}.bin", n % 50);
-            let ticket = api.post(&format!("/api/v1/datasets/{id}/uploads"), json!({"path": path, "size": args.small_bytes})).await?;
-            put(&api.client, &ticket["put"], vec![(n % 251) as u8; args.small_bytes]).await?;
+            let body = vec![(n % 251) as u8; args.small_bytes];
+            let request = json!({"path": path, "size": args.small_bytes, "md5": md5_b64(&body)});
+            let ticket = api.post(&format!("/api/v1/datasets/{id}/uploads"), request).await?;
+            put(&api.client, &ticket["put"], body).await?;
             let upload = ticket["upload_id"].as_str().unwrap_or_default();
             api.post(&format!("/api/v1/datasets/{id}/uploads/{upload}/complete"), json!({})).await?;
             anyhow::Ok(())
@@ -133,12 +141,10 @@ async fn large_file(api: &Api, id: &str, args: &DatasetsArgs, agora: &AgoraChild
         .map(|n| {
             let (upload, body) = (&upload, &body);
             async move {
-                let urls = api.post(&format!("/api/v1/datasets/{id}/uploads/{upload}/parts"), json!({"parts": [n]})).await?;
                 let len = if n == parts { (size - part_size * u64::from(parts - 1)) as usize } else { body.len() };
-                let response = api.client.put(urls[0]["url"].as_str().context("no part url")?).body(body[..len].to_vec()).send().await?;
-                if !response.status().is_success() {
-                    bail!("part {n}: storage answered {}", response.status());
-                }
+                let part = json!({"parts": [{"part_number": n, "md5": md5_b64(&body[..len])}]});
+                let urls = api.post(&format!("/api/v1/datasets/{id}/uploads/{upload}/parts"), part).await?;
+                put(&api.client, &urls[0], body[..len].to_vec()).await.with_context(|| format!("part {n}"))?;
                 anyhow::Ok(())
             }
         })
