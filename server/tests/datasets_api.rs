@@ -4,7 +4,7 @@
 mod common;
 
 use agora_testkit::md5_b64;
-use common::api::{server_with_mail, verified_user};
+use common::api::{server_with_mail, server_with_mail_and, verified_user};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -251,14 +251,7 @@ async fn files_go_straight_to_storage_and_are_checked_on_completion() {
 
 #[tokio::test]
 async fn a_dataset_keeps_within_its_byte_quota() {
-    let smtp = agora_testkit::smtp_server();
-    let url = smtp.url();
-    let server = common::TestServer::start_with(|args| {
-        args.smtp_url = Some(agora_core::secret::Secret::new(url));
-        args.max_dataset_bytes = Some(100);
-    })
-    .await
-    .unwrap();
+    let (server, smtp) = server_with_mail_and(|args| args.max_dataset_bytes = Some(100)).await;
     let ann = verified_user(&server, &smtp, "ann").await;
     let (_, ds) = server.post("/api/v1/datasets", Some(&ann), json!({"name": "small"})).await;
     let id = ds["id"].as_str().unwrap().to_owned();
@@ -298,14 +291,7 @@ async fn a_dataset_keeps_within_its_byte_quota() {
 
 #[tokio::test]
 async fn a_script_sends_a_large_file_in_parts_and_can_resume_or_cancel() {
-    let smtp = agora_testkit::smtp_server();
-    let url = smtp.url();
-    let server = common::TestServer::start_with(|args| {
-        args.smtp_url = Some(agora_core::secret::Secret::new(url));
-        args.multipart_threshold = Some(1024);
-    })
-    .await
-    .unwrap();
+    let (server, smtp) = server_with_mail_and(|args| args.multipart_threshold = Some(1024)).await;
     let ann = verified_user(&server, &smtp, "ann").await;
     let (_, ds) = server.post("/api/v1/datasets", Some(&ann), json!({"name": "models"})).await;
     let id = ds["id"].as_str().unwrap().to_owned();

@@ -7,7 +7,7 @@
 mod common;
 
 use agora_testkit::md5_b64;
-use common::api::{server_with_mail, verified_user};
+use common::api::{server_with_mail, server_with_mail_and, verified_user};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -157,14 +157,7 @@ async fn a_single_put_url_writes_only_the_declared_bytes() {
 /// through and make the file.
 #[tokio::test]
 async fn a_part_url_writes_only_its_declared_part() {
-    let smtp = agora_testkit::smtp_server();
-    let url = smtp.url();
-    let server = common::TestServer::start_with(|args| {
-        args.smtp_url = Some(agora_core::secret::Secret::new(url));
-        args.multipart_threshold = Some(1024);
-    })
-    .await
-    .unwrap();
+    let (server, smtp) = server_with_mail_and(|args| args.multipart_threshold = Some(1024)).await;
     let ann = verified_user(&server, &smtp, "ann").await;
     let (_, ds) = server.post("/api/v1/datasets", Some(&ann), json!({"name": "models"})).await;
     let id = ds["id"].as_str().unwrap().to_owned();
