@@ -318,11 +318,42 @@ both_backends!(abandoned_uploads_and_orphaned_staging_objects_are_swept, |f: Fix
     assert!(request.send().await.unwrap().status().is_success());
     let orphan = format!("ds/{}/staging/{}", ds.id, "f".repeat(32));
     f.storage.put(&orphan, Bytes::from_static(b"left over"), PutOptions::default()).await.unwrap();
-    assert_eq!(datasets.sweep_uploads(&ds.id, std::time::Duration::from_secs(3600)).await.unwrap(), 0, "young uploads stay");
-    assert_eq!(datasets.sweep_uploads(&ds.id, std::time::Duration::ZERO).await.unwrap(), 2);
+    let (hour, now) = (std::time::Duration::from_secs(3600), std::time::Duration::ZERO);
+    assert_eq!(datasets.sweep_uploads(&ds.id, hour, hour).await.unwrap(), 0, "young uploads and orphans stay");
+    assert_eq!(datasets.sweep_uploads(&ds.id, hour, now).await.unwrap(), 1, "the orphan goes, the open upload stays");
+    assert!(f.storage.head(&orphan).await.is_err());
+    assert_eq!(datasets.pending_uploads(&ann_c, &ds.id).await.unwrap().len(), 1);
+    assert_eq!(datasets.sweep_uploads(&ds.id, now, now).await.unwrap(), 1, "the abandoned upload goes");
     assert!(datasets.pending_uploads(&ann_c, &ds.id).await.unwrap().is_empty());
     let left = f.storage.list(&ListOptions { prefix: format!("ds/{}/staging/", ds.id), ..Default::default() }).await.unwrap();
     assert!(left.objects.is_empty(), "{:?}", left.objects);
+
+    // A URL used again after its upload completed writes an orphan, which
+    // the next sweep takes; the file stays.
+    let request = UploadRequest {
+        path: "b.txt".into(),
+        size: 5,
+        content_type: None,
+        labels: vec![],
+        on_conflict: None,
+        md5: Some(agora_testkit::md5_b64(b"hello")),
+    };
+    let ticket = datasets.start_upload(&ann_c, &ds.id, request).await.unwrap();
+    let put = ticket.put.unwrap();
+    let send = || {
+        let mut request = reqwest::Client::new().put(&put.url).body("hello");
+        for (name, value) in &put.headers {
+            request = request.header(name, value);
+        }
+        request.send()
+    };
+    assert!(send().await.unwrap().status().is_success());
+    datasets.complete_upload(&ann_c, &ds.id, &ticket.upload_id).await.unwrap();
+    assert!(send().await.unwrap().status().is_success(), "the URL still signs one write of the declared bytes");
+    assert_eq!(datasets.sweep_uploads(&ds.id, hour, now).await.unwrap(), 1);
+    let left = f.storage.list(&ListOptions { prefix: format!("ds/{}/staging/", ds.id), ..Default::default() }).await.unwrap();
+    assert!(left.objects.is_empty(), "{:?}", left.objects);
+    assert_eq!(f.storage.get(&format!("ds/{}/files/b.txt", ds.id), None).await.unwrap().body, Bytes::from_static(b"hello"));
 });
 
 /// Uploads `body` to `path` through the presigned flow.

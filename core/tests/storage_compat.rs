@@ -151,11 +151,12 @@ both_backends!(bad_tag_sets_are_refused_before_anything_is_written, |f: Fixture|
     assert!(matches!(s.head("new.txt").await, Err(StorageError::NotFound)), "nothing written");
 });
 
-both_backends!(copy_keeps_bytes_metadata_and_tags_and_delete_removes, |f: Fixture| async move {
+both_backends!(copy_keeps_the_bytes_sets_headers_and_tags_and_delete_removes, |f: Fixture| async move {
     let s = &f.storage;
-    let options = PutOptions { content_type: Some("image/png".into()), tags: vec![Tag::new("k", "v")], ..Default::default() };
+    let options = PutOptions { content_type: Some("text/html".into()), tags: vec![Tag::new("k", "v")], ..Default::default() };
     let etag = s.put("src/ünï file.png", Bytes::from_static(b"bytes"), options).await.unwrap();
-    let stale = s.copy("src/ünï file.png", "0123456789abcdef0123456789abcdef", "dst/copy.png").await;
+    let set = || PutOptions { content_type: Some("image/png".into()), tags: vec![Tag::new("split", "train")], ..Default::default() };
+    let stale = s.copy("src/ünï file.png", "0123456789abcdef0123456789abcdef", "dst/copy.png", set()).await;
     match f.backend {
         Backend::Embedded => {
             assert!(matches!(stale, Err(StorageError::PreconditionFailed)), "{stale:?}");
@@ -165,10 +166,10 @@ both_backends!(copy_keeps_bytes_metadata_and_tags_and_delete_removes, |f: Fixtur
         // uploads check the copy's ETag after it, too.
         Backend::Moto => assert!(stale.is_ok(), "{stale:?}"),
     }
-    assert_eq!(s.copy("src/ünï file.png", &etag, "dst/copy.png").await.unwrap(), etag);
+    assert_eq!(s.copy("src/ünï file.png", &etag, "dst/copy.png", set()).await.unwrap(), etag);
     assert_eq!(&s.get("dst/copy.png", None).await.unwrap().body[..], b"bytes");
-    assert_eq!(s.head("dst/copy.png").await.unwrap().content_type.as_deref(), Some("image/png"));
-    assert_eq!(s.get_tags("dst/copy.png").await.unwrap(), vec![Tag::new("k", "v")]);
+    assert_eq!(s.head("dst/copy.png").await.unwrap().content_type.as_deref(), Some("image/png"), "the source's type is replaced");
+    assert_eq!(s.get_tags("dst/copy.png").await.unwrap(), vec![Tag::new("split", "train")], "the source's tags are replaced");
     s.delete("src/ünï file.png").await.unwrap();
     s.delete("src/ünï file.png").await.unwrap();
     assert!(matches!(s.head("src/ünï file.png").await, Err(StorageError::NotFound)));

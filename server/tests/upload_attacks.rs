@@ -211,3 +211,81 @@ async fn a_part_url_writes_only_its_declared_part() {
     assert!(fetched[..] == body[..]);
     server.stop().await.unwrap();
 }
+
+/// Completions side by side cannot together break what each checks: six
+/// `replace: false` uploads to one path give one file and five 409s, five
+/// uploads that each fit the quota (but not all together) give as many
+/// files as fit and 413s for the rest, and a training run's model artifacts
+/// count toward the quota too.
+#[tokio::test]
+async fn concurrent_completions_keep_one_file_per_path_and_the_quota() {
+    let (server, smtp) = server_with_mail_and(|args| args.max_dataset_bytes = Some(100)).await;
+    let ann = verified_user(&server, &smtp, "ann").await;
+    let (_, ds) = server.post("/api/v1/datasets", Some(&ann), json!({"name": "tight"})).await;
+    let id = ds["id"].as_str().unwrap().to_owned();
+    let uploads = format!("/api/v1/datasets/{id}/uploads");
+    // Starts and sends every upload, then completes them all at once.
+    let race = |bodies: Vec<(String, Vec<u8>)>| {
+        let (server, ann, uploads) = (&server, &ann, &uploads);
+        async move {
+            let mut completions = Vec::new();
+            for (path, body) in &bodies {
+                let request = json!({"path": path, "size": body.len(), "md5": md5_b64(body)});
+                let (status, ticket) = server.post(uploads, Some(ann), request).await;
+                assert_eq!(status, StatusCode::CREATED, "{ticket}");
+                let sent =
+                    put(&server.client, Method::PUT, ticket["put"]["url"].as_str().unwrap(), &ticket["put"]["headers"], body.clone());
+                assert!(sent.send().await.unwrap().status().is_success());
+                completions.push(format!("{uploads}/{}/complete", ticket["upload_id"].as_str().unwrap()));
+            }
+            let answers = futures::future::join_all(completions.iter().map(|c| server.post(c, Some(ann), json!({})))).await;
+            answers.into_iter().map(|(status, _)| status).collect::<Vec<_>>()
+        }
+    };
+    let count = |statuses: &[StatusCode], wanted: StatusCode| statuses.iter().filter(|s| **s == wanted).count();
+
+    let same: Vec<(String, Vec<u8>)> = (0..6u8).map(|n| ("same.bin".to_string(), vec![b'a' + n; 10])).collect();
+    let statuses = race(same.clone()).await;
+    assert_eq!((count(&statuses, StatusCode::OK), count(&statuses, StatusCode::CONFLICT)), (1, 5), "{statuses:?}");
+    let winner = same[statuses.iter().position(|s| *s == StatusCode::OK).unwrap()].1.clone();
+    let (_, link) = server.get(&format!("/api/v1/datasets/{id}/download?path=same.bin"), Some(&ann)).await;
+    let fetched = server.client.get(link["url"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(fetched.to_vec(), winner, "the file is the one upload that was told it landed");
+
+    // 10 bytes used: room for three of these five 30-byte files.
+    let five: Vec<(String, Vec<u8>)> = (0..5u8).map(|n| (format!("part{n}.bin"), vec![n; 30])).collect();
+    let statuses = race(five).await;
+    assert_eq!((count(&statuses, StatusCode::OK), count(&statuses, StatusCode::PAYLOAD_TOO_LARGE)), (3, 2), "{statuses:?}");
+    let (_, files) = server.get(&format!("/api/v1/datasets/{id}/files"), Some(&ann)).await;
+    let total: u64 = files["files"].as_array().unwrap().iter().map(|f| f["size"].as_u64().unwrap()).sum();
+    assert_eq!(total, 100, "{files}");
+
+    // Artifacts take bytes as well: with the quota full, a run cannot store one.
+    let (status, run) = server.post(&format!("/api/v1/datasets/{id}/runs"), Some(&ann), json!({"name": "fit"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{run}");
+    let base = format!("/api/v1/datasets/{id}/runs/{}", run["id"].as_str().unwrap());
+    server.post(&format!("{base}/rounds"), Some(&ann), json!({"round": 1, "metrics": {"loss": 0.5}})).await;
+    let artifact = json!({"name": "model.bin", "size": 1, "md5": md5_b64(b"m")});
+    let (status, err) = server.post(&format!("{base}/rounds/1/artifacts"), Some(&ann), artifact.clone()).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{err}");
+    // With room again, the artifact goes in, and then a file no longer fits.
+    let landed = files["files"].as_array().unwrap().iter().find(|f| f["size"] == 30).unwrap()["path"].as_str().unwrap().to_owned();
+    let (status, _) = server.call(Method::DELETE, &format!("/api/v1/datasets/{id}/files?path={landed}"), Some(&ann), None).await;
+    assert!(status.is_success(), "{status}");
+    let model = vec![7u8; 25];
+    let (status, ticket) = server
+        .post(&format!("{base}/rounds/1/artifacts"), Some(&ann), json!({"name": "model.bin", "size": 25, "md5": md5_b64(&model)}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ticket}");
+    assert!(put(&server.client, Method::PUT, ticket["put"]["url"].as_str().unwrap(), &ticket["put"]["headers"], model)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .is_success());
+    let (status, done) = server.post(&format!("{uploads}/{}/complete", ticket["upload_id"].as_str().unwrap()), Some(&ann), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    let (status, err) = server.post(&uploads, Some(&ann), json!({"path": "more.bin", "size": 10, "md5": md5_b64(&[0; 10])})).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "95 bytes of files and artifacts leave 5: {err}");
+    server.stop().await.unwrap();
+}

@@ -2,8 +2,8 @@
 //! and their labels (the objects' S3 tags). Uploads are in `uploads`.
 
 use agora_model::files::{
-    human_bytes, inline_content_type, normalize_file_path, normalize_folder, numbered_copy, BulkLabelsRequest, BulkLabelsResult,
-    DownloadLink, FileFailure, FilePage, FileQuery, FileView, Manifest, ManifestEntry, MANIFEST_MAX_FILES, MAX_BULK_PATHS,
+    inline_content_type, normalize_file_path, normalize_folder, numbered_copy, BulkLabelsRequest, BulkLabelsResult, DownloadLink,
+    FileFailure, FilePage, FileQuery, FileView, Manifest, ManifestEntry, MANIFEST_MAX_FILES, MAX_BULK_PATHS,
 };
 use agora_model::tags::{validate_tag_set, Tag, MAX_TAGS};
 use agora_model::ApiError;
@@ -222,26 +222,26 @@ impl Datasets {
     /// Refuses an upload that would take the dataset over its byte quota.
     /// Usage comes from the index; while it is being rebuilt, from a listing.
     pub(super) async fn check_quota(&self, record: &super::DatasetRecord, adding: u64, replacing: u64) -> Result<(), DatasetError> {
-        let index = self.index.search();
-        let used = if index.rebuilding().is_none() {
-            let dataset = record.id.clone();
-            index.read(move |searcher, fields| crate::index::query::usage(searcher, fields, &dataset)).await?.0
-        } else {
-            self.storage.list_all(&file_key(&record.id, "")).await?.iter().map(|o| o.size).sum()
-        };
-        let after = (used.saturating_sub(replacing)).saturating_add(adding);
+        let after = self.used_bytes(&record.id).await?.saturating_sub(replacing).saturating_add(adding);
         if after > self.limits.max_bytes {
-            return Err(DatasetError::Api(ApiError::new(
-                agora_model::ErrorKind::TooLarge,
-                format!(
-                    "this upload would bring “{}” to {}, over its quota of {} (AGORA_MAX_DATASET_BYTES); delete files or ask an administrator",
-                    record.name,
-                    human_bytes(after),
-                    human_bytes(self.limits.max_bytes)
-                ),
-            )));
+            return Err(self.over_quota(record, after));
         }
         Ok(())
+    }
+
+    /// The bytes a dataset holds against its quota: its files (from the
+    /// index, or storage while the index is rebuilt) and its training runs'
+    /// model artifacts (from storage).
+    pub(super) async fn used_bytes(&self, id: &str) -> Result<u64, DatasetError> {
+        let index = self.index.search();
+        let files = if index.rebuilding().is_none() {
+            let dataset = id.to_owned();
+            index.read(move |searcher, fields| crate::index::query::usage(searcher, fields, &dataset)).await?.0
+        } else {
+            self.storage.list_all(&file_key(id, "")).await?.iter().map(|o| o.size).sum()
+        };
+        let artifacts: u64 = self.storage.list_all(&super::runs::artifacts_prefix(id)).await?.iter().map(|o| o.size).sum();
+        Ok(files.saturating_add(artifacts))
     }
 
     pub(super) async fn size_of(&self, key: &str) -> Result<u64, DatasetError> {

@@ -14,6 +14,7 @@
 //! change if a crash falls in between.
 
 pub mod activity;
+mod completions;
 mod error;
 pub mod files;
 pub mod runs;

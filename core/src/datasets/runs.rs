@@ -64,7 +64,12 @@ fn log_prefix(id: &str, run: &str) -> String {
 }
 
 pub(super) fn artifact_key(id: &str, run: &str, round: i64, name: &str) -> String {
-    format!("ds/{id}/models/{run}/{round}/{name}")
+    format!("{}{run}/{round}/{name}", artifacts_prefix(id))
+}
+
+/// Where every run's model artifacts are (they count toward the quota).
+pub(super) fn artifacts_prefix(id: &str) -> String {
+    format!("ds/{id}/models/")
 }
 
 fn valid_run_id(run: &str) -> bool {
@@ -542,6 +547,9 @@ impl Datasets {
         if !record.rounds.iter().any(|r| r.round == round) {
             return Err(DatasetError::Api(ApiError::invalid("round", format!("report round {round} before uploading its artifacts"))));
         }
+        let dataset = self.load(id).await?;
+        let replaced = self.size_of(&artifact_key(id, run, round, &upload.name)).await?;
+        self.check_quota(&dataset, upload.size, replaced).await?;
         let pending = super::uploads::PendingUpload::artifact(upload, user.id.clone(), ArtifactOf { session: run.to_owned(), round })?;
         self.begin_upload(id, pending).await
     }

@@ -170,7 +170,7 @@ impl Datasets {
             index.apply(vec![head]).await?;
             return Ok(0);
         }
-        self.sweep_uploads(id, ABANDONED_AFTER).await?;
+        self.sweep_uploads(id, ABANDONED_AFTER, super::uploads::ORPHANED_AFTER).await?;
         let root = file_key(id, "");
         let stored: HashMap<String, (u64, i64)> = self
             .storage

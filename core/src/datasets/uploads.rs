@@ -41,6 +41,7 @@ use bytes::Bytes;
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 
+use super::completions::Wanted;
 use super::files::{file_key, invalid};
 use super::{DatasetError, DatasetRecord, Datasets};
 use crate::accounts::unix_now;
@@ -149,6 +150,18 @@ impl PendingUpload {
             done: Vec::new(),
         })
     }
+}
+
+/// How old a staging object or declared part no open upload claims must be
+/// before the reconciler's sweep removes it (younger ones may belong to an
+/// upload started while the sweep ran).
+pub const ORPHANED_AFTER: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Why a completion stopped before putting the file in place: with what
+/// arrived discarded (it can never complete), or kept for another try.
+enum Refused {
+    Discard(DatasetError),
+    Keep(DatasetError),
 }
 
 fn not_found_upload() -> DatasetError {
@@ -442,33 +455,36 @@ impl Datasets {
             return Err(not_the_declared_bytes(&declared));
         }
         let target = pending.target(id);
-        if let Err(err) = self.check_completion(record, pending).await {
-            discard().await;
-            return Err(err);
+        match self.check_completion(record, upload_id, pending).await {
+            Ok(()) => {}
+            Err(Refused::Discard(err)) => {
+                discard().await;
+                return Err(err);
+            }
+            Err(Refused::Keep(err)) => return Err(err),
         }
         // Copied only while it still has the checked ETag: a write to the
         // staging key between the check and the copy cannot slip through.
-        match self.storage.copy(&staging, &declared.etag(), &target).await {
-            Ok(_) => {}
-            Err(StorageError::PreconditionFailed) => {
-                discard().await;
-                return Err(not_the_declared_bytes(&declared));
-            }
-            Err(other) => return Err(other.into()),
+        // The file gets the declared type and labels, whatever the PUT sent
+        // (a store that ignored the signed headers might have kept others).
+        let declared_headers =
+            PutOptions { content_type: pending.content_type.clone(), tags: pending.labels.clone(), ..Default::default() };
+        let copied = match self.storage.copy(&staging, &declared.etag(), &target, declared_headers).await {
+            Ok(_) => self.check_in_place(&target, declared.size, Some(declared.etag())).await,
+            Err(StorageError::PreconditionFailed) => Err(not_the_declared_bytes(&declared)),
+            // Refused for what the object is (moto, for one, will not copy
+            // one a PUT sent to GLACIER): it came with headers no URL grants.
+            Err(StorageError::Invalid(_) | StorageError::AccessDenied(_) | StorageError::NotFound) => Err(invalid(
+                "upload",
+                "what arrived cannot be put in place: it was sent with other headers than its URL grants; the upload was discarded, start it again",
+            )),
+            Err(other) => Err(other.into()),
+        };
+        // A storage failure may pass: the upload stays for another try.
+        if !matches!(copied, Err(DatasetError::Storage(_))) {
+            discard().await;
         }
-        discard().await;
-        let stored = self.storage.head(&target).await?;
-        if stored.size != declared.size || stored.etag != declared.etag() {
-            let _ = self.storage.delete(&target).await;
-            return Err(DatasetError::Internal(format!(
-                "storage holds {} bytes with ETag {} where it copied {} bytes with ETag {}; the file was removed",
-                stored.size,
-                stored.etag,
-                declared.size,
-                declared.etag()
-            )));
-        }
-        Ok(self.landed(id, pending, &stored).await)
+        self.finish_completion(id, upload_id, pending, copied).await
     }
 
     async fn complete_multipart(
@@ -502,38 +518,62 @@ impl Datasets {
         if !undeclared.is_empty() {
             return Err(invalid("parts", format!("{}; send those parts again with their URLs and complete again", undeclared.join("; "))));
         }
-        if let Err(err) = self.check_completion(record, pending).await {
-            discard().await;
-            return Err(err);
+        match self.check_completion(record, upload_id, pending).await {
+            Ok(()) => {}
+            Err(Refused::Discard(err)) => {
+                discard().await;
+                return Err(err);
+            }
+            Err(Refused::Keep(err)) => return Err(err),
         }
         let condition = (!pending.replace).then_some(WriteCondition::Create);
-        match self.storage.complete_upload(&key, &m.s3_upload_id, &parts, condition).await {
-            Ok(_) => {}
-            Err(StorageError::PreconditionFailed) => {
-                discard().await;
-                return Err(created_meanwhile(pending));
-            }
-            Err(StorageError::NotFound) => {
-                let _ = self.storage.delete(&pending_key(id, upload_id)).await;
-                return Err(not_found_upload());
-            }
-            Err(other) => return Err(other.into()),
+        let assembled = match self.storage.complete_upload(&key, &m.s3_upload_id, &parts, condition).await {
+            Ok(_) => self.check_in_place(&key, pending.size, multipart_etag(&parts)).await,
+            Err(StorageError::PreconditionFailed) => Err(created_meanwhile(pending)),
+            Err(StorageError::NotFound) => Err(not_found_upload()),
+            Err(other) => Err(other.into()),
         };
-        let _ = self.storage.delete(&pending_key(id, upload_id)).await;
-        self.forget_declared_parts(id, upload_id).await;
-        let stored = self.storage.head(&key).await?;
-        let expected = multipart_etag(&parts);
-        if stored.size != pending.size || expected.as_ref().is_some_and(|e| *e != stored.etag) {
-            let _ = self.storage.delete(&key).await;
-            return Err(DatasetError::Internal(format!(
-                "storage assembled {} bytes with ETag {} from parts that make {} bytes with ETag {}; the file was removed",
-                stored.size,
-                stored.etag,
-                pending.size,
-                expected.unwrap_or_default()
-            )));
+        // A storage failure may pass: the upload stays for another try.
+        if !matches!(assembled, Err(DatasetError::Storage(_))) {
+            discard().await;
         }
-        Ok(self.landed(id, pending, &stored).await)
+        self.finish_completion(id, upload_id, pending, assembled).await
+    }
+
+    /// Indexes a file that is in place, then ends the completion's claim:
+    /// in that order, so another completion's quota check finds its bytes
+    /// in the claim or in this node's index, never in neither.
+    async fn finish_completion(
+        &self,
+        id: &str,
+        upload_id: &str,
+        pending: &PendingUpload,
+        in_place: Result<ObjectInfo, DatasetError>,
+    ) -> Result<FileView, DatasetError> {
+        let file = match in_place {
+            Ok(stored) => Ok(self.landed(id, pending, &stored).await),
+            Err(err) => Err(err),
+        };
+        // Artifacts are counted from storage, so their claim need not stay.
+        self.release_completion(id, upload_id, file.is_ok() && pending.artifact.is_none()).await;
+        file
+    }
+
+    /// What storage holds at `key` once the file was put there, checked
+    /// again: the declared size and (where it can be computed) ETag, or the
+    /// object is removed and the completion fails.
+    async fn check_in_place(&self, key: &str, size: u64, etag: Option<String>) -> Result<ObjectInfo, DatasetError> {
+        let stored = self.storage.head(key).await?;
+        if stored.size == size && etag.as_ref().is_none_or(|e| *e == stored.etag) {
+            return Ok(stored);
+        }
+        let _ = self.storage.delete(key).await;
+        Err(DatasetError::Internal(format!(
+            "storage holds {} bytes with ETag {} at {key} where {size} bytes with ETag {} were put; the object was removed",
+            stored.size,
+            stored.etag,
+            etag.unwrap_or_default()
+        )))
     }
 
     /// A file in place: indexed (awaiting the commit, so the next listing
@@ -561,19 +601,32 @@ impl Datasets {
         }
     }
 
-    /// Quota and name, checked again at completion: uploads started together
-    /// each fit, together they may not; a file may have appeared meanwhile.
-    async fn check_completion(&self, record: &DatasetRecord, pending: &PendingUpload) -> Result<(), DatasetError> {
+    /// Quota and name, checked again at completion, under a claim (see
+    /// `completions`): uploads started together each fit, together they may
+    /// not; a file may have appeared meanwhile. On `Ok` the claim is held
+    /// and the caller releases it.
+    async fn check_completion(&self, record: &DatasetRecord, upload_id: &str, pending: &PendingUpload) -> Result<(), Refused> {
         let target = pending.target(&record.id);
-        if pending.artifact.is_some() {
-            return Ok(()); // artifacts replace themselves and are not dataset files
+        // Artifacts replace one of their own name; files as they were asked to.
+        let replace = pending.replace || pending.artifact.is_some();
+        let replaced = if replace { self.size_of(&target).await.map_err(Refused::Keep)? } else { 0 };
+        let wanted = Wanted { upload: upload_id, path: &target, size: pending.size, replaced, exclusive: !replace };
+        match self.claim_completion(record, wanted).await {
+            Ok(()) => {}
+            Err(err @ DatasetError::Api(ApiError { kind: agora_model::ErrorKind::TooLarge, .. })) => return Err(Refused::Discard(err)),
+            Err(err) => return Err(Refused::Keep(err)),
         }
-        let replaced = if pending.replace { self.size_of(&target).await? } else { 0 };
-        self.check_quota(record, pending.size, replaced).await?;
-        if !pending.replace && self.exists(&target).await? {
-            return Err(created_meanwhile(pending));
+        match self.exists(&target).await {
+            Ok(false) => Ok(()),
+            Ok(true) if replace => Ok(()),
+            outcome => {
+                self.release_completion(&record.id, upload_id, false).await;
+                match outcome {
+                    Err(err) => Err(Refused::Keep(err)),
+                    _ => Err(Refused::Discard(created_meanwhile(pending))),
+                }
+            }
         }
-        Ok(())
     }
 
     /// Stops an upload and drops what was sent of it.
@@ -585,25 +638,31 @@ impl Datasets {
     }
 
     /// Drops uploads started more than `age` ago and never completed, and
-    /// staging objects no upload record claims (a crash between the two
-    /// deletions that end a completion). Returns how many went.
-    pub async fn sweep_uploads(&self, id: &str, age: std::time::Duration) -> Result<usize, DatasetError> {
+    /// multipart uploads holding parts outside their plan (no URL of ours
+    /// writes those: a store let something else through). Staging objects
+    /// and declared parts no open upload claims go once they are
+    /// `orphaned` old ([`ORPHANED_AFTER`] in the reconciler): what a URL
+    /// wrote after its upload completed or was refused, or what a crash
+    /// between a completion's deletions left. Returns how many went.
+    pub async fn sweep_uploads(&self, id: &str, age: std::time::Duration, orphaned: std::time::Duration) -> Result<usize, DatasetError> {
         let cutoff = unix_now() - age.as_secs() as i64;
         let (mut swept, mut live) = (0, std::collections::HashSet::new());
         for upload_id in self.upload_ids(id).await? {
             let upload_id = upload_id.as_str();
             let Some(pending) = self.read_pending(id, upload_id).await? else { continue };
-            if pending.created_at <= cutoff {
+            if pending.created_at <= cutoff || self.past_its_plan(id, &pending).await? {
                 self.drop_upload(id, upload_id, &pending).await?;
                 swept += 1;
             } else {
                 live.insert(upload_id.to_owned());
             }
         }
+        // Recent orphans may be an upload started since it was listed above.
+        let orphaned = unix_now() - orphaned.as_secs() as i64;
         let staging = staging_key(id, "");
         for object in self.storage.list_all(&staging).await? {
             let upload_id = object.key.strip_prefix(&staging).unwrap_or_default();
-            if !live.contains(upload_id) && object.modified <= cutoff {
+            if !live.contains(upload_id) && object.modified <= orphaned {
                 self.storage.delete(&object.key).await?;
                 swept += 1;
             }
@@ -616,7 +675,7 @@ impl Datasets {
             .into_iter()
             .filter(|o| {
                 let upload_id = o.key.strip_prefix(&declared).and_then(|rest| rest.split('/').next()).unwrap_or_default();
-                !live.contains(upload_id) && o.modified <= cutoff
+                !live.contains(upload_id) && o.modified <= orphaned
             })
             .map(|o| o.key)
             .collect();
@@ -627,6 +686,25 @@ impl Datasets {
             tracing::info!(dataset = %id, swept, "abandoned uploads dropped");
         }
         Ok(swept)
+    }
+
+    /// Whether storage holds parts of a multipart upload that its plan has
+    /// no room for: numbers past its last part, or parts of another size.
+    async fn past_its_plan(&self, id: &str, pending: &PendingUpload) -> Result<bool, DatasetError> {
+        let (Some(plan), Some(m)) = (pending.plan(), &pending.multipart) else { return Ok(false) };
+        let parts = match self.storage.list_parts(&pending.target(id), &m.s3_upload_id).await {
+            Ok(parts) => parts,
+            Err(StorageError::NotFound) => return Ok(false),
+            Err(other) => return Err(other.into()),
+        };
+        Ok(parts.iter().any(|part| {
+            let number = part.part_number;
+            if number < 1 || number as u32 > plan.part_count {
+                return true;
+            }
+            let (start, end) = plan.range(pending.size, number as u32);
+            part.size != end - start
+        }))
     }
 
     async fn drop_upload(&self, id: &str, upload_id: &str, pending: &PendingUpload) -> Result<(), DatasetError> {

@@ -300,21 +300,24 @@ impl Storage {
         })
     }
 
-    /// Server-side copy within the bucket; the copy keeps metadata and tags.
     /// Copies `from` to `to` inside the bucket, only while `from` still has
     /// the ETag `from_etag` (`PreconditionFailed` otherwise): what was
-    /// checked is what is copied, whatever writes to `from` meanwhile.
-    pub async fn copy(&self, from: &str, from_etag: &str, to: &str) -> StorageResult<String> {
-        let output = self
+    /// checked is what is copied, whatever writes to `from` meanwhile. The
+    /// copy gets the content type, metadata and tags of `set` (replacing
+    /// the source's): whoever wrote `from` decides only its bytes.
+    pub async fn copy(&self, from: &str, from_etag: &str, to: &str, set: PutOptions) -> StorageResult<String> {
+        check_tags(&set.tags)?;
+        let mut request = self
             .client
             .copy_object()
             .bucket(&self.bucket)
             .key(to)
             .copy_source(copy_source(&self.bucket, from))
             .copy_source_if_match(format!("\"{from_etag}\""))
-            .send()
-            .await
-            .map_err(StorageError::from_sdk)?;
+            .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
+            .tagging_directive(aws_sdk_s3::types::TaggingDirective::Replace);
+        with_put_options!(request, set);
+        let output = request.send().await.map_err(StorageError::from_sdk)?;
         Ok(unquote(output.copy_object_result().and_then(|r| r.e_tag())))
     }
 

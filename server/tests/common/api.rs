@@ -95,3 +95,32 @@ pub async fn verified_user(server: &TestServer, smtp: &SmtpServer, name: &str) -
     assert_eq!(status, StatusCode::OK, "{body}");
     body["token"].as_str().unwrap().to_owned()
 }
+
+/// A server whose storage is a new bucket on the moto peer (a second S3
+/// implementation) instead of its embedded endpoint, with mail.
+pub async fn server_on_moto_with_mail_and(adjust: impl FnOnce(&mut agora_server::cli::ServeArgs)) -> (TestServer, SmtpServer) {
+    use agora_core::storage::{Storage, StorageConfig};
+    static BUCKETS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let endpoint = agora_testkit::moto_endpoint();
+    let n = BUCKETS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let bucket = format!("agora-{}-{n}", std::process::id());
+    let credentials = || Secret::new("testing".to_owned());
+    let storage = Storage::connect(&StorageConfig {
+        endpoint: Some(endpoint.to_owned()),
+        public_endpoint: None,
+        region: "us-east-1".into(),
+        bucket: bucket.clone(),
+        credentials: Some(("testing".into(), credentials())),
+        path_style: true,
+    })
+    .await;
+    storage.ensure_bucket().await.expect("moto makes the bucket");
+    server_with_mail_and(|args| {
+        args.s3_endpoint = Some(endpoint.to_owned());
+        args.s3_bucket = Some(bucket);
+        args.s3_access_key_id = Some("testing".into());
+        args.s3_secret_access_key = Some(credentials());
+        adjust(args);
+    })
+    .await
+}
