@@ -171,6 +171,45 @@ test("a large file goes up in parts, survives a reload, and resumes where it sto
   await expect(fresh.getByTestId("unfinished-uploads")).toHaveCount(0);
 });
 
+// Each part's MD5 is declared and signed into its URL: bytes changed on
+// the way are refused by storage, and the page sends that part again.
+test("a part changed in flight is refused by storage and sent again", async ({ browser, request }) => {
+  const owner = unique("tamper");
+  await verifiedAccount(request, owner, "owner password");
+  const page = await (await browser.newContext()).newPage();
+  await logIn(page, owner, "owner password");
+  await createDataset(page, `Checked ${unique("")}`);
+
+  // 12 MiB: parts of 8 and 4 MiB.
+  const big = Buffer.alloc(12 * 1024 * 1024);
+  for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE(i ^ 0x5a5a5a5a, i);
+  const partTwo = (url: URL) => url.searchParams.get("partNumber") === "2";
+  let sent = 0;
+  await page.route(partTwo, async (route) => {
+    if (route.request().method() !== "PUT") return route.continue();
+    sent += 1;
+    if (sent > 1) return route.continue();
+    const body = route.request().postDataBuffer() ?? Buffer.alloc(0);
+    const tampered = Buffer.from(body);
+    tampered[100] ^= 0xff;
+    await route.continue({ postData: tampered });
+  });
+  const refused = page.waitForResponse((r) => partTwo(new URL(r.url())) && r.request().method() === "PUT");
+  await page.getByTestId("upload-input").setInputFiles([{ name: "weights.bin", mimeType: "application/octet-stream", buffer: big }]);
+  const first = await refused;
+  expect(first.status()).toBe(400);
+  expect(await first.text()).toContain("BadDigest");
+  await expect(page.locator("[data-testid=upload-row][data-state=done]")).toHaveCount(1);
+  expect(sent).toBe(2);
+
+  const row = page.locator("[data-testid=file-row][data-name='weights.bin']");
+  await expect(row).toContainText("12.0 MiB");
+  const downloaded = page.waitForEvent("download");
+  await row.getByTestId("download").click();
+  const { readFile } = await import("fs/promises");
+  expect((await readFile(await (await downloaded).path())).equals(big)).toBe(true);
+});
+
 test("a label typed in the header search finds the file, which opens in its dataset", async ({ browser, request }) => {
   const owner = unique("find");
   await verifiedAccount(request, owner, "owner password");
