@@ -139,12 +139,12 @@ fn strip_quotes(etag: &str) -> String {
 #[async_trait::async_trait]
 impl S3 for S3Api {
     async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
-        self.store.create_bucket(&req.input.bucket).map_err(s3_err)?;
+        self.store.create_bucket(&req.input.bucket).await.map_err(s3_err)?;
         Ok(S3Response::new(CreateBucketOutput { location: Some(format!("/{}", req.input.bucket)) }))
     }
 
     async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
-        self.store.delete_bucket(&req.input.bucket).map_err(s3_err)?;
+        self.store.delete_bucket(&req.input.bucket).await.map_err(s3_err)?;
         Ok(S3Response::new(DeleteBucketOutput {}))
     }
 
@@ -189,15 +189,17 @@ impl S3 for S3Api {
 
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
         let input = req.input;
-        let meta = self.store.head(&input.bucket, &input.key).map_err(s3_err)?;
-        check_read_conditions(&meta, input.if_match.as_ref(), input.if_none_match.as_ref())?;
+        // Preconditions, range and body all answer for the version looked up here.
+        let reader = self.store.reader(&input.bucket, &input.key).map_err(s3_err)?;
+        let meta = reader.meta();
+        check_read_conditions(meta, input.if_match.as_ref(), input.if_none_match.as_ref())?;
         let range = match &input.range {
             Some(range) => {
                 Some(range.check(meta.size).map_err(|_| s3_error!(InvalidRange, "the range is outside the object's {} bytes", meta.size))?)
             }
             None => None,
         };
-        let object = self.store.read(&input.bucket, &input.key, range.clone()).await.map_err(s3_err)?;
+        let object = reader.body(range.clone()).await.map_err(s3_err)?;
         let meta = object.meta;
         let length = object.range.end - object.range.start;
         let headers = &meta.headers;
@@ -252,20 +254,21 @@ impl S3 for S3Api {
             return Err(s3_error!(MalformedXML, "at most 1000 keys can be deleted in one request"));
         }
         let quiet = input.delete.quiet.unwrap_or(false);
+        let keys: Vec<String> = input.delete.objects.into_iter().map(|o| o.key).collect();
+        let outcomes = self.store.delete_many(&input.bucket, keys.clone()).await.map_err(s3_err)?;
         let mut deleted = Vec::new();
         let mut errors = Vec::new();
-        for object in input.delete.objects {
-            match self.store.delete(&input.bucket, &object.key).await {
+        for (key, outcome) in keys.into_iter().zip(outcomes) {
+            match outcome {
                 Ok(()) => {
                     if !quiet {
-                        deleted.push(DeletedObject { key: Some(object.key), ..Default::default() });
+                        deleted.push(DeletedObject { key: Some(key), ..Default::default() });
                     }
                 }
-                Err(StoreError::NoSuchBucket) => return Err(s3_error!(NoSuchBucket)),
                 Err(err) => {
                     let err = s3_err(err);
                     errors.push(s3s::dto::Error {
-                        key: Some(object.key),
+                        key: Some(key),
                         code: Some(err.code().as_str().to_owned()),
                         message: err.message().map(str::to_owned),
                         ..Default::default()
@@ -446,6 +449,9 @@ impl S3 for S3Api {
                 Ok(CompletedPartRef { part_number, etag: strip_quotes(etag.value()) })
             })
             .collect::<S3Result<_>>()?;
+        if listed.is_empty() {
+            return Err(s3_error!(MalformedXML, "CompleteMultipartUpload must list at least one part"));
+        }
         let conditions = conditions(input.if_match.as_ref(), input.if_none_match.as_ref());
         let meta = self.store.complete_upload(&input.bucket, &input.key, &input.upload_id, &listed, &conditions).await.map_err(s3_err)?;
         Ok(S3Response::new(CompleteMultipartUploadOutput {

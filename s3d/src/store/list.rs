@@ -128,7 +128,7 @@ mod tests {
     async fn store_with(keys: &[&str]) -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        store.create_bucket("bkt").unwrap();
+        store.create_bucket("bkt").await.unwrap();
         for key in keys {
             let body = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"x"))]);
             store.put("bkt", PutRequest { key: key.to_string(), ..Default::default() }, body).await.unwrap();

@@ -46,6 +46,11 @@ pub struct ObjectMeta {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
     pub blobs: Vec<BlobRef>,
+    /// The multipart upload this object was completed from: a retried
+    /// Complete of that upload (after a crash, or a lost response) answers
+    /// with this object instead of committing again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_id: Option<String>,
 }
 
 /// What a multipart upload remembers between its parts.
@@ -61,7 +66,8 @@ pub struct UploadMeta {
     pub tags: Vec<Tag>,
 }
 
-/// One uploaded part.
+/// One uploaded part: the record `part-NNNNN.json`, which names the file
+/// holding exactly the bytes it describes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartMeta {
     pub part_number: i32,
@@ -70,4 +76,15 @@ pub struct PartMeta {
     pub etag: String,
     #[serde(with = "time::serde::rfc3339")]
     pub last_modified: OffsetDateTime,
+    /// The part's data file in the upload's directory, unique to this upload
+    /// of the part (`part-NNNNN-{id}`). Records written before parts had
+    /// unique files leave it out; theirs is `part-NNNNN`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+}
+
+impl PartMeta {
+    pub(crate) fn file_name(&self) -> String {
+        self.file.clone().unwrap_or_else(|| format!("part-{:05}", self.part_number))
+    }
 }

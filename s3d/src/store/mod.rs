@@ -7,7 +7,10 @@
 //! buckets/{bucket}/bucket.json          creation time
 //! buckets/{bucket}/meta/{h2}/{h}.json   one object's ObjectMeta; h = sha256(key)
 //! buckets/{bucket}/blobs/{id}           immutable data files
-//! buckets/{bucket}/uploads/{id}/        a multipart upload: upload.json, part-NNNNN(.json)
+//! buckets/{bucket}/uploads/{id}/        a multipart upload: upload.json,
+//!                                       part-NNNNN.json records and the part
+//!                                       files they name
+//! buckets/{bucket}/quarantine/          metadata files that could not be read
 //! ```
 //!
 //! Object keys never become paths (only their SHA-256 does), so no key —
@@ -16,10 +19,13 @@
 //! is swapped in with one atomic rename; a crash leaves the old or the new
 //! object, and orphaned blobs and temp files are swept at the next open.
 //! Writes to one bucket commit under one lock, which makes conditional
-//! writes (`If-None-Match: *`, `If-Match`) exact under concurrency.
+//! writes (`If-None-Match: *`, `If-Match`) exact under concurrency. A commit
+//! runs as a task of its own: a client that hangs up mid-commit cannot stop
+//! it halfway or release the lock early.
 
 mod error;
 pub mod fsutil;
+mod leases;
 mod list;
 pub mod meta;
 mod multipart;
@@ -27,10 +33,11 @@ mod objects;
 #[cfg(test)]
 mod store_tests;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
+use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -39,7 +46,7 @@ pub use error::{StoreError, StoreResult};
 pub use list::{ListPage, ListRequest, MAX_KEYS, MAX_KEYS_DEFAULT};
 pub use meta::{BlobRef, ObjectHeaders, ObjectMeta, PartMeta, UploadMeta};
 pub use multipart::CompletedPartRef;
-pub use objects::{Condition, ObjectBody, PutRequest};
+pub use objects::{Condition, ObjectBody, ObjectReader, PutRequest};
 
 /// Runs blocking filesystem work off the async executor. A task that
 /// panicked or was cancelled counts as an I/O failure.
@@ -51,6 +58,13 @@ where
     tokio::task::spawn_blocking(work).await.map_err(|e| StoreError::Io(std::io::Error::other(e)))?.map_err(Into::into)
 }
 
+/// Runs a commit as a task of its own and waits for it. When the caller is
+/// dropped (its client hung up), the commit still runs to its end, with its
+/// lock held throughout, so memory and disk never disagree.
+pub(crate) async fn detached<T: Send + 'static>(work: impl Future<Output = StoreResult<T>> + Send + 'static) -> StoreResult<T> {
+    tokio::spawn(work).await.map_err(|e| StoreError::Io(std::io::Error::other(e)))?
+}
+
 /// Longest object key S3 accepts, in bytes.
 pub const MAX_KEY_BYTES: usize = 1024;
 
@@ -58,6 +72,9 @@ pub struct Store {
     root: PathBuf,
     tmp: PathBuf,
     buckets: RwLock<HashMap<String, Arc<Bucket>>>,
+    /// Held while a bucket is created or deleted (their file work runs with
+    /// it held, never with `buckets` locked).
+    catalog: tokio::sync::Mutex<()>,
 }
 
 pub(crate) struct Bucket {
@@ -66,8 +83,10 @@ pub(crate) struct Bucket {
     pub(crate) created: OffsetDateTime,
     /// Every object's metadata, sorted by key: listings and lookups.
     pub(crate) index: RwLock<BTreeMap<String, Arc<ObjectMeta>>>,
-    /// Held while a write decides and commits.
-    pub(crate) commit: tokio::sync::Mutex<()>,
+    /// Held while a write decides and commits. `true` once the bucket is
+    /// deleted: a write that was waiting then fails with `NoSuchBucket`.
+    pub(crate) commit: tokio::sync::Mutex<bool>,
+    pub(crate) leases: Mutex<leases::LeaseTable>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -77,6 +96,10 @@ struct BucketFile {
 }
 
 impl Bucket {
+    fn new(name: String, dir: PathBuf, created: OffsetDateTime, index: BTreeMap<String, Arc<ObjectMeta>>) -> Self {
+        Bucket { name, dir, created, index: RwLock::new(index), commit: tokio::sync::Mutex::new(false), leases: Mutex::default() }
+    }
+
     pub(crate) fn meta_path(&self, key: &str) -> PathBuf {
         let hash = hex::encode(Sha256::digest(key.as_bytes()));
         self.dir.join("meta").join(&hash[..2]).join(format!("{hash}.json"))
@@ -93,21 +116,34 @@ impl Bucket {
     pub(crate) fn get(&self, key: &str) -> Option<Arc<ObjectMeta>> {
         self.index.read().unwrap_or_else(|e| e.into_inner()).get(key).cloned()
     }
+
+    pub(crate) fn set(&self, meta: Arc<ObjectMeta>) {
+        self.index.write().unwrap_or_else(|e| e.into_inner()).insert(meta.key.clone(), meta);
+    }
+
+    pub(crate) fn unset(&self, key: &str) {
+        self.index.write().unwrap_or_else(|e| e.into_inner()).remove(key);
+    }
 }
+
+/// The bucket's directories below its own.
+const BUCKET_SUBDIRS: [&str; 3] = ["meta", "blobs", "uploads"];
 
 impl Store {
     /// Opens (creating if needed) a store at `root`: loads every bucket's
-    /// metadata, empties `tmp/` and removes blobs no object refers to.
-    /// Blocking; call it at start-up or from `spawn_blocking`.
+    /// metadata, empties `tmp/`, finishes what a crash interrupted and
+    /// removes blobs no object refers to. Blocking; call it at start-up or
+    /// from `spawn_blocking`.
     pub fn open(root: impl Into<PathBuf>) -> StoreResult<Store> {
         let root = root.into();
         let tmp = root.join("tmp");
         let buckets_dir = root.join("buckets");
-        fs::create_dir_all(&buckets_dir).map_err(|e| StoreError::io("creating the store", e))?;
+        fsutil::create_dir_all(&buckets_dir).map_err(|e| StoreError::io("creating the store", e))?;
+        make_private(&root).map_err(|e| StoreError::io("making the store private", e))?;
         if tmp.exists() {
             fs::remove_dir_all(&tmp).map_err(|e| StoreError::io("emptying tmp/", e))?;
         }
-        fs::create_dir_all(&tmp).map_err(|e| StoreError::io("creating tmp/", e))?;
+        fsutil::create_dir(&tmp).map_err(|e| StoreError::io("creating tmp/", e))?;
 
         let mut buckets = HashMap::new();
         for entry in fs::read_dir(&buckets_dir).map_err(|e| StoreError::io("listing buckets", e))? {
@@ -117,10 +153,10 @@ impl Store {
                 tracing::warn!(dir = %entry.path().display(), "skipping a directory that is not a valid bucket name");
                 continue;
             }
-            let bucket = load_bucket(name.clone(), entry.path())?;
+            let bucket = load_bucket(name.clone(), entry.path(), &tmp)?;
             buckets.insert(name, Arc::new(bucket));
         }
-        Ok(Store { root, tmp, buckets: RwLock::new(buckets) })
+        Ok(Store { root, tmp, buckets: RwLock::new(buckets), catalog: tokio::sync::Mutex::new(()) })
     }
 
     pub fn root(&self) -> &Path {
@@ -135,37 +171,49 @@ impl Store {
         self.buckets.read().unwrap_or_else(|e| e.into_inner()).get(name).cloned().ok_or(StoreError::NoSuchBucket)
     }
 
-    /// Creates a bucket; `BucketAlreadyExists` if it is there.
-    pub fn create_bucket(&self, name: &str) -> StoreResult<()> {
+    /// Creates a bucket; `BucketAlreadyExists` if it is there. The bucket's
+    /// directory is built in `tmp/` and renamed into place whole, so a crash
+    /// never leaves half a bucket.
+    pub async fn create_bucket(&self, name: &str) -> StoreResult<()> {
         validate_bucket_name(name)?;
-        let mut buckets = self.buckets.write().unwrap_or_else(|e| e.into_inner());
-        if buckets.contains_key(name) {
+        let _catalog = self.catalog.lock().await;
+        if self.bucket_exists(name) {
             return Err(StoreError::BucketAlreadyExists);
         }
         let dir = self.root.join("buckets").join(name);
         let created = OffsetDateTime::now_utc();
-        for sub in ["meta", "blobs", "uploads"] {
-            fs::create_dir_all(dir.join(sub))?;
-        }
         let file = serde_json::to_vec(&BucketFile { created }).map_err(std::io::Error::other)?;
-        fsutil::atomic_write(&self.tmp, &dir.join("bucket.json"), &file)?;
-        let bucket = Bucket { name: name.to_owned(), dir, created, index: RwLock::default(), commit: tokio::sync::Mutex::new(()) };
-        buckets.insert(name.to_owned(), Arc::new(bucket));
+        let (staging, target) = (self.tmp.join(fsutil::random_id()), dir.clone());
+        blocking(move || -> std::io::Result<()> {
+            fsutil::create_dir(&staging)?;
+            for sub in BUCKET_SUBDIRS {
+                fsutil::create_dir(&staging.join(sub))?;
+            }
+            let mut out = fsutil::create_file(&staging.join("bucket.json"))?;
+            std::io::Write::write_all(&mut out, &file)?;
+            out.sync_all()?;
+            fsutil::sync_parent(&staging.join("bucket.json"))?;
+            fsutil::durable_rename(&staging, &target)
+        })
+        .await?;
+        let bucket = Bucket::new(name.to_owned(), dir, created, BTreeMap::new());
+        self.buckets.write().unwrap_or_else(|e| e.into_inner()).insert(name.to_owned(), Arc::new(bucket));
         Ok(())
     }
 
-    /// Deletes an empty bucket.
-    pub fn delete_bucket(&self, name: &str) -> StoreResult<()> {
-        let mut buckets = self.buckets.write().unwrap_or_else(|e| e.into_inner());
-        let bucket = buckets.get(name).ok_or(StoreError::NoSuchBucket)?;
+    /// Deletes an empty bucket. It waits for writes in flight to commit; one
+    /// that comes after fails with `NoSuchBucket` and cannot bring it back.
+    pub async fn delete_bucket(&self, name: &str) -> StoreResult<()> {
+        let _catalog = self.catalog.lock().await;
+        let bucket = self.bucket(name)?;
+        let mut deleted = bucket.commit.lock().await;
         if !bucket.index.read().unwrap_or_else(|e| e.into_inner()).is_empty() {
             return Err(StoreError::BucketNotEmpty);
         }
-        let dir = bucket.dir.clone();
-        buckets.remove(name);
-        let graveyard = self.tmp.join(fsutil::random_id());
-        fs::rename(&dir, &graveyard)?;
-        fs::remove_dir_all(&graveyard)?;
+        let (dir, tmp) = (bucket.dir.clone(), self.tmp.clone());
+        blocking(move || fsutil::remove_dir_durably(&tmp, &dir)).await?;
+        *deleted = true;
+        self.buckets.write().unwrap_or_else(|e| e.into_inner()).remove(name);
         Ok(())
     }
 
@@ -185,6 +233,19 @@ impl Store {
     pub fn head(&self, bucket: &str, key: &str) -> StoreResult<Arc<ObjectMeta>> {
         self.bucket(bucket)?.get(key).ok_or(StoreError::NoSuchKey)
     }
+}
+
+/// The store's root is readable by Agora's user only (`0700`).
+fn make_private(root: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(root)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            fs::set_permissions(root, fs::Permissions::from_mode(mode & 0o700 | 0o700))?;
+        }
+    }
+    Ok(())
 }
 
 /// S3 bucket naming rules: 3–63 characters of `a-z 0-9 . -`, starting and
@@ -225,17 +286,21 @@ pub fn validate_key(key: &str) -> StoreResult<()> {
     Ok(())
 }
 
-fn load_bucket(name: String, dir: PathBuf) -> StoreResult<Bucket> {
+fn load_bucket(name: String, dir: PathBuf, tmp: &Path) -> StoreResult<Bucket> {
     let created = fs::read(dir.join("bucket.json"))
         .ok()
         .and_then(|b| serde_json::from_slice::<BucketFile>(&b).ok())
         .map(|f| f.created)
         .unwrap_or_else(OffsetDateTime::now_utc);
-    for sub in ["meta", "blobs", "uploads"] {
-        fs::create_dir_all(dir.join(sub))?;
+    for sub in BUCKET_SUBDIRS {
+        fsutil::create_dir(&dir.join(sub))?;
     }
 
     let mut index = BTreeMap::new();
+    // Metadata that cannot be read is never taken for "no object": the file
+    // is set aside and nothing of this bucket is swept, so the bytes it
+    // describes stay until someone looks.
+    let mut unaccounted = 0usize;
     for shard in fs::read_dir(dir.join("meta"))? {
         let shard = shard?.path();
         if !shard.is_dir() {
@@ -243,22 +308,58 @@ fn load_bucket(name: String, dir: PathBuf) -> StoreResult<Bucket> {
         }
         for file in fs::read_dir(&shard)? {
             let path = file?.path();
-            match fs::read(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|b| serde_json::from_slice::<ObjectMeta>(&b).map_err(|e| e.to_string()))
-            {
-                Ok(meta) => {
-                    index.insert(meta.key.clone(), Arc::new(meta));
+            match fs::read(&path) {
+                Ok(bytes) => match serde_json::from_slice::<ObjectMeta>(&bytes) {
+                    Ok(meta) => {
+                        index.insert(meta.key.clone(), Arc::new(meta));
+                    }
+                    Err(err) => {
+                        unaccounted += 1;
+                        quarantine(&dir, &path, &err.to_string());
+                    }
+                },
+                Err(err) => {
+                    unaccounted += 1;
+                    tracing::error!(bucket = %name, file = %path.display(), error = %err, "object metadata could not be read; the bucket's unreferenced blobs are kept");
                 }
-                Err(err) => tracing::error!(file = %path.display(), error = %err, "unreadable object metadata; the object is skipped"),
             }
         }
     }
 
-    // Blobs no object refers to were left by a crash between writing the
-    // bytes and committing the metadata, or between a replace and its cleanup.
-    let referenced: std::collections::HashSet<&str> =
-        index.values().flat_map(|m: &Arc<ObjectMeta>| m.blobs.iter().map(|b| b.id.as_str())).collect();
+    finish_completed_uploads(&name, &dir, tmp, &index);
+
+    if unaccounted > 0 {
+        tracing::error!(
+            bucket = %name,
+            files = unaccounted,
+            quarantine = %dir.join("quarantine").display(),
+            "metadata files could not be read: their objects are missing from listings, and no blob of this bucket was removed; inspect the quarantine directory"
+        );
+    } else {
+        sweep_unreferenced_blobs(&name, &dir, &index)?;
+    }
+    tracing::debug!(bucket = %name, objects = index.len(), "bucket loaded");
+    Ok(Bucket::new(name, dir, created, index))
+}
+
+/// Moves an unparseable metadata file to `quarantine/`, keeping its name.
+fn quarantine(dir: &Path, path: &Path, why: &str) {
+    let target = dir.join("quarantine").join(path.file_name().unwrap_or_default());
+    let moved = fsutil::create_dir(&dir.join("quarantine")).and_then(|()| fsutil::durable_rename(path, &target));
+    match moved {
+        Ok(()) => {
+            tracing::error!(file = %path.display(), moved_to = %target.display(), error = %why, "object metadata is corrupt; it was quarantined")
+        }
+        Err(err) => {
+            tracing::error!(file = %path.display(), error = %why, move_error = %err, "object metadata is corrupt and could not be quarantined")
+        }
+    }
+}
+
+/// Blobs no object refers to were left by a crash between writing the bytes
+/// and committing the metadata, or between a replace and its cleanup.
+fn sweep_unreferenced_blobs(name: &str, dir: &Path, index: &BTreeMap<String, Arc<ObjectMeta>>) -> StoreResult<()> {
+    let referenced: HashSet<&str> = index.values().flat_map(|m| m.blobs.iter().map(|b| b.id.as_str())).collect();
     let mut swept = 0usize;
     for blob in fs::read_dir(dir.join("blobs"))? {
         let blob = blob?;
@@ -271,8 +372,28 @@ fn load_bucket(name: String, dir: PathBuf) -> StoreResult<Bucket> {
     if swept > 0 {
         tracing::info!(bucket = %name, swept, "removed blobs left behind by an interrupted write");
     }
-    tracing::debug!(bucket = %name, objects = index.len(), "bucket loaded");
-    Ok(Bucket { name, dir, created, index: RwLock::new(index), commit: tokio::sync::Mutex::new(()) })
+    Ok(())
+}
+
+/// An upload whose object was committed before a crash stopped its
+/// directory's removal is removed now. Nothing can have replaced the object
+/// between the crash and this open, so the object naming the upload proves
+/// it completed.
+fn finish_completed_uploads(name: &str, dir: &Path, tmp: &Path, index: &BTreeMap<String, Arc<ObjectMeta>>) {
+    let completed: HashSet<&str> = index.values().filter_map(|m| m.upload_id.as_deref()).collect();
+    if completed.is_empty() {
+        return;
+    }
+    let Ok(entries) = fs::read_dir(dir.join("uploads")) else { return };
+    for entry in entries.flatten() {
+        let id = entry.file_name();
+        if id.to_str().is_some_and(|id| completed.contains(id)) {
+            match fsutil::remove_dir_durably(tmp, &entry.path()) {
+                Ok(()) => tracing::info!(bucket = %name, upload = ?id, "removed an upload that was completed before a crash"),
+                Err(err) => tracing::warn!(bucket = %name, upload = ?id, error = %err, "could not remove a completed upload"),
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -289,8 +410,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn keys_follow_s3_rules_and_never_become_paths() {
+    #[tokio::test]
+    async fn keys_follow_s3_rules_and_never_become_paths() {
         for ok in ["a", "../../etc/passwd", "/abs/path", "dir/", "ünï cødé.txt", &"k".repeat(1024)] {
             validate_key(ok).unwrap();
         }
@@ -300,7 +421,7 @@ mod tests {
 
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        store.create_bucket("bkt").unwrap();
+        store.create_bucket("bkt").await.unwrap();
         let bucket = store.bucket("bkt").unwrap();
         for key in ["../../etc/passwd", "/abs", "a/../../b"] {
             let path = bucket.meta_path(key);

@@ -31,8 +31,18 @@ fn upload_id_is_well_formed(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-fn part_file(part_number: i32) -> String {
-    format!("part-{part_number:05}")
+fn part_record(part_number: i32) -> String {
+    format!("part-{part_number:05}.json")
+}
+
+/// An upload's directory is gone when it was completed, aborted or its
+/// bucket deleted: file work in it then fails with `NotFound`.
+fn upload_gone(err: std::io::Error) -> StoreError {
+    if err.kind() == std::io::ErrorKind::NotFound {
+        StoreError::NoSuchUpload
+    } else {
+        StoreError::io("writing a part", err)
+    }
 }
 
 impl Bucket {
@@ -53,7 +63,13 @@ impl Store {
         let upload = UploadMeta { upload_id: random_id(), key, initiated: OffsetDateTime::now_utc(), headers, tags };
         let json = serde_json::to_vec(&upload).map_err(std::io::Error::other)?;
         let (dir, tmp) = (bucket.upload_dir(&upload.upload_id)?, self.tmp_dir().to_path_buf());
-        blocking(move || fsutil::atomic_write(&tmp, &dir.join("upload.json"), &json)).await?;
+        blocking(move || -> StoreResult<()> {
+            fsutil::create_dir(&dir)
+                .map_err(|e| if e.kind() == std::io::ErrorKind::NotFound { StoreError::NoSuchBucket } else { e.into() })?;
+            fsutil::atomic_write(&tmp, &dir.join("upload.json"), &json)?;
+            Ok(())
+        })
+        .await?;
         Ok(upload)
     }
 
@@ -91,18 +107,26 @@ impl Store {
         let bucket = self.bucket(bucket)?;
         self.load_upload(&bucket, key, upload_id).await?;
         let blob = self.write_temp(body, content_length, content_md5).await?;
-        let part = PartMeta { part_number, size: blob.size, etag: hex::encode(blob.md5), last_modified: OffsetDateTime::now_utc() };
+        // Each upload of a part has a file of its own, and the record names
+        // it: two uploads of one part, or a crash between the two renames,
+        // can never pair one upload's record with another's bytes.
+        let part = PartMeta {
+            part_number,
+            size: blob.size,
+            etag: hex::encode(blob.md5),
+            last_modified: OffsetDateTime::now_utc(),
+            file: Some(format!("part-{part_number:05}-{}", random_id())),
+        };
         let json = serde_json::to_vec(&part).map_err(std::io::Error::other)?;
-        let (dir, tmp) = (bucket.upload_dir(upload_id)?, self.tmp_dir().to_path_buf());
+        let (dir, tmp, file) = (bucket.upload_dir(upload_id)?, self.tmp_dir().to_path_buf(), part.file_name());
         blocking(move || -> StoreResult<()> {
             if !dir.join("upload.json").exists() {
                 return Err(StoreError::NoSuchUpload);
             }
-            let name = part_file(part_number);
             // Bytes first, then the record that vouches for them.
-            fsutil::durable_rename(blob.file.path(), &dir.join(&name))?;
+            fsutil::durable_rename(blob.file.path(), &dir.join(&file)).map_err(upload_gone)?;
             blob.file.keep();
-            fsutil::atomic_write(&tmp, &dir.join(format!("{name}.json")), &json)?;
+            fsutil::atomic_write(&tmp, &dir.join(part_record(part_number)), &json).map_err(upload_gone)?;
             Ok(())
         })
         .await?;
@@ -121,13 +145,8 @@ impl Store {
     pub async fn abort_upload(&self, bucket: &str, key: &str, upload_id: &str) -> StoreResult<()> {
         let bucket = self.bucket(bucket)?;
         self.load_upload(&bucket, key, upload_id).await?;
-        let dir = bucket.upload_dir(upload_id)?;
-        let graveyard = self.tmp_dir().join(random_id());
-        blocking(move || -> std::io::Result<()> {
-            std::fs::rename(&dir, &graveyard)?;
-            std::fs::remove_dir_all(&graveyard)
-        })
-        .await?;
+        let (dir, tmp) = (bucket.upload_dir(upload_id)?, self.tmp_dir().to_path_buf());
+        blocking(move || fsutil::remove_dir_durably(&tmp, &dir).map_err(upload_gone)).await?;
         Ok(())
     }
 
@@ -184,12 +203,19 @@ impl Store {
             return Err(StoreError::InvalidPartOrder);
         }
         let bucket = self.bucket(bucket_name)?;
-        let (upload, stored) = self.list_parts(bucket_name, key, upload_id).await?;
+        let (upload, stored) = match self.list_parts(bucket_name, key, upload_id).await {
+            Ok(found) => found,
+            // Completed already (the client retries after a lost answer):
+            // the same answer again, as long as the object is still its.
+            Err(StoreError::NoSuchUpload) => {
+                return bucket.get(key).filter(|m| m.upload_id.as_deref() == Some(upload_id)).ok_or(StoreError::NoSuchUpload);
+            }
+            Err(err) => return Err(err),
+        };
         let dir = bucket.upload_dir(upload_id)?;
 
         let mut md5_of_md5s = Md5::new();
-        let mut blobs = Vec::with_capacity(listed.len());
-        let mut files = Vec::with_capacity(listed.len());
+        let mut chosen = Vec::with_capacity(listed.len());
         let mut size = 0u64;
         for (i, wanted) in listed.iter().enumerate() {
             let part = stored
@@ -205,14 +231,24 @@ impl Store {
             }
             md5_of_md5s.update(hex::decode(&part.etag).map_err(std::io::Error::other)?);
             size += part.size;
-            let id = random_id();
-            // Move the part file to tmp/ first: the commit then moves it into blobs/.
-            let staged = TempFile::new(self.tmp_dir().join(random_id()));
-            let (from, to) = (dir.join(part_file(part.part_number)), staged.path().to_path_buf());
-            blocking(move || std::fs::hard_link(from, to).map_err(|e| StoreError::io("staging a part", e))).await?;
-            blobs.push(BlobRef { id: id.clone(), size: part.size });
-            files.push((staged, id));
+            chosen.push(part.clone());
         }
+        // Link the very files the checked records vouch for into tmp/; the
+        // commit then moves them into blobs/.
+        let (from_dir, tmp) = (dir.clone(), self.tmp_dir().to_path_buf());
+        let (blobs, files) = blocking(move || -> StoreResult<(Vec<BlobRef>, Vec<(TempFile, String)>)> {
+            let mut blobs = Vec::with_capacity(chosen.len());
+            let mut files = Vec::with_capacity(chosen.len());
+            for part in chosen {
+                let staged = TempFile::new(tmp.join(random_id()));
+                std::fs::hard_link(from_dir.join(part.file_name()), staged.path()).map_err(upload_gone)?;
+                let id = random_id();
+                blobs.push(BlobRef { id: id.clone(), size: part.size });
+                files.push((staged, id));
+            }
+            Ok((blobs, files))
+        })
+        .await?;
         let meta = ObjectMeta {
             key: key.to_owned(),
             size,
@@ -221,17 +257,9 @@ impl Store {
             headers: upload.headers,
             tags: upload.tags,
             blobs,
+            upload_id: Some(upload.upload_id),
         };
-        let committed = self.commit(&bucket, meta, files, conditions).await?;
-        // The upload is done: its directory (and any unlisted parts) go.
-        let graveyard = self.tmp_dir().join(random_id());
-        let _ = tokio::task::spawn_blocking(move || {
-            if std::fs::rename(&dir, &graveyard).is_ok() {
-                let _ = std::fs::remove_dir_all(&graveyard);
-            }
-        })
-        .await;
-        Ok(committed)
+        self.commit(&bucket, meta, files, conditions.to_vec(), Some(dir)).await
     }
 }
 

@@ -13,7 +13,8 @@ use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::fsutil::{self, random_id, TempFile};
-use super::{blocking, validate_key, BlobRef, Bucket, ObjectHeaders, ObjectMeta, Store, StoreError, StoreResult};
+use super::leases::Lease;
+use super::{blocking, detached, validate_key, BlobRef, Bucket, ObjectHeaders, ObjectMeta, Store, StoreError, StoreResult};
 
 /// Size of the write buffer between the network and the disk.
 const WRITE_BUFFER: usize = 1 << 20;
@@ -98,7 +99,7 @@ impl Store {
         let path = file.path().to_path_buf();
         let writer = tokio::task::spawn_blocking(move || -> std::io::Result<[u8; 16]> {
             use std::io::Write;
-            let mut out = std::io::BufWriter::with_capacity(WRITE_BUFFER, std::fs::File::create(&path)?);
+            let mut out = std::io::BufWriter::with_capacity(WRITE_BUFFER, fsutil::create_file(&path)?);
             let mut md5 = Md5::new();
             while let Some(chunk) = received.blocking_recv() {
                 md5.update(&chunk);
@@ -158,60 +159,126 @@ impl Store {
             headers: request.headers,
             tags: request.tags,
             blobs: vec![BlobRef { id: id.clone(), size: blob.size }],
+            upload_id: None,
         };
-        self.commit(&bucket, meta, vec![(blob.file, id)], &request.conditions).await
+        self.commit(&bucket, meta, vec![(blob.file, id)], request.conditions, None).await
     }
 
     /// Makes `meta` the object under its key: checks `conditions` under the
     /// bucket's commit lock, moves `blobs` into place, swaps the metadata in
-    /// atomically, then removes the blobs of the object it replaced.
+    /// atomically, then retires the blobs of the object it replaced. With
+    /// `upload` (the directory of the upload being completed), the upload
+    /// must still exist and goes in the same commit. Runs to its end even if
+    /// the caller is dropped ([`super::detached`]).
     pub(crate) async fn commit(
         &self,
         bucket: &Arc<Bucket>,
         meta: ObjectMeta,
         blobs: Vec<(TempFile, String)>,
-        conditions: &[Condition],
+        conditions: Vec<Condition>,
+        upload: Option<std::path::PathBuf>,
     ) -> StoreResult<Arc<ObjectMeta>> {
-        let _commit = bucket.commit.lock().await;
-        let previous = bucket.get(&meta.key);
-        check_all(conditions, previous.as_deref())?;
-
-        let meta = Arc::new(meta);
-        let json = serde_json::to_vec(&*meta).map_err(std::io::Error::other)?;
-        let (b, m, tmp) = (Arc::clone(bucket), Arc::clone(&meta), self.tmp_dir().to_path_buf());
-        blocking(move || -> StoreResult<()> {
-            for (file, id) in blobs {
-                fsutil::durable_rename(file.path(), &b.blob_path(&id))?;
-                file.keep();
+        let (bucket, tmp) = (Arc::clone(bucket), self.tmp_dir().to_path_buf());
+        detached(async move {
+            let deleted = bucket.commit.lock().await;
+            if *deleted {
+                return Err(StoreError::NoSuchBucket);
             }
-            fsutil::atomic_write(&tmp, &b.meta_path(&m.key), &json)?;
-            Ok(())
+            let previous = bucket.get(&meta.key);
+            if let Some(upload_dir) = &upload {
+                // A Complete sent again after it succeeded answers as before.
+                if let Some(done) = previous.as_ref().filter(|p| p.upload_id.is_some() && p.upload_id == meta.upload_id) {
+                    return Ok(Arc::clone(done));
+                }
+                if !tokio::fs::try_exists(upload_dir.join("upload.json")).await? {
+                    return Err(StoreError::NoSuchUpload);
+                }
+            }
+            check_all(&conditions, previous.as_deref())?;
+            let meta = Arc::new(meta);
+            let (b, m) = (Arc::clone(&bucket), Arc::clone(&meta));
+            blocking(move || -> StoreResult<()> {
+                // Every blob moves in, then one fsync makes all the moves
+                // durable (a 10,000-part upload costs one, not 10,000).
+                let moved = !blobs.is_empty();
+                for (file, id) in blobs {
+                    std::fs::rename(file.path(), b.blob_path(&id))?;
+                    file.keep();
+                }
+                if moved {
+                    std::fs::File::open(b.dir.join("blobs"))?.sync_all()?;
+                }
+                write_meta(&b, &tmp, &m)?;
+                b.set(Arc::clone(&m));
+                if let Some(previous) = previous {
+                    b.retire(&previous.blobs, &m.blobs);
+                }
+                // The object now names its upload, so a crash before this
+                // removal is finished at the next open.
+                if let Some(upload_dir) = upload {
+                    if let Err(err) = fsutil::remove_dir_durably(&tmp, &upload_dir) {
+                        tracing::warn!(upload = %upload_dir.display(), error = %err, "could not remove a completed upload's directory");
+                    }
+                }
+                Ok(())
+            })
+            .await?;
+            drop(deleted);
+            Ok(meta)
         })
-        .await?;
-
-        bucket.index.write().unwrap_or_else(|e| e.into_inner()).insert(meta.key.clone(), Arc::clone(&meta));
-        drop(_commit);
-        if let Some(previous) = previous {
-            remove_blobs(bucket, &previous.blobs, &meta.blobs).await;
-        }
-        Ok(meta)
+        .await
     }
 
     /// Deletes an object. Deleting a missing key succeeds, as in S3.
     pub async fn delete(&self, bucket: &str, key: &str) -> StoreResult<()> {
+        self.delete_many(bucket, vec![key.to_owned()]).await?.pop().unwrap_or(Ok(()))
+    }
+
+    /// Deletes objects under one hold of the bucket's lock, with one fsync
+    /// per metadata directory touched rather than one per key. Each key gets
+    /// its own outcome, in order; the outer error is the bucket's.
+    pub async fn delete_many(&self, bucket: &str, keys: Vec<String>) -> StoreResult<Vec<StoreResult<()>>> {
         let bucket = self.bucket(bucket)?;
-        let _commit = bucket.commit.lock().await;
-        let Some(previous) = bucket.get(key) else { return Ok(()) };
-        let path = bucket.meta_path(key);
-        blocking(move || -> std::io::Result<()> {
-            std::fs::remove_file(&path)?;
-            fsutil::sync_parent(&path)
+        detached(async move {
+            let deleted = bucket.commit.lock().await;
+            if *deleted {
+                return Err(StoreError::NoSuchBucket);
+            }
+            let b = Arc::clone(&bucket);
+            let outcomes = blocking(move || -> StoreResult<Vec<StoreResult<()>>> {
+                let mut outcomes = Vec::with_capacity(keys.len());
+                let mut dirs = std::collections::BTreeSet::new();
+                let mut gone = Vec::new();
+                for key in &keys {
+                    let Some(previous) = b.get(key) else {
+                        outcomes.push(Ok(()));
+                        continue;
+                    };
+                    let path = b.meta_path(key);
+                    match std::fs::remove_file(&path) {
+                        Ok(()) => {
+                            dirs.extend(path.parent().map(std::path::Path::to_path_buf));
+                            b.unset(key);
+                            gone.push(previous);
+                            outcomes.push(Ok(()));
+                        }
+                        Err(e) => outcomes.push(Err(StoreError::io("deleting an object", e))),
+                    }
+                }
+                // Acknowledged only once the removals are durable.
+                for dir in dirs {
+                    std::fs::File::open(&dir)?.sync_all()?;
+                }
+                for previous in gone {
+                    b.retire(&previous.blobs, &[]);
+                }
+                Ok(outcomes)
+            })
+            .await?;
+            drop(deleted);
+            Ok(outcomes)
         })
-        .await?;
-        bucket.index.write().unwrap_or_else(|e| e.into_inner()).remove(key);
-        drop(_commit);
-        remove_blobs(&bucket, &previous.blobs, &[]).await;
-        Ok(())
+        .await
     }
 
     /// Replaces an object's tags.
@@ -221,17 +288,32 @@ impl Store {
     }
 
     /// Rewrites an object's metadata in place (same bytes), atomically.
-    async fn rewrite_meta(&self, bucket: &str, key: &str, change: impl FnOnce(&mut ObjectMeta)) -> StoreResult<Arc<ObjectMeta>> {
-        let bucket = self.bucket(bucket)?;
-        let _commit = bucket.commit.lock().await;
-        let mut meta = (*bucket.get(key).ok_or(StoreError::NoSuchKey)?).clone();
-        change(&mut meta);
-        let meta = Arc::new(meta);
-        let json = serde_json::to_vec(&*meta).map_err(std::io::Error::other)?;
-        let (path, tmp) = (bucket.meta_path(key), self.tmp_dir().to_path_buf());
-        blocking(move || fsutil::atomic_write(&tmp, &path, &json)).await?;
-        bucket.index.write().unwrap_or_else(|e| e.into_inner()).insert(key.to_owned(), Arc::clone(&meta));
-        Ok(meta)
+    async fn rewrite_meta(
+        &self,
+        bucket: &str,
+        key: &str,
+        change: impl FnOnce(&mut ObjectMeta) + Send + 'static,
+    ) -> StoreResult<Arc<ObjectMeta>> {
+        let (bucket, tmp, key) = (self.bucket(bucket)?, self.tmp_dir().to_path_buf(), key.to_owned());
+        detached(async move {
+            let deleted = bucket.commit.lock().await;
+            if *deleted {
+                return Err(StoreError::NoSuchBucket);
+            }
+            let mut meta = (*bucket.get(&key).ok_or(StoreError::NoSuchKey)?).clone();
+            change(&mut meta);
+            let meta = Arc::new(meta);
+            let (b, m) = (Arc::clone(&bucket), Arc::clone(&meta));
+            blocking(move || -> StoreResult<()> {
+                write_meta(&b, &tmp, &m)?;
+                b.set(m);
+                Ok(())
+            })
+            .await?;
+            drop(deleted);
+            Ok(meta)
+        })
+        .await
     }
 
     /// Copies an object. The blobs are hard-linked, not copied: O(1) in size.
@@ -245,10 +327,12 @@ impl Store {
         source_conditions: &[Condition],
     ) -> StoreResult<Arc<ObjectMeta>> {
         validate_key(&dst.key)?;
-        let source = self.head(src_bucket, src_key)?;
+        let src = self.bucket(src_bucket)?;
+        // The lease keeps the source's blobs while they are linked, even if
+        // it is replaced meanwhile.
+        let (source, _lease) = src.lease(src_key).ok_or(StoreError::NoSuchKey)?;
         check_all(source_conditions, Some(&source))?;
         let target = self.bucket(dst_bucket)?;
-        let src = self.bucket(src_bucket)?;
         let mut links = Vec::with_capacity(source.blobs.len());
         let mut blobs = Vec::with_capacity(source.blobs.len());
         for blob in &source.blobs {
@@ -270,16 +354,42 @@ impl Store {
             headers: if replace_headers { dst.headers } else { source.headers.clone() },
             tags,
             blobs,
+            upload_id: None,
         };
-        self.commit(&target, meta, links, &dst.conditions).await
+        self.commit(&target, meta, links, dst.conditions, None).await
+    }
+
+    /// Looks an object up for reading: its metadata, and a lease that keeps
+    /// exactly this version readable to its last byte. Preconditions, the
+    /// range and the body all come from this one lookup.
+    pub fn reader(&self, bucket: &str, key: &str) -> StoreResult<ObjectReader> {
+        let bucket = self.bucket(bucket)?;
+        let (meta, lease) = bucket.lease(key).ok_or(StoreError::NoSuchKey)?;
+        Ok(ObjectReader { bucket, meta, lease })
     }
 
     /// Opens an object for reading `range` (the whole object when `None`).
-    /// The first blob is opened before returning, so a single-blob object
-    /// reads consistently even if it is replaced meanwhile.
     pub async fn read(&self, bucket: &str, key: &str, range: Option<Range<u64>>) -> StoreResult<ObjectBody> {
-        let bucket = self.bucket(bucket)?;
-        let meta = bucket.get(key).ok_or(StoreError::NoSuchKey)?;
+        self.reader(bucket, key)?.body(range).await
+    }
+}
+
+/// One version of an object, held for reading (see [`Store::reader`]).
+pub struct ObjectReader {
+    bucket: Arc<Bucket>,
+    meta: Arc<ObjectMeta>,
+    lease: Lease,
+}
+
+impl ObjectReader {
+    pub fn meta(&self) -> &Arc<ObjectMeta> {
+        &self.meta
+    }
+
+    /// Streams `range` of this version (all of it when `None`). The first
+    /// blob is opened before returning; the lease travels with the stream.
+    pub async fn body(self, range: Option<Range<u64>>) -> StoreResult<ObjectBody> {
+        let ObjectReader { bucket, meta, lease } = self;
         let range = range.unwrap_or(0..meta.size);
         let mut segments: Vec<(PathBuf, u64, u64)> = Vec::new();
         let mut offset = 0u64;
@@ -300,9 +410,24 @@ impl Store {
             .then(|(path, skip, len)| open_segment(path, skip, len))
             .map_err(|e| std::io::Error::other(e.to_string()))
             .try_flatten();
-        let stream = futures::stream::iter(first).flatten().chain(rest);
+        let stream = futures::stream::iter(first).flatten().chain(rest).map(move |chunk| {
+            let _held = &lease;
+            chunk
+        });
         Ok(ObjectBody { meta, range, stream: Box::pin(stream) })
     }
+}
+
+/// Writes an object's metadata file (creating its shard directory durably).
+/// Blocking; call with the bucket's commit lock held.
+pub(crate) fn write_meta(bucket: &Bucket, tmp: &std::path::Path, meta: &ObjectMeta) -> StoreResult<()> {
+    let json = serde_json::to_vec(meta).map_err(std::io::Error::other)?;
+    let path = bucket.meta_path(&meta.key);
+    if let Some(shard) = path.parent() {
+        fsutil::create_dir(shard)?;
+    }
+    fsutil::atomic_write(tmp, &path, &json)?;
+    Ok(())
 }
 
 fn check_all(conditions: &[Condition], current: Option<&ObjectMeta>) -> StoreResult<()> {
@@ -315,18 +440,4 @@ async fn open_segment(path: PathBuf, skip: u64, len: u64) -> StoreResult<tokio_u
         file.seek(std::io::SeekFrom::Start(skip)).await?;
     }
     Ok(tokio_util::io::ReaderStream::with_capacity(file.take(len), READ_CHUNK))
-}
-
-/// Removes the blobs of a replaced or deleted object, except those still in
-/// use. Failures only leave garbage that the next open sweeps.
-async fn remove_blobs(bucket: &Arc<Bucket>, old: &[BlobRef], keep: &[BlobRef]) {
-    let paths: Vec<_> = old.iter().filter(|b| !keep.contains(b)).map(|b| bucket.blob_path(&b.id)).collect();
-    let _ = tokio::task::spawn_blocking(move || {
-        for path in paths {
-            if let Err(err) = std::fs::remove_file(&path) {
-                tracing::warn!(blob = %path.display(), error = %err, "could not remove a replaced blob; it will be swept at the next start");
-            }
-        }
-    })
-    .await;
 }

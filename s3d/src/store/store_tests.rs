@@ -5,6 +5,7 @@ use std::sync::Arc;
 use agora_model::tags::Tag;
 use bytes::Bytes;
 use futures::TryStreamExt;
+use md5::Md5;
 
 use super::*;
 
@@ -20,10 +21,10 @@ async fn read_all(store: &Store, key: &str, range: Option<std::ops::Range<u64>>)
     chunks.concat()
 }
 
-fn open() -> (tempfile::TempDir, Arc<Store>) {
+async fn open() -> (tempfile::TempDir, Arc<Store>) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    store.create_bucket("bkt").unwrap();
+    store.create_bucket("bkt").await.unwrap();
     (dir, Arc::new(store))
 }
 
@@ -33,7 +34,7 @@ fn put_req(key: &str) -> PutRequest {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn exactly_one_of_100_racing_create_once_writes_wins() {
-    let (_dir, store) = open();
+    let (_dir, store) = open().await;
     let tasks: Vec<_> = (0..100)
         .map(|i| {
             let store = Arc::clone(&store);
@@ -57,7 +58,7 @@ async fn exactly_one_of_100_racing_create_once_writes_wins() {
 
 #[tokio::test]
 async fn if_match_guards_read_modify_write() {
-    let (_dir, store) = open();
+    let (_dir, store) = open().await;
     let first = store.put("bkt", put_req("doc.json"), body(b"v1".to_vec())).await.unwrap();
     let stale = first.etag.clone();
     let second = store
@@ -80,7 +81,7 @@ async fn if_match_guards_read_modify_write() {
 
 #[tokio::test]
 async fn etag_is_the_md5_and_a_short_body_is_refused() {
-    let (_dir, store) = open();
+    let (_dir, store) = open().await;
     let meta = store.put("bkt", put_req("a"), body(b"hello".to_vec())).await.unwrap();
     assert_eq!(meta.etag, "5d41402abc4b2a76b9719d911017c592");
     let short = PutRequest { content_length: Some(10), ..put_req("b") };
@@ -90,7 +91,7 @@ async fn etag_is_the_md5_and_a_short_body_is_refused() {
 
 #[tokio::test]
 async fn tags_are_validated_and_replaced_atomically() {
-    let (_dir, store) = open();
+    let (_dir, store) = open().await;
     let request = PutRequest { tags: vec![Tag::new("split", "train")], ..put_req("img.png") };
     store.put("bkt", request, body(vec![1, 2, 3])).await.unwrap();
     assert_eq!(store.head("bkt", "img.png").unwrap().tags, vec![Tag::new("split", "train")]);
@@ -104,7 +105,7 @@ async fn tags_are_validated_and_replaced_atomically() {
 
 #[tokio::test]
 async fn multipart_objects_read_back_whole_and_in_ranges() {
-    let (_dir, store) = open();
+    let (_dir, store) = open().await;
     let upload = store.create_upload("bkt", "big.bin".into(), ObjectHeaders::default(), vec![]).await.unwrap();
     let part = |n: u8, len: usize| (0..len).map(|i| n.wrapping_mul(31).wrapping_add(i as u8)).collect::<Vec<u8>>();
     let sizes = [(1u8, multipart::MIN_PART_SIZE as usize), (2, multipart::MIN_PART_SIZE as usize), (3, 1234)];
@@ -134,7 +135,7 @@ async fn multipart_objects_read_back_whole_and_in_ranges() {
 
 #[tokio::test]
 async fn multipart_rules_are_enforced() {
-    let (_dir, store) = open();
+    let (_dir, store) = open().await;
     let upload = store.create_upload("bkt", "k".into(), ObjectHeaders::default(), vec![]).await.unwrap();
     for n in [0, 10_001, -1] {
         let err = store.upload_part("bkt", "k", &upload.upload_id, n, None, None, body(vec![1])).await.unwrap_err();
@@ -164,7 +165,7 @@ async fn a_reopened_store_has_every_committed_object_and_no_debris() {
     let dir = tempfile::tempdir().unwrap();
     {
         let store = Store::open(dir.path()).unwrap();
-        store.create_bucket("bkt").unwrap();
+        store.create_bucket("bkt").await.unwrap();
         store.put("bkt", put_req("kept"), body(b"data".to_vec())).await.unwrap();
         store.put("bkt", put_req("replaced"), body(b"old".to_vec())).await.unwrap();
         store.put("bkt", put_req("replaced"), body(b"new".to_vec())).await.unwrap();
@@ -186,7 +187,7 @@ async fn a_reopened_store_has_every_committed_object_and_no_debris() {
 
 #[tokio::test]
 async fn copies_share_nothing_observable() {
-    let (_dir, store) = open();
+    let (_dir, store) = open().await;
     let request = PutRequest { tags: vec![Tag::new("a", "1")], ..put_req("src") };
     store.put("bkt", request, body(b"payload".to_vec())).await.unwrap();
     store.copy(("bkt", "src"), "bkt", put_req("dst"), false, false, &[]).await.unwrap();
@@ -197,10 +198,243 @@ async fn copies_share_nothing_observable() {
 
 #[tokio::test]
 async fn stale_uploads_are_swept() {
-    let (_dir, store) = open();
+    let (_dir, store) = open().await;
     let upload = store.create_upload("bkt", "k".into(), ObjectHeaders::default(), vec![]).await.unwrap();
     assert_eq!(store.sweep_uploads(upload.initiated).await.unwrap(), 0, "not older than the cutoff");
     let later = upload.initiated + time::Duration::seconds(1);
     assert_eq!(store.sweep_uploads(later).await.unwrap(), 1);
     assert!(store.list_uploads("bkt").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_read_in_flight_keeps_reading_its_version_to_the_end() {
+    let (_dir, store) = open().await;
+    let upload = store.create_upload("bkt", "v".into(), ObjectHeaders::default(), vec![]).await.unwrap();
+    let part = |n: u8, len: usize| vec![n; len];
+    let min = multipart::MIN_PART_SIZE as usize;
+    let mut listed = Vec::new();
+    for (n, len) in [(1u8, min), (2, min), (3, 100)] {
+        let meta = store.upload_part("bkt", "v", &upload.upload_id, n as i32, None, None, body(part(n, len))).await.unwrap();
+        listed.push(CompletedPartRef { part_number: n as i32, etag: meta.etag });
+    }
+    store.complete_upload("bkt", "v", &upload.upload_id, &listed, &[]).await.unwrap();
+
+    let reader = store.reader("bkt", "v").unwrap();
+    let mut stream = reader.body(None).await.unwrap().stream;
+    let mut read = futures::StreamExt::next(&mut stream).await.unwrap().unwrap().to_vec();
+    // Replaced, then deleted, while the first part is still being read.
+    store.put("bkt", put_req("v"), body(b"newer".to_vec())).await.unwrap();
+    store.delete("bkt", "v").await.unwrap();
+    while let Some(chunk) = futures::StreamExt::next(&mut stream).await {
+        read.extend_from_slice(&chunk.expect("later parts are still there"));
+    }
+    let mut expected = part(1, min);
+    expected.extend(part(2, min));
+    expected.extend(part(3, 100));
+    assert!(read == expected, "the read returned the version it started with");
+    drop(stream);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let blobs = std::fs::read_dir(store.root().join("buckets/bkt/blobs")).unwrap().count();
+    assert_eq!(blobs, 0, "the retired blobs go once their last reader is done");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writers_cancelled_mid_commit_still_leave_one_winner_and_memory_matching_disk() {
+    let (dir, store) = open().await;
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..100 {
+        let key = format!("race/{round}");
+        let writers: Vec<_> = (0..8)
+            .map(|i| {
+                let (store, key) = (Arc::clone(&store), key.clone());
+                tokio::spawn(async move {
+                    let request = PutRequest { conditions: vec![Condition::NoneExists], ..put_req(&key) };
+                    store.put("bkt", request, body(format!("writer {i}").into_bytes())).await
+                })
+            })
+            .collect();
+        // Half the writers' clients hang up at a random moment.
+        let mut cancelled = Vec::new();
+        for (i, writer) in writers.iter().enumerate() {
+            if i % 2 == 0 {
+                tokio::time::sleep(std::time::Duration::from_micros(next() % 400)).await;
+                writer.abort();
+                cancelled.push(i);
+            }
+        }
+        let mut winners = 0;
+        let mut unanswered = Vec::new();
+        for (i, writer) in writers.into_iter().enumerate() {
+            match writer.await {
+                Ok(Ok(_)) => winners += 1,
+                Ok(Err(StoreError::PreconditionFailed)) => {}
+                Ok(Err(other)) => panic!("round {round}: {other}"),
+                Err(join) => {
+                    assert!(join.is_cancelled() && cancelled.contains(&i));
+                    unanswered.push(i);
+                }
+            }
+        }
+        // Give detached commits of cancelled writers time to end.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let stored = read_all(&store, &key, None).await;
+        let by_cancelled = unanswered.iter().any(|i| stored == format!("writer {i}").into_bytes());
+        assert_eq!(winners + usize::from(by_cancelled), 1, "round {round}: exactly one write won");
+    }
+    // What a restart would see is what was served.
+    let reopened = Store::open(dir.path()).unwrap();
+    for round in 0..100 {
+        let key = format!("race/{round}");
+        assert_eq!(reopened.head("bkt", &key).unwrap().etag, store.head("bkt", &key).unwrap().etag, "{key}");
+    }
+}
+
+#[tokio::test]
+async fn unreadable_metadata_is_quarantined_and_no_blob_of_its_bucket_is_swept() {
+    let dir = tempfile::tempdir().unwrap();
+    let (meta_path, blob_id) = {
+        let store = Store::open(dir.path()).unwrap();
+        store.create_bucket("bkt").await.unwrap();
+        let meta = store.put("bkt", put_req("precious"), body(b"irreplaceable".to_vec())).await.unwrap();
+        store.put("bkt", put_req("fine"), body(b"ok".to_vec())).await.unwrap();
+        (store.bucket("bkt").unwrap().meta_path("precious"), meta.blobs[0].id.clone())
+    };
+    std::fs::write(&meta_path, b"{ torn").unwrap();
+    std::fs::write(dir.path().join("buckets/bkt/blobs/0123456789abcdef0123456789abcdef"), b"unknown").unwrap();
+
+    let store = Store::open(dir.path()).unwrap();
+    assert!(matches!(store.head("bkt", "precious"), Err(StoreError::NoSuchKey)));
+    assert_eq!(read_all(&store, "fine", None).await, b"ok");
+    let quarantined = dir.path().join("buckets/bkt/quarantine").join(meta_path.file_name().unwrap());
+    assert_eq!(std::fs::read(&quarantined).unwrap(), b"{ torn", "the unreadable file is set aside, not deleted");
+    assert!(!meta_path.exists());
+    let blob = std::fs::read(dir.path().join("buckets/bkt/blobs").join(&blob_id)).unwrap();
+    assert_eq!(blob, b"irreplaceable", "its bytes are kept");
+    assert!(dir.path().join("buckets/bkt/blobs/0123456789abcdef0123456789abcdef").exists(), "nothing of the bucket is swept");
+}
+
+#[tokio::test]
+async fn a_complete_interrupted_before_its_cleanup_is_finished_at_open_and_never_redone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.create_bucket("bkt").await.unwrap();
+    let upload = store.create_upload("bkt", "m".into(), ObjectHeaders::default(), vec![]).await.unwrap();
+    let part = store.upload_part("bkt", "m", &upload.upload_id, 1, None, None, body(b"part one".to_vec())).await.unwrap();
+    let listed = [CompletedPartRef { part_number: 1, etag: part.etag }];
+    let upload_dir = dir.path().join("buckets/bkt/uploads").join(&upload.upload_id);
+    let saved = dir.path().join("saved-upload");
+    copy_dir(&upload_dir, &saved);
+    let done = store.complete_upload("bkt", "m", &upload.upload_id, &listed, &[]).await.unwrap();
+    assert!(!upload_dir.exists());
+
+    // Sent again after a lost answer: the same object, not a new version.
+    let again = store.complete_upload("bkt", "m", &upload.upload_id, &listed, &[]).await.unwrap();
+    assert_eq!((again.etag.as_str(), again.last_modified), (done.etag.as_str(), done.last_modified));
+
+    // A crash after the commit but before the upload's removal…
+    drop(store);
+    copy_dir(&saved, &upload_dir);
+    let store = Store::open(dir.path()).unwrap();
+    assert!(!upload_dir.exists(), "…is finished at the next open");
+    assert!(store.list_uploads("bkt").await.unwrap().is_empty());
+    assert_eq!(read_all(&store, "m", None).await, b"part one");
+
+    // A newer PUT is never overwritten by a late Complete of the old upload.
+    store.put("bkt", put_req("m"), body(b"newer".to_vec())).await.unwrap();
+    let late = store.complete_upload("bkt", "m", &upload.upload_id, &listed, &[]).await;
+    assert!(matches!(late, Err(StoreError::NoSuchUpload)), "{late:?}");
+    assert_eq!(read_all(&store, "m", None).await, b"newer");
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_uploads_of_one_part_never_pair_one_record_with_the_others_bytes() {
+    let (_dir, store) = open().await;
+    for round in 0..20 {
+        let key = format!("p{round}");
+        let upload = store.create_upload("bkt", key.clone(), ObjectHeaders::default(), vec![]).await.unwrap();
+        let uploads: Vec<_> = (0..4u8)
+            .map(|i| {
+                let (store, key, id) = (Arc::clone(&store), key.clone(), upload.upload_id.clone());
+                tokio::spawn(
+                    async move { store.upload_part("bkt", &key, &id, 1, None, None, body(vec![i; 1000 + i as usize * 5000])).await },
+                )
+            })
+            .collect();
+        for upload in uploads {
+            upload.await.unwrap().unwrap();
+        }
+        let (_, parts) = store.list_parts("bkt", &key, &upload.upload_id).await.unwrap();
+        let listed = [CompletedPartRef { part_number: 1, etag: parts[0].etag.clone() }];
+        let meta = store.complete_upload("bkt", &key, &upload.upload_id, &listed, &[]).await.unwrap();
+        let bytes = read_all(&store, &key, None).await;
+        assert_eq!(bytes.len() as u64, parts[0].size, "round {round}");
+        assert_eq!(hex::encode(Md5::digest(&bytes)), parts[0].etag, "round {round}: the bytes are the ones the record vouches for");
+        assert_eq!(meta.size, parts[0].size);
+    }
+}
+
+#[tokio::test]
+async fn a_put_in_flight_when_its_bucket_is_deleted_cannot_bring_it_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    store.create_bucket("gone").await.unwrap();
+    let (send, arrive) = tokio::sync::oneshot::channel::<()>();
+    let slow = futures::stream::once(async move {
+        let _ = arrive.await;
+        Ok::<_, std::io::Error>(Bytes::from_static(b"late bytes"))
+    });
+    let writer = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move { store.put("gone", put_req("k"), slow).await })
+    };
+    let upload = store.create_upload("gone", "u".into(), ObjectHeaders::default(), vec![]).await.unwrap();
+    tokio::task::yield_now().await;
+    store.delete_bucket("gone").await.unwrap();
+    send.send(()).unwrap();
+    assert!(matches!(writer.await.unwrap(), Err(StoreError::NoSuchBucket)));
+    let part = store.upload_part("gone", "u", &upload.upload_id, 1, None, None, body(b"x".to_vec())).await;
+    assert!(part.is_err());
+    drop(store);
+    assert!(!dir.path().join("buckets/gone").exists(), "nothing recreated the bucket's directory");
+    assert!(!Store::open(dir.path()).unwrap().bucket_exists("gone"));
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn stored_files_are_private_to_agoras_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("s3");
+    let store = Store::open(&root).unwrap();
+    store.create_bucket("bkt").await.unwrap();
+    store.put("bkt", put_req("sys/session-secret"), body(b"s3cr3t".to_vec())).await.unwrap();
+    let upload = store.create_upload("bkt", "m".into(), ObjectHeaders::default(), vec![]).await.unwrap();
+    store.upload_part("bkt", "m", &upload.upload_id, 1, None, None, body(b"part".to_vec())).await.unwrap();
+    let mut checked = 0;
+    let mut stack = vec![root.clone()];
+    while let Some(path) = stack.pop() {
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        if path.is_dir() {
+            assert_eq!(mode, 0o700, "{}", path.display());
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            assert_eq!(mode, 0o600, "{}", path.display());
+        }
+        checked += 1;
+    }
+    assert!(checked > 10, "{checked} paths checked");
 }
