@@ -11,7 +11,9 @@ pub struct DataDir {
 }
 
 impl DataDir {
-    /// Creates the directory (and parents) if needed. Blocking: call it at
+    /// Creates the directory (and parents) if needed, and makes it private
+    /// to Agora's user (`0700`): it holds every user's bytes, the session
+    /// secret and the embedded endpoint's keys. Blocking: call it at
     /// start-up or from `spawn_blocking`.
     pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
         let root = root.into();
@@ -20,6 +22,7 @@ impl DataDir {
         if !root.is_dir() {
             return Err(io::Error::new(io::ErrorKind::NotADirectory, format!("{} is not a directory", root.display())));
         }
+        make_private(&root);
         Ok(Self { root })
     }
 
@@ -40,6 +43,21 @@ impl DataDir {
     }
 }
 
+/// Removes group and other access from `root`. A directory Agora's user
+/// cannot change (not its owner) is left as it is, with a warning.
+fn make_private(root: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(mode) = std::fs::metadata(root).map(|m| m.permissions().mode()) else { return };
+        if mode & 0o077 != 0 {
+            if let Err(err) = std::fs::set_permissions(root, std::fs::Permissions::from_mode(mode & 0o700 | 0o700)) {
+                tracing::warn!(dir = %root.display(), mode = format!("{:o}", mode & 0o777), error = %err, "the data directory is readable by other users and could not be made private; run chmod 700 on it");
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,6 +67,11 @@ mod tests {
         let base = std::env::temp_dir().join(format!("agora-datadir-test-{}", std::process::id()));
         let dir = DataDir::open(base.join("a/b")).unwrap();
         assert!(dir.root().is_dir());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(dir.root()).unwrap().permissions().mode() & 0o777, 0o700, "private to Agora's user");
+        }
         dir.check_writable().unwrap();
         std::fs::remove_dir_all(&base).unwrap();
     }

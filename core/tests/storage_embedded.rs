@@ -134,6 +134,19 @@ async fn browsers_of_the_allowed_origin_get_cors_with_etag_exposed() {
         .await
         .unwrap();
     assert!(other.headers().get("access-control-allow-origin").is_none(), "other origins get no CORS grant");
+    assert_eq!(other.status(), 403, "a preflight from another origin is refused");
+
+    // User metadata has names no fixed list can hold: each response exposes its own.
+    let options = PutOptions { metadata: vec![("owner".into(), "ann".into())], ..Default::default() };
+    f.storage.put("meta.bin", Bytes::from_static(b"m"), options).await.unwrap();
+    let get = f
+        .storage
+        .presign_get("meta.bin", agora_core::storage::Delivery::Attachment { filename: "meta.bin" }, PresignExpiry::default())
+        .await
+        .unwrap();
+    let response = http().get(&get.url).header("origin", "http://127.0.0.1:3000").send().await.unwrap();
+    let exposed = response.headers()["access-control-expose-headers"].to_str().unwrap().to_ascii_lowercase();
+    assert!(exposed.contains("x-amz-meta-owner") && exposed.contains("x-amz-checksum-crc32"), "{exposed}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -261,4 +274,95 @@ async fn boto3_sees_exactly_the_keys_tags_and_etags_it_wrote() {
     assert_eq!(report["deleted"], serde_json::json!(["a&b=c?.txt", "percent%41.txt"]));
     assert_eq!(report["after_delete"], "404");
     assert_eq!(report["presigned_body"], "x");
+}
+
+/// S3 as AWS documents it, driven by boto3: ListObjects v1, UploadPartCopy,
+/// partNumber reads, date preconditions, copy rules, error documents,
+/// presigned-URL limits, default headers, bucket sub-resources, ranges,
+/// multipart listings and virtual-hosted-style refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_finds_s3_as_aws_documents_it() {
+    let f = embedded().await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/boto3_conformance.py");
+    let output = tokio::process::Command::new(agora_testkit::peer_python("moto"))
+        .arg(script)
+        .env("ENDPOINT", &f.endpoint)
+        .env("BUCKET", f.storage.bucket())
+        .env("ACCESS_KEY", &f.credentials.0)
+        .env("SECRET_KEY", &f.credentials.1)
+        .output()
+        .await
+        .expect("boto3 runs (it comes with moto's virtualenv: scripts/install-test-tools)");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["failed"], serde_json::json!([]), "{report:#}");
+    assert!(report["passed"].as_array().unwrap().len() >= 43, "{report:#}");
+}
+
+/// Clients that hang up in the middle of their commit, racing others that
+/// wait for their answer, all with `If-None-Match: *` on one key: exactly
+/// one write wins every round, and what the endpoint serves is what its
+/// disk holds (a restart would see the same object).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn clients_hanging_up_mid_commit_never_make_two_winners() {
+    use sha2::Digest;
+    use tokio::io::AsyncWriteExt;
+
+    let f = embedded().await;
+    let data = f.guard().expect("the embedded endpoint's files");
+    let authority = f.endpoint.trim_start_matches("http://").to_owned();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for round in 0..100 {
+        let key = format!("race/{round}");
+        let mut hang_ups = Vec::new();
+        for i in 0..4 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let url = reqwest::Url::parse(&presign(&f, &keys_of(&f), "PUT", &key, &[])).unwrap();
+            let (authority, delay) = (authority.clone(), seed % 3000);
+            let body = format!("gone {i}");
+            hang_ups.push(tokio::spawn(async move {
+                let mut socket = tokio::net::TcpStream::connect(&authority).await.unwrap();
+                let request = format!(
+                    "PUT {}?{} HTTP/1.1\r\nHost: {authority}\r\nContent-Length: {}\r\nIf-None-Match: *\r\n\r\n{body}",
+                    url.path(),
+                    url.query().unwrap_or(""),
+                    body.len()
+                );
+                socket.write_all(request.as_bytes()).await.unwrap();
+                tokio::time::sleep(Duration::from_micros(delay)).await;
+                drop(socket); // hangs up without reading the answer
+            }));
+        }
+        let waiters: Vec<_> = (0..4)
+            .map(|i| {
+                let url = presign(&f, &keys_of(&f), "PUT", &key, &[]);
+                tokio::spawn(async move {
+                    http().put(url).header("if-none-match", "*").body(format!("kept {i}")).send().await.unwrap().status()
+                })
+            })
+            .collect();
+        for hang_up in hang_ups {
+            hang_up.await.unwrap();
+        }
+        let mut answered_winners = 0;
+        for waiter in waiters {
+            match waiter.await.unwrap().as_u16() {
+                200 => answered_winners += 1,
+                412 | 409 => {}
+                other => panic!("round {round}: a racer got {other}"),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let served = f.storage.get(&key, None).await.unwrap();
+        let won_by_hang_up = served.body.starts_with(b"gone ");
+        assert_eq!(answered_winners + usize::from(won_by_hang_up), 1, "round {round}: one winner");
+
+        let hash = hex::encode(sha2::Sha256::digest(key.as_bytes()));
+        let on_disk = data.path().join("s3/buckets").join(f.storage.bucket()).join("meta").join(&hash[..2]).join(format!("{hash}.json"));
+        let on_disk: serde_json::Value = serde_json::from_slice(&std::fs::read(&on_disk).unwrap()).unwrap();
+        let served_etag = served.info.etag.trim_matches('"').to_owned();
+        assert_eq!(on_disk["etag"].as_str(), Some(served_etag.as_str()), "round {round}: memory and disk agree");
+    }
 }

@@ -9,6 +9,8 @@ pub mod credentials;
 pub mod service;
 pub mod store;
 
+mod protocol;
+mod reads;
 mod s3_api;
 mod unsigned_headers;
 

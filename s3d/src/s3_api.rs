@@ -7,6 +7,7 @@ use agora_model::tags::{parse_tagging_header, Tag};
 use s3s::dto::*;
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, S3};
 
+use crate::reads;
 use crate::store::{self, CompletedPartRef, Condition, ListRequest, ObjectHeaders, PutRequest, Store, StoreError};
 
 /// The `s3s::S3` implementation of the embedded endpoint.
@@ -91,12 +92,37 @@ macro_rules! object_headers {
             content_encoding: $input.content_encoding,
             content_language: $input.content_language,
             cache_control: $input.cache_control,
+            expires: $input.expires.map(Into::into),
             user_metadata: $input
                 .metadata
                 .unwrap_or_default()
                 .into_iter()
                 .map(|(k, v): (String, String)| (k.to_ascii_lowercase(), v))
                 .collect(),
+        }
+    };
+}
+
+/// The conditional headers of a GET or HEAD input.
+macro_rules! read_conditions {
+    ($input:expr) => {
+        reads::ReadConditions {
+            if_match: $input.if_match.as_ref(),
+            if_none_match: $input.if_none_match.as_ref(),
+            if_modified_since: $input.if_modified_since.as_ref(),
+            if_unmodified_since: $input.if_unmodified_since.as_ref(),
+        }
+    };
+}
+
+/// The copy-source conditional headers of a CopyObject or UploadPartCopy input.
+macro_rules! copy_source_conditions {
+    ($input:expr) => {
+        reads::ReadConditions {
+            if_match: $input.copy_source_if_match.as_ref(),
+            if_none_match: $input.copy_source_if_none_match.as_ref(),
+            if_modified_since: $input.copy_source_if_modified_since.as_ref(),
+            if_unmodified_since: $input.copy_source_if_unmodified_since.as_ref(),
         }
     };
 }
@@ -136,8 +162,66 @@ fn strip_quotes(etag: &str) -> String {
     etag.trim_start_matches("W/").trim_matches('"').to_owned()
 }
 
+/// One entry of a listing (v1 and v2 alike).
+fn listed_object(meta: &store::ObjectMeta, encode: &impl Fn(String) -> String) -> Object {
+    Object {
+        key: Some(encode(meta.key.clone())),
+        size: Some(meta.size as i64),
+        e_tag: Some(ETag::Strong(meta.etag.clone())),
+        last_modified: Some(meta.last_modified.into()),
+        storage_class: Some(ObjectStorageClass::from_static(ObjectStorageClass::STANDARD)),
+        ..Default::default()
+    }
+}
+
+/// `x-amz-copy-source-range: bytes=first-last` (both bounds, as S3 requires).
+fn copy_source_range(value: &str) -> S3Result<std::ops::Range<u64>> {
+    let bad = || {
+        s3_error!(InvalidArgument, "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy")
+    };
+    let (first, last) = value.trim().strip_prefix("bytes=").and_then(|r| r.split_once('-')).ok_or_else(bad)?;
+    let (first, last) = (first.parse::<u64>().map_err(|_| bad())?, last.parse::<u64>().map_err(|_| bad())?);
+    if first > last {
+        return Err(bad());
+    }
+    Ok(first..last + 1)
+}
+
+/// An object's type as served: the stored one, or S3's default.
+fn stored_type(headers: &ObjectHeaders) -> String {
+    headers.content_type.clone().unwrap_or_else(|| "binary/octet-stream".into())
+}
+
+/// A copy directive: `COPY` (the default) or `REPLACE`; anything else is
+/// `400 InvalidArgument`, naming the header.
+fn directive(value: Option<&str>, header: &str) -> S3Result<bool> {
+    match value {
+        None | Some("COPY") => Ok(false),
+        Some("REPLACE") => Ok(true),
+        Some(other) => Err(s3_error!(InvalidArgument, "Unknown {header} value {other:?}: it must be COPY or REPLACE")),
+    }
+}
+
 #[async_trait::async_trait]
 impl S3 for S3Api {
+    async fn get_bucket_versioning(&self, req: S3Request<GetBucketVersioningInput>) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+        // Versioning was never enabled: AWS answers an empty configuration.
+        if !self.store.bucket_exists(&req.input.bucket) {
+            return Err(s3_error!(NoSuchBucket));
+        }
+        Ok(S3Response::new(GetBucketVersioningOutput::default()))
+    }
+
+    async fn get_bucket_cors(&self, req: S3Request<GetBucketCorsInput>) -> S3Result<S3Response<GetBucketCorsOutput>> {
+        // CORS is the endpoint's own (its allowed origins), not a bucket
+        // configuration: there is none to return, as AWS says of a bucket
+        // without one.
+        if !self.store.bucket_exists(&req.input.bucket) {
+            return Err(s3_error!(NoSuchBucket));
+        }
+        Err(s3_error!(NoSuchCORSConfiguration))
+    }
+
     async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
         self.store.create_bucket(&req.input.bucket).await.map_err(s3_err)?;
         Ok(S3Response::new(CreateBucketOutput { location: Some(format!("/{}", req.input.bucket)) }))
@@ -192,13 +276,9 @@ impl S3 for S3Api {
         // Preconditions, range and body all answer for the version looked up here.
         let reader = self.store.reader(&input.bucket, &input.key).map_err(s3_err)?;
         let meta = reader.meta();
-        check_read_conditions(meta, input.if_match.as_ref(), input.if_none_match.as_ref())?;
-        let range = match &input.range {
-            Some(range) => {
-                Some(range.check(meta.size).map_err(|_| s3_error!(InvalidRange, "the range is outside the object's {} bytes", meta.size))?)
-            }
-            None => None,
-        };
+        read_conditions!(input).check_read(meta)?;
+        let selection = reads::select(meta, input.range.as_ref(), input.part_number)?;
+        let range = selection.range.clone();
         let object = reader.body(range.clone()).await.map_err(s3_err)?;
         let meta = object.meta;
         let length = object.range.end - object.range.start;
@@ -206,17 +286,19 @@ impl S3 for S3Api {
         let output = GetObjectOutput {
             body: Some(StreamingBlob::wrap(SyncStream::new(object.stream))),
             content_length: Some(length as i64),
-            content_range: range.map(|r| format!("bytes {}-{}/{}", r.start, r.end.saturating_sub(1), meta.size)),
+            content_range: range.map(|r| reads::content_range(&r, meta.size)),
+            parts_count: selection.parts_count,
             accept_ranges: Some("bytes".into()),
             e_tag: Some(ETag::Strong(meta.etag.clone())),
             last_modified: Some(meta.last_modified.into()),
-            content_type: input.response_content_type.or_else(|| headers.content_type.clone()),
+            content_type: input.response_content_type.or_else(|| Some(stored_type(headers))),
             content_disposition: input.response_content_disposition.or_else(|| headers.content_disposition.clone()),
             content_encoding: input.response_content_encoding.or_else(|| headers.content_encoding.clone()),
             content_language: input.response_content_language.or_else(|| headers.content_language.clone()),
             cache_control: input.response_cache_control.or_else(|| headers.cache_control.clone()),
             metadata: Some(headers.user_metadata.clone().into_iter().collect()),
-            tag_count: Some(meta.tags.len() as i32),
+            tag_count: (!meta.tags.is_empty()).then_some(meta.tags.len() as i32),
+            expires: headers.expires.map(Into::into),
             ..Default::default()
         };
         Ok(S3Response::new(output))
@@ -225,20 +307,24 @@ impl S3 for S3Api {
     async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
         let input = req.input;
         let meta = self.store.head(&input.bucket, &input.key).map_err(s3_err)?;
-        check_read_conditions(&meta, input.if_match.as_ref(), input.if_none_match.as_ref())?;
+        read_conditions!(input).check_read(&meta)?;
+        let selection = reads::select(&meta, input.range.as_ref(), input.part_number)?;
         let headers = &meta.headers;
+        let length = selection.range.as_ref().map_or(meta.size, |r| r.end - r.start);
         Ok(S3Response::new(HeadObjectOutput {
-            content_length: Some(meta.size as i64),
+            content_length: Some(length as i64),
+            content_range: selection.range.as_ref().map(|r| reads::content_range(r, meta.size)),
             accept_ranges: Some("bytes".into()),
             e_tag: Some(ETag::Strong(meta.etag.clone())),
             last_modified: Some(meta.last_modified.into()),
-            content_type: headers.content_type.clone(),
+            content_type: Some(stored_type(headers)),
             content_disposition: headers.content_disposition.clone(),
             content_encoding: headers.content_encoding.clone(),
             content_language: headers.content_language.clone(),
             cache_control: headers.cache_control.clone(),
+            expires: headers.expires.map(Into::into),
             metadata: Some(headers.user_metadata.clone().into_iter().collect()),
-            parts_count: (meta.blobs.len() > 1 || meta.etag.contains('-')).then_some(meta.blobs.len() as i32),
+            parts_count: selection.parts_count,
             ..Default::default()
         }))
     }
@@ -285,9 +371,15 @@ impl S3 for S3Api {
             CopySource::Bucket { bucket, key, .. } => (bucket.to_string(), key.to_string()),
             _ => return Err(s3_error!(NotImplemented, "only bucket/key copy sources are supported")),
         };
-        let replace_headers = input.metadata_directive.as_ref().is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
-        let replace_tags = input.tagging_directive.as_ref().is_some_and(|d| d.as_str() == TaggingDirective::REPLACE);
-        let source_conditions = conditions(input.copy_source_if_match.as_ref(), input.copy_source_if_none_match.as_ref());
+        let replace_headers = directive(input.metadata_directive.as_ref().map(|d| d.as_str()), "x-amz-metadata-directive")?;
+        let replace_tags = directive(input.tagging_directive.as_ref().map(|d| d.as_str()), "x-amz-tagging-directive")?;
+        if src_bucket == input.bucket && src_key == input.key && !replace_headers {
+            return Err(s3_error!(
+                InvalidRequest,
+                "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
+            ));
+        }
+        let source_conditions = copy_source_conditions!(input);
         let dst = PutRequest {
             tags: tags_from_header(input.tagging.as_deref())?,
             conditions: Vec::new(),
@@ -298,7 +390,9 @@ impl S3 for S3Api {
         };
         let meta = self
             .store
-            .copy((&src_bucket, &src_key), &input.bucket, dst, replace_headers, replace_tags, &source_conditions)
+            .copy((&src_bucket, &src_key), &input.bucket, dst, replace_headers, replace_tags, |source| {
+                source_conditions.evaluate(source).map_err(|_| StoreError::PreconditionFailed)
+            })
             .await
             .map_err(s3_err)?;
         let result = CopyObjectResult {
@@ -321,22 +415,12 @@ impl S3 for S3Api {
             delimiter: input.delimiter.clone(),
             start_after: input.start_after.clone(),
             continuation_token: input.continuation_token.clone(),
+            marker: None,
             max_keys,
         };
         let page = self.store.list(&input.bucket, &request).map_err(s3_err)?;
         let encode = listing_encoder(input.encoding_type.as_ref());
-        let contents: Vec<Object> = page
-            .objects
-            .iter()
-            .map(|o| Object {
-                key: Some(encode(o.key.clone())),
-                size: Some(o.size as i64),
-                e_tag: Some(ETag::Strong(o.etag.clone())),
-                last_modified: Some(o.last_modified.into()),
-                storage_class: Some(ObjectStorageClass::from_static(ObjectStorageClass::STANDARD)),
-                ..Default::default()
-            })
-            .collect();
+        let contents: Vec<Object> = page.objects.iter().map(|o| listed_object(o, &encode)).collect();
         let common: Vec<CommonPrefix> = page.common_prefixes.iter().map(|p| CommonPrefix { prefix: Some(encode(p.clone())) }).collect();
         Ok(S3Response::new(ListObjectsV2Output {
             name: Some(input.bucket),
@@ -353,6 +437,62 @@ impl S3 for S3Api {
             encoding_type: input.encoding_type,
             ..Default::default()
         }))
+    }
+
+    async fn list_objects(&self, req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
+        let input = req.input;
+        let max_keys = match input.max_keys {
+            Some(n) if n < 0 => return Err(s3_error!(InvalidArgument, "max-keys must not be negative")),
+            Some(n) => n as usize,
+            None => store::MAX_KEYS_DEFAULT,
+        };
+        let request = ListRequest {
+            prefix: input.prefix.clone().unwrap_or_default(),
+            delimiter: input.delimiter.clone(),
+            marker: input.marker.clone().filter(|m| !m.is_empty()),
+            max_keys,
+            ..Default::default()
+        };
+        let page = self.store.list(&input.bucket, &request).map_err(s3_err)?;
+        let encode = listing_encoder(input.encoding_type.as_ref());
+        let contents: Vec<Object> = page.objects.iter().map(|o| listed_object(o, &encode)).collect();
+        let common: Vec<CommonPrefix> = page.common_prefixes.iter().map(|p| CommonPrefix { prefix: Some(encode(p.clone())) }).collect();
+        // AWS sends NextMarker only with a delimiter; without one, clients
+        // go on from the last key.
+        let next_marker = page.next_marker.filter(|_| input.delimiter.is_some()).map(&encode);
+        Ok(S3Response::new(ListObjectsOutput {
+            name: Some(input.bucket),
+            prefix: Some(input.prefix.map(&encode).unwrap_or_default()),
+            delimiter: input.delimiter.map(&encode),
+            marker: Some(input.marker.map(&encode).unwrap_or_default()),
+            max_keys: Some(max_keys.min(store::MAX_KEYS) as i32),
+            is_truncated: Some(page.next_continuation_token.is_some()),
+            next_marker,
+            contents: Some(contents),
+            common_prefixes: Some(common),
+            encoding_type: input.encoding_type,
+            ..Default::default()
+        }))
+    }
+
+    async fn upload_part_copy(&self, req: S3Request<UploadPartCopyInput>) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        let input = req.input;
+        let (src_bucket, src_key) = match &input.copy_source {
+            CopySource::Bucket { bucket, key, .. } => (bucket.to_string(), key.to_string()),
+            _ => return Err(s3_error!(NotImplemented, "only bucket/key copy sources are supported")),
+        };
+        let range = input.copy_source_range.as_deref().map(copy_source_range).transpose()?;
+        let source_conditions = copy_source_conditions!(input);
+        let part = self
+            .store
+            .upload_part_copy((&src_bucket, &src_key), range, &input.bucket, &input.key, &input.upload_id, input.part_number, |source| {
+                source_conditions.evaluate(source).map_err(|_| StoreError::PreconditionFailed)
+            })
+            .await
+            .map_err(s3_err)?;
+        let result =
+            CopyPartResult { e_tag: Some(ETag::Strong(part.etag)), last_modified: Some(part.last_modified.into()), ..Default::default() };
+        Ok(S3Response::new(UploadPartCopyOutput { copy_part_result: Some(result), ..Default::default() }))
     }
 
     async fn get_object_tagging(&self, req: S3Request<GetObjectTaggingInput>) -> S3Result<S3Response<GetObjectTaggingOutput>> {
@@ -471,22 +611,50 @@ impl S3 for S3Api {
     async fn list_multipart_uploads(&self, req: S3Request<ListMultipartUploadsInput>) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
         let input = req.input;
         let prefix = input.prefix.clone().unwrap_or_default();
+        let delimiter = input.delimiter.clone().filter(|d| !d.is_empty());
         let max = input.max_uploads.unwrap_or(1000).clamp(0, 1000) as usize;
         let key_marker = input.key_marker.clone().unwrap_or_default();
-        let id_marker = input.upload_id_marker.clone().unwrap_or_default();
-        let uploads: Vec<_> = self
-            .store
-            .list_uploads(&input.bucket)
-            .await
-            .map_err(s3_err)?
-            .into_iter()
-            .filter(|u| u.key.starts_with(&prefix))
-            .filter(|u| (u.key.as_str(), u.upload_id.as_str()) > (key_marker.as_str(), id_marker.as_str()) || key_marker.is_empty())
-            .collect();
-        let truncated = uploads.len() > max;
-        let page: Vec<_> = uploads.into_iter().take(max).collect();
-        let (next_key, next_id) = match (truncated, page.last()) {
-            (true, Some(last)) => (Some(last.key.clone()), Some(last.upload_id.clone())),
+        // The upload-id marker counts only together with a key marker.
+        let id_marker = input.upload_id_marker.clone().filter(|_| !key_marker.is_empty());
+        let after_marker = |key: &str, id: &str| match &id_marker {
+            Some(id_marker) => key > key_marker.as_str() || (key == key_marker && id > id_marker.as_str()),
+            None => key > key_marker.as_str(),
+        };
+        let uploads = self.store.list_uploads(&input.bucket).await.map_err(s3_err)?;
+        let mut page = Vec::new();
+        let mut common: Vec<String> = Vec::new();
+        let mut truncated = false;
+        let mut last: Option<(String, Option<String>)> = None;
+        for upload in uploads.into_iter().filter(|u| u.key.starts_with(&prefix) && after_marker(&u.key, &u.upload_id)) {
+            let rolled_up = delimiter
+                .as_deref()
+                .and_then(|d| upload.key[prefix.len()..].find(d).map(|at| upload.key[..prefix.len() + at + d.len()].to_owned()));
+            if let Some(common_prefix) = &rolled_up {
+                if common.last() == Some(common_prefix) {
+                    continue;
+                }
+                // A common prefix at or before the key marker was listed already.
+                if common_prefix.as_str() <= key_marker.as_str() && !key_marker.is_empty() {
+                    continue;
+                }
+            }
+            if page.len() + common.len() == max {
+                truncated = true;
+                break;
+            }
+            match rolled_up {
+                Some(common_prefix) => {
+                    last = Some((common_prefix.clone(), None));
+                    common.push(common_prefix);
+                }
+                None => {
+                    last = Some((upload.key.clone(), Some(upload.upload_id.clone())));
+                    page.push(upload);
+                }
+            }
+        }
+        let (next_key, next_id) = match (truncated, last) {
+            (true, Some((key, id))) => (Some(key), id),
             _ => (None, None),
         };
         let encode = listing_encoder(input.encoding_type.as_ref());
@@ -496,12 +664,14 @@ impl S3 for S3Api {
                 key: Some(encode(u.key)),
                 upload_id: Some(u.upload_id),
                 initiated: Some(u.initiated.into()),
+                storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
                 ..Default::default()
             })
             .collect();
         Ok(S3Response::new(ListMultipartUploadsOutput {
             bucket: Some(input.bucket),
             prefix: input.prefix.map(&encode),
+            delimiter: input.delimiter.map(&encode),
             key_marker: input.key_marker.map(&encode),
             upload_id_marker: input.upload_id_marker,
             next_key_marker: next_key.map(&encode),
@@ -510,6 +680,7 @@ impl S3 for S3Api {
             max_uploads: Some(max as i32),
             is_truncated: Some(truncated),
             uploads: Some(list),
+            common_prefixes: Some(common.into_iter().map(|p| CommonPrefix { prefix: Some(encode(p)) }).collect()),
             ..Default::default()
         }))
     }
@@ -532,26 +703,4 @@ impl<S: futures::Stream + Unpin> futures::Stream for SyncStream<S> {
         let inner = self.get_mut().0.get_mut().unwrap_or_else(|e| e.into_inner());
         std::pin::Pin::new(inner).poll_next(cx)
     }
-}
-
-/// `If-Match` / `If-None-Match` on GET and HEAD: 412 or 304 as RFC 9110 says.
-fn check_read_conditions(
-    meta: &store::ObjectMeta,
-    if_match: Option<&ETagCondition>,
-    if_none_match: Option<&ETagCondition>,
-) -> S3Result<()> {
-    if let Some(ETagCondition::ETag(etag)) = if_match {
-        if strip_quotes(etag.value()) != meta.etag {
-            return Err(s3_error!(PreconditionFailed));
-        }
-    }
-    let not_modified = match if_none_match {
-        Some(ETagCondition::Any) => true,
-        Some(ETagCondition::ETag(etag)) => strip_quotes(etag.value()) == meta.etag,
-        None => false,
-    };
-    if not_modified {
-        return Err(s3_error!(NotModified));
-    }
-    Ok(())
 }

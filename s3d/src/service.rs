@@ -4,16 +4,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use s3s::auth::SimpleAuth;
 use s3s::config::{S3Config, StaticConfigProvider};
 use s3s::service::S3ServiceBuilder;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
 use crate::credentials::Credentials;
+use crate::protocol::{self, s3_error_response};
 use crate::store::Store;
 use crate::S3Api;
 
@@ -31,7 +32,7 @@ pub struct ServiceConfig {
 /// The embedded endpoint as an axum router.
 pub fn router(store: Arc<Store>, credentials: &Credentials, config: &ServiceConfig) -> axum::Router {
     let s3 = {
-        let mut builder = S3ServiceBuilder::new(S3Api::new(store));
+        let mut builder = S3ServiceBuilder::new(S3Api::new(Arc::clone(&store)));
         builder.set_auth(SimpleAuth::from_single(credentials.access_key_id.clone(), credentials.secret_access_key.clone()));
         let mut s3_config = S3Config::default();
         s3_config.xml_max_body_size = XML_MAX_BODY;
@@ -45,12 +46,40 @@ pub fn router(store: Arc<Store>, credentials: &Credentials, config: &ServiceConf
     });
     axum::Router::new()
         .fallback_service(s3)
+        .layer(middleware::from_fn(protocol::lenient_ranges))
         .layer(middleware::from_fn(limit_xml_bodies))
         .layer(middleware::from_fn(refuse_unsigned_amz_headers))
+        .layer(middleware::from_fn(protocol::limit_presigned_expiry))
+        .layer(middleware::from_fn_with_state(store, protocol::refuse_virtual_hosted))
         .layer(middleware::from_fn(refuse_sigv2))
         .layer(middleware::from_fn(no_sniffing))
+        .layer(middleware::from_fn(protocol::request_ids))
         .layer(cors(config))
+        .layer(middleware::from_fn(expose_user_metadata))
+        .layer(middleware::from_fn_with_state(Arc::new(config.allowed_origins.clone()), refuse_foreign_preflights))
 }
+
+/// Response headers browsers of an allowed origin may read: what completing
+/// a multipart upload, resuming and checking a download need.
+const EXPOSED: [&str; 17] = [
+    "etag",
+    "content-length",
+    "content-range",
+    "content-type",
+    "content-disposition",
+    "content-encoding",
+    "last-modified",
+    "x-amz-request-id",
+    "x-amz-id-2",
+    "x-amz-version-id",
+    "x-amz-mp-parts-count",
+    "x-amz-tagging-count",
+    "x-amz-checksum-crc32",
+    "x-amz-checksum-crc32c",
+    "x-amz-checksum-crc64nvme",
+    "x-amz-checksum-sha1",
+    "x-amz-checksum-sha256",
+];
 
 /// Browsers upload straight to this endpoint: preflights are answered for
 /// the allowed origins, and `ETag` is exposed so they can complete multipart
@@ -61,14 +90,41 @@ fn cors(config: &ServiceConfig) -> CorsLayer {
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET, Method::HEAD, Method::PUT, Method::POST, Method::DELETE])
         .allow_headers(AllowHeaders::mirror_request())
-        .expose_headers([
-            header::ETAG,
-            header::CONTENT_LENGTH,
-            header::CONTENT_RANGE,
-            header::HeaderName::from_static("x-amz-request-id"),
-            header::HeaderName::from_static("x-amz-version-id"),
-        ])
+        .expose_headers(EXPOSED.map(header::HeaderName::from_static))
         .max_age(Duration::from_secs(3600))
+}
+
+/// A preflight from an origin that is not allowed is refused with `403`, as
+/// AWS answers it, rather than answered without a grant.
+async fn refuse_foreign_preflights(State(allowed): State<Arc<Vec<String>>>, request: Request, next: Next) -> Response {
+    let is_preflight = request.method() == Method::OPTIONS && request.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let origin = request.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if is_preflight && !allowed.iter().any(|o| o == origin) {
+        return s3_error_response(
+            StatusCode::FORBIDDEN,
+            "AccessForbidden",
+            "CORSResponse: This CORS request is not allowed. The origin is not among the endpoint's allowed origins (--s3-cors-origins / AGORA_S3_CORS_ORIGINS).",
+        );
+    }
+    next.run(request).await
+}
+
+/// User metadata has names of its own (`x-amz-meta-*`), which no fixed list
+/// can name: a response granted to a browser exposes the ones it carries.
+async fn expose_user_metadata(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let names: Vec<String> =
+        response.headers().keys().map(|n| n.as_str()).filter(|n| n.starts_with("x-amz-meta-")).map(str::to_owned).collect();
+    if names.is_empty() {
+        return response;
+    }
+    if let Some(exposed) = response.headers().get(header::ACCESS_CONTROL_EXPOSE_HEADERS).and_then(|v| v.to_str().ok()) {
+        let joined = format!("{exposed},{}", names.join(","));
+        if let Ok(value) = HeaderValue::from_str(&joined) {
+            response.headers_mut().insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, value);
+        }
+    }
+    response
 }
 
 /// SigV2 is off: requests signed with it get S3's AccessDenied, not a check.
@@ -146,12 +202,6 @@ fn carries_xml(method: &Method, query: &str) -> bool {
         }
         _ => false,
     }
-}
-
-fn s3_error_response(status: StatusCode, code: &str, message: &str) -> Response {
-    let message = message.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-    let body = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>");
-    (status, [(header::CONTENT_TYPE, "application/xml")], body).into_response()
 }
 
 #[cfg(test)]

@@ -24,6 +24,11 @@ pub(crate) fn unsigned_amz_headers(headers: &HeaderMap, query: &str) -> Vec<Stri
     unsigned
 }
 
+/// Whether `name` (lower case) is among a SigV4 request's signed headers.
+pub(crate) fn is_signed(headers: &HeaderMap, query: &str, name: &str) -> bool {
+    signed_headers(headers, query).is_some_and(|signed| signed.split(';').any(|s| s.trim().eq_ignore_ascii_case(name)))
+}
+
 fn signed_headers(headers: &HeaderMap, query: &str) -> Option<String> {
     if let Some(auth) = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         let rest = auth.strip_prefix("AWS4-HMAC-SHA256")?;

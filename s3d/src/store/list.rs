@@ -18,6 +18,10 @@ pub struct ListRequest {
     pub start_after: Option<String>,
     /// The `next_continuation_token` of the previous page.
     pub continuation_token: Option<String>,
+    /// ListObjects (v1) `marker`: like `start_after`, except that a marker
+    /// that is a common prefix (a previous page's `NextMarker`) skips every
+    /// key rolled up under it.
+    pub marker: Option<String>,
     /// 0–1000; more is capped at 1000.
     pub max_keys: usize,
 }
@@ -27,6 +31,8 @@ pub struct ListPage {
     pub objects: Vec<Arc<ObjectMeta>>,
     pub common_prefixes: Vec<String>,
     pub next_continuation_token: Option<String>,
+    /// When truncated: the last key or common prefix returned (v1's `NextMarker`).
+    pub next_marker: Option<String>,
 }
 
 impl ListPage {
@@ -66,14 +72,23 @@ impl Store {
     pub fn list(&self, bucket: &str, request: &ListRequest) -> StoreResult<ListPage> {
         let bucket = self.bucket(bucket)?;
         let max_keys = request.max_keys.min(MAX_KEYS);
-        let after = match &request.continuation_token {
-            Some(token) => Some(match decode_token(token)? {
-                Resume::AfterKey(key) => key,
-                Resume::AfterPrefix(prefix) => successor_floor(&prefix),
-            }),
-            None => request.start_after.clone(),
-        };
         let delimiter = request.delimiter.as_deref().filter(|d| !d.is_empty());
+        let resume = match (&request.continuation_token, &request.marker) {
+            (Some(token), _) => Some(decode_token(token)?),
+            (None, Some(marker)) => {
+                let is_common_prefix = delimiter.is_some_and(|d| {
+                    marker.starts_with(&request.prefix)
+                        && marker.ends_with(d)
+                        && marker[request.prefix.len()..].find(d) == Some(marker.len() - request.prefix.len() - d.len())
+                });
+                Some(if is_common_prefix { Resume::AfterPrefix(marker.clone()) } else { Resume::AfterKey(marker.clone()) })
+            }
+            (None, None) => request.start_after.clone().map(Resume::AfterKey),
+        };
+        let after = resume.map(|resume| match resume {
+            Resume::AfterKey(key) => key,
+            Resume::AfterPrefix(prefix) => successor_floor(&prefix),
+        });
         let index = bucket.index.read().unwrap_or_else(|e| e.into_inner());
 
         let lower = match after.as_deref() {
@@ -91,6 +106,10 @@ impl Store {
                 delimiter.and_then(|d| key[request.prefix.len()..].find(d).map(|at| key[..request.prefix.len() + at + d.len()].to_owned()));
             if page.objects.len() + page.common_prefixes.len() == max_keys {
                 page.next_continuation_token = last_returned.as_ref().map(encode_token);
+                page.next_marker = last_returned.map(|last| match last {
+                    Resume::AfterKey(key) => key,
+                    Resume::AfterPrefix(prefix) => prefix,
+                });
                 break;
             }
             match rolled_up {
@@ -197,6 +216,27 @@ mod tests {
         assert_eq!(keys(&second), ["c"]);
         assert_eq!(second.common_prefixes, ["d/"]);
         assert!(!second.is_truncated());
+    }
+
+    #[tokio::test]
+    async fn v1_markers_resume_after_keys_and_past_common_prefixes() {
+        let (_dir, store) = store_with(&["a/1", "a/2", "b", "c/1", "c/2", "d"]).await;
+        let request = |marker: Option<String>| ListRequest { delimiter: Some("/".into()), max_keys: 2, marker, ..Default::default() };
+        let mut seen = Vec::new();
+        let mut marker = None;
+        loop {
+            let page = store.list("bkt", &request(marker.clone())).unwrap();
+            seen.extend(keys(&page).into_iter().map(str::to_owned));
+            seen.extend(page.common_prefixes.iter().cloned());
+            match page.next_marker {
+                Some(next) => marker = Some(next),
+                None => break,
+            }
+        }
+        seen.sort();
+        assert_eq!(seen, ["a/", "b", "c/", "d"], "each key or prefix once");
+        let page = store.list("bkt", &ListRequest { marker: Some("a/1".into()), max_keys: 1000, ..Default::default() }).unwrap();
+        assert_eq!(keys(&page), ["a/2", "b", "c/1", "c/2", "d"]);
     }
 
     #[tokio::test]

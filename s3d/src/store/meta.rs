@@ -28,6 +28,9 @@ pub struct ObjectHeaders {
     pub content_language: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_control: Option<String>,
+    /// `Expires`: when a cache should stop using the object.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub expires: Option<OffsetDateTime>,
     /// `x-amz-meta-*` user metadata, keys lower-cased.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub user_metadata: BTreeMap<String, String>,

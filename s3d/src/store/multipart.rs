@@ -107,6 +107,54 @@ impl Store {
         let bucket = self.bucket(bucket)?;
         self.load_upload(&bucket, key, upload_id).await?;
         let blob = self.write_temp(body, content_length, content_md5).await?;
+        self.store_part(&bucket, upload_id, part_number, blob).await
+    }
+
+    /// UploadPartCopy: `range` of another object (all of it when `None`)
+    /// becomes part `part_number`. The source is read from one version
+    /// (leased), after `check_source` accepted it.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn upload_part_copy(
+        &self,
+        (src_bucket, src_key): (&str, &str),
+        range: Option<std::ops::Range<u64>>,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: i32,
+        check_source: impl FnOnce(&ObjectMeta) -> StoreResult<()>,
+    ) -> StoreResult<PartMeta> {
+        if !(1..=MAX_PART_NUMBER).contains(&part_number) {
+            return Err(StoreError::InvalidArgument(format!("part numbers run from 1 to {MAX_PART_NUMBER}; got {part_number}")));
+        }
+        let bucket = self.bucket(bucket)?;
+        self.load_upload(&bucket, key, upload_id).await?;
+        let reader = self.reader(src_bucket, src_key)?;
+        check_source(reader.meta())?;
+        let size = reader.meta().size;
+        if let Some(range) = &range {
+            if range.start >= range.end || range.end > size {
+                return Err(StoreError::InvalidArgument(format!(
+                    "the copy source range {}-{} is outside the source's {size} bytes",
+                    range.start,
+                    range.end.saturating_sub(1)
+                )));
+            }
+        }
+        let source = reader.body(range).await?;
+        let length = source.range.end - source.range.start;
+        let blob = self.write_temp(source.stream, Some(length), None).await?;
+        self.store_part(&bucket, upload_id, part_number, blob).await
+    }
+
+    /// Makes a written temp blob part `part_number` of an upload.
+    async fn store_part(
+        &self,
+        bucket: &Bucket,
+        upload_id: &str,
+        part_number: i32,
+        blob: super::objects::TempBlob,
+    ) -> StoreResult<PartMeta> {
         // Each upload of a part has a file of its own, and the record names
         // it: two uploads of one part, or a crash between the two renames,
         // can never pair one upload's record with another's bytes.

@@ -324,14 +324,14 @@ impl Store {
         dst: PutRequest,
         replace_headers: bool,
         replace_tags: bool,
-        source_conditions: &[Condition],
+        check_source: impl FnOnce(&ObjectMeta) -> StoreResult<()>,
     ) -> StoreResult<Arc<ObjectMeta>> {
         validate_key(&dst.key)?;
         let src = self.bucket(src_bucket)?;
         // The lease keeps the source's blobs while they are linked, even if
         // it is replaced meanwhile.
         let (source, _lease) = src.lease(src_key).ok_or(StoreError::NoSuchKey)?;
-        check_all(source_conditions, Some(&source))?;
+        check_source(&source)?;
         let target = self.bucket(dst_bucket)?;
         let mut links = Vec::with_capacity(source.blobs.len());
         let mut blobs = Vec::with_capacity(source.blobs.len());

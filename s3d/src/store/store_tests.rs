@@ -190,7 +190,7 @@ async fn copies_share_nothing_observable() {
     let (_dir, store) = open().await;
     let request = PutRequest { tags: vec![Tag::new("a", "1")], ..put_req("src") };
     store.put("bkt", request, body(b"payload".to_vec())).await.unwrap();
-    store.copy(("bkt", "src"), "bkt", put_req("dst"), false, false, &[]).await.unwrap();
+    store.copy(("bkt", "src"), "bkt", put_req("dst"), false, false, |_| Ok(())).await.unwrap();
     store.delete("bkt", "src").await.unwrap();
     assert_eq!(read_all(&store, "dst", None).await, b"payload");
     assert_eq!(store.head("bkt", "dst").unwrap().tags, vec![Tag::new("a", "1")]);
