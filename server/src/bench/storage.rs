@@ -1,7 +1,10 @@
 //! Storage data plane: (a) a presigned multipart upload into the embedded
 //! endpoint, the way a browser does it, against a plain file copy of the same
 //! bytes on the same disk; (b) presigned URLs generated per second on one
-//! core; (c) the endpoint's resident memory during (a).
+//! core; (c) the endpoint's resident memory during (a); (d) small objects:
+//! 4 KiB PUTs and GETs with 1 and 32 clients and a 1,000-key DeleteObjects,
+//! each against plain file writes (with fsync), reads and unlinks of the
+//! same sizes on the same disk.
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -29,6 +32,9 @@ pub struct StorageArgs {
     /// Parts in flight at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub parallel: u64,
+    /// 4 KiB objects written (and read) per client count in (d).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(100..=1_000_000))]
+    pub small_count: u64,
     /// Presigned URLs to generate for the rate measurement.
     #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(100..=10_000_000))]
     pub presign_count: u64,
@@ -81,6 +87,10 @@ pub fn run(args: StorageArgs) -> anyhow::Result<()> {
     let single = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let (puts_per_sec, parts_per_sec, sdk_per_sec) = single.block_on(presign_rate(&storage, args.presign_count))?;
 
+    println!("small objects: {} PUTs and GETs of 4 KiB with 1 and 32 clients, DeleteObjects of 1,000 keys …", args.small_count);
+    let small = runtime.block_on(small_objects(&storage, args.small_count as usize))?;
+    let files = plain_files(&work.path().join("plain"), args.small_count as usize)?;
+
     let mib = size as f64 / MIB as f64;
     let (copy_rate, upload_rate) = (mib / copy_secs, mib / upload_secs);
     println!();
@@ -98,7 +108,131 @@ pub fn run(args: StorageArgs) -> anyhow::Result<()> {
     println!("    before the upload                {:9.1} MiB", rss_before as f64 / 1024.0);
     println!("    peak during the upload           {:9.1} MiB", rss_peak as f64 / 1024.0);
     println!("    growth                           {:9.1} MiB   (goal ≤ 64 MiB)", rss_peak.saturating_sub(rss_before) as f64 / 1024.0);
+    println!("(d) 4 KiB objects (S3 requests over HTTP vs. plain files on the same disk):");
+    for (label, endpoint, plain) in [
+        ("PUT, 1 client ", small.put_1, files.write_1),
+        ("PUT, 32 clients", small.put_32, files.write_32),
+        ("GET, 1 client ", small.get_1, files.read_1),
+        ("GET, 32 clients", small.get_32, files.read_32),
+    ] {
+        println!("    {label}  endpoint {endpoint:9.0} /s   plain files {plain:9.0} /s   ({:.1} %)", 100.0 * endpoint / plain);
+    }
+    println!(
+        "    DeleteObjects of 1,000 keys  endpoint {:7.1} ms   plain unlink + one dir fsync {:7.1} ms",
+        small.delete_1000 * 1e3,
+        files.unlink_1000 * 1e3
+    );
     Ok(())
+}
+
+/// Requests per second of 4 KiB PUTs and GETs, and one DeleteObjects of 1,000 keys.
+struct SmallObjects {
+    put_1: f64,
+    put_32: f64,
+    get_1: f64,
+    get_32: f64,
+    delete_1000: f64,
+}
+
+const SMALL: usize = 4096;
+
+async fn small_objects(storage: &Storage, count: usize) -> anyhow::Result<SmallObjects> {
+    let body = bytes::Bytes::from(vec![0x42u8; SMALL]);
+    let rate = |clients: usize, prefix: &'static str, get: bool| {
+        let (storage, body) = (storage.clone(), body.clone());
+        async move {
+            let started = Instant::now();
+            let results: Vec<anyhow::Result<()>> = futures::stream::iter(0..count)
+                .map(|i| {
+                    let (storage, body) = (storage.clone(), body.clone());
+                    async move {
+                        let key = format!("bench/small/{prefix}/{i}");
+                        if get {
+                            let object = storage.get(&key, None).await?;
+                            if object.body.len() != SMALL {
+                                bail!("{key} has {} bytes", object.body.len());
+                            }
+                        } else {
+                            storage.put(&key, body, PutOptions::default()).await?;
+                        }
+                        Ok(())
+                    }
+                })
+                .buffer_unordered(clients)
+                .collect()
+                .await;
+            results.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+            Ok::<_, anyhow::Error>(count as f64 / started.elapsed().as_secs_f64())
+        }
+    };
+    let put_1 = rate(1, "one", false).await?;
+    let put_32 = rate(32, "many", false).await?;
+    let get_1 = rate(1, "one", true).await?;
+    let get_32 = rate(32, "many", true).await?;
+    let keys: Vec<String> = (0..1000).map(|i| format!("bench/small/many/{i}")).collect();
+    let started = Instant::now();
+    let failed = storage.delete_many(&keys).await?;
+    let delete_1000 = started.elapsed().as_secs_f64();
+    if !failed.is_empty() {
+        bail!("{} keys were not deleted", failed.len());
+    }
+    Ok(SmallObjects { put_1, put_32, get_1, get_32, delete_1000 })
+}
+
+/// The same work as plain files: write + fsync, read, unlink.
+struct PlainFiles {
+    write_1: f64,
+    write_32: f64,
+    read_1: f64,
+    read_32: f64,
+    unlink_1000: f64,
+}
+
+fn plain_files(dir: &Path, count: usize) -> anyhow::Result<PlainFiles> {
+    std::fs::create_dir_all(dir)?;
+    let body = vec![0x42u8; SMALL];
+    let write = |name: String| -> std::io::Result<()> {
+        let mut file = std::fs::File::create(dir.join(name))?;
+        file.write_all(&body)?;
+        file.sync_all()
+    };
+    let read = |name: String| -> std::io::Result<()> {
+        let bytes = std::fs::read(dir.join(name))?;
+        std::hint::black_box(bytes);
+        Ok(())
+    };
+    let timed = |threads: usize, prefix: &str, work: &(dyn Fn(String) -> std::io::Result<()> + Sync)| -> anyhow::Result<f64> {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let started = Instant::now();
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| -> std::io::Result<()> {
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if i >= count {
+                                return Ok(());
+                            }
+                            work(format!("{prefix}-{i}"))?;
+                        }
+                    })
+                })
+                .collect();
+            handles.into_iter().try_for_each(|h| h.join().expect("a bench thread panicked"))
+        })?;
+        Ok(count as f64 / started.elapsed().as_secs_f64())
+    };
+    let write_1 = timed(1, "one", &write)?;
+    let write_32 = timed(32, "many", &write)?;
+    let read_1 = timed(1, "one", &read)?;
+    let read_32 = timed(32, "many", &read)?;
+    let started = Instant::now();
+    for i in 0..1000.min(count) {
+        std::fs::remove_file(dir.join(format!("many-{i}")))?;
+    }
+    std::fs::File::open(dir)?.sync_all()?;
+    let unlink_1000 = started.elapsed().as_secs_f64();
+    Ok(PlainFiles { write_1, write_32, read_1, read_32, unlink_1000 })
 }
 
 /// MiB/s of MD5 over a 256 MiB buffer on this thread.
