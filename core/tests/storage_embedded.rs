@@ -244,12 +244,10 @@ async fn exactly_one_of_100_racing_create_once_puts_wins_over_http() {
     assert_eq!(stored, format!("writer {}", winners[0]));
 }
 
-/// boto3 — what the AWS CLI and most Python training code use — sends
-/// `encoding-type=url` on listings and decodes what comes back.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn boto3_sees_exactly_the_keys_tags_and_etags_it_wrote() {
-    let f = embedded().await;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/boto3_roundtrip.py");
+/// Runs a boto3 script of `tests/clients/` against the fixture's endpoint
+/// and returns the JSON report it prints.
+async fn boto3(f: &agora_testkit::Fixture, script: &str) -> serde_json::Value {
+    let script = format!("{}/tests/clients/{script}", env!("CARGO_MANIFEST_DIR"));
     let output = tokio::process::Command::new(agora_testkit::peer_python("moto"))
         .arg(script)
         .env("ENDPOINT", &f.endpoint)
@@ -260,7 +258,15 @@ async fn boto3_sees_exactly_the_keys_tags_and_etags_it_wrote() {
         .await
         .expect("boto3 runs (it comes with moto's virtualenv: scripts/install-test-tools)");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// boto3 — what the AWS CLI and most Python training code use — sends
+/// `encoding-type=url` on listings and decodes what comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_sees_exactly_the_keys_tags_and_etags_it_wrote() {
+    let f = embedded().await;
+    let report = boto3(&f, "boto3_roundtrip.py").await;
     // Listed before the multipart upload: exactly the keys written, `+` and `%` intact.
     assert_eq!(report["listed"], report["wrote"], "{report}");
     assert_eq!(report["paginated"], report["listed"]);
@@ -283,18 +289,7 @@ async fn boto3_sees_exactly_the_keys_tags_and_etags_it_wrote() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn boto3_finds_s3_as_aws_documents_it() {
     let f = embedded().await;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/boto3_conformance.py");
-    let output = tokio::process::Command::new(agora_testkit::peer_python("moto"))
-        .arg(script)
-        .env("ENDPOINT", &f.endpoint)
-        .env("BUCKET", f.storage.bucket())
-        .env("ACCESS_KEY", &f.credentials.0)
-        .env("SECRET_KEY", &f.credentials.1)
-        .output()
-        .await
-        .expect("boto3 runs (it comes with moto's virtualenv: scripts/install-test-tools)");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report = boto3(&f, "boto3_conformance.py").await;
     assert_eq!(report["failed"], serde_json::json!([]), "{report:#}");
     assert!(report["passed"].as_array().unwrap().len() >= 43, "{report:#}");
 }

@@ -20,6 +20,14 @@ impl S3Api {
     pub fn new(store: Arc<Store>) -> Self {
         Self { store }
     }
+
+    fn existing_bucket(&self, name: &str) -> S3Result<()> {
+        if self.store.bucket_exists(name) {
+            Ok(())
+        } else {
+            Err(s3_error!(NoSuchBucket))
+        }
+    }
 }
 
 fn s3_err(err: StoreError) -> S3Error {
@@ -162,16 +170,39 @@ fn strip_quotes(etag: &str) -> String {
     etag.trim_start_matches("W/").trim_matches('"').to_owned()
 }
 
-/// One entry of a listing (v1 and v2 alike).
-fn listed_object(meta: &store::ObjectMeta, encode: &impl Fn(String) -> String) -> Object {
-    Object {
-        key: Some(encode(meta.key.clone())),
-        size: Some(meta.size as i64),
-        e_tag: Some(ETag::Strong(meta.etag.clone())),
-        last_modified: Some(meta.last_modified.into()),
-        storage_class: Some(ObjectStorageClass::from_static(ObjectStorageClass::STANDARD)),
-        ..Default::default()
+/// The bucket and key of `x-amz-copy-source` (access points are not served).
+fn copy_source(source: &CopySource) -> S3Result<(String, String)> {
+    match source {
+        CopySource::Bucket { bucket, key, .. } => Ok((bucket.to_string(), key.to_string())),
+        _ => Err(s3_error!(NotImplemented, "only bucket/key copy sources are supported")),
     }
+}
+
+/// `max-keys` of a listing: 0–1000 (more is capped), 1000 when absent.
+fn max_keys(value: Option<i32>) -> S3Result<usize> {
+    match value {
+        Some(n) if n < 0 => Err(s3_error!(InvalidArgument, "max-keys must not be negative")),
+        Some(n) => Ok(n as usize),
+        None => Ok(store::MAX_KEYS_DEFAULT),
+    }
+}
+
+/// A listing page's objects and common prefixes (v1 and v2 alike).
+fn listed(page: &store::ListPage, encode: &impl Fn(String) -> String) -> (Vec<Object>, Vec<CommonPrefix>) {
+    let objects = page
+        .objects
+        .iter()
+        .map(|meta| Object {
+            key: Some(encode(meta.key.clone())),
+            size: Some(meta.size as i64),
+            e_tag: Some(ETag::Strong(meta.etag.clone())),
+            last_modified: Some(meta.last_modified.into()),
+            storage_class: Some(ObjectStorageClass::from_static(ObjectStorageClass::STANDARD)),
+            ..Default::default()
+        })
+        .collect();
+    let prefixes = page.common_prefixes.iter().map(|p| CommonPrefix { prefix: Some(encode(p.clone())) }).collect();
+    (objects, prefixes)
 }
 
 /// `x-amz-copy-source-range: bytes=first-last` (both bounds, as S3 requires).
@@ -206,9 +237,7 @@ fn directive(value: Option<&str>, header: &str) -> S3Result<bool> {
 impl S3 for S3Api {
     async fn get_bucket_versioning(&self, req: S3Request<GetBucketVersioningInput>) -> S3Result<S3Response<GetBucketVersioningOutput>> {
         // Versioning was never enabled: AWS answers an empty configuration.
-        if !self.store.bucket_exists(&req.input.bucket) {
-            return Err(s3_error!(NoSuchBucket));
-        }
+        self.existing_bucket(&req.input.bucket)?;
         Ok(S3Response::new(GetBucketVersioningOutput::default()))
     }
 
@@ -216,9 +245,7 @@ impl S3 for S3Api {
         // CORS is the endpoint's own (its allowed origins), not a bucket
         // configuration: there is none to return, as AWS says of a bucket
         // without one.
-        if !self.store.bucket_exists(&req.input.bucket) {
-            return Err(s3_error!(NoSuchBucket));
-        }
+        self.existing_bucket(&req.input.bucket)?;
         Err(s3_error!(NoSuchCORSConfiguration))
     }
 
@@ -233,16 +260,12 @@ impl S3 for S3Api {
     }
 
     async fn head_bucket(&self, req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
-        if !self.store.bucket_exists(&req.input.bucket) {
-            return Err(s3_error!(NoSuchBucket));
-        }
+        self.existing_bucket(&req.input.bucket)?;
         Ok(S3Response::new(HeadBucketOutput::default()))
     }
 
     async fn get_bucket_location(&self, req: S3Request<GetBucketLocationInput>) -> S3Result<S3Response<GetBucketLocationOutput>> {
-        if !self.store.bucket_exists(&req.input.bucket) {
-            return Err(s3_error!(NoSuchBucket));
-        }
+        self.existing_bucket(&req.input.bucket)?;
         Ok(S3Response::new(GetBucketLocationOutput::default()))
     }
 
@@ -367,10 +390,7 @@ impl S3 for S3Api {
 
     async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
         let input = req.input;
-        let (src_bucket, src_key) = match &input.copy_source {
-            CopySource::Bucket { bucket, key, .. } => (bucket.to_string(), key.to_string()),
-            _ => return Err(s3_error!(NotImplemented, "only bucket/key copy sources are supported")),
-        };
+        let (src_bucket, src_key) = copy_source(&input.copy_source)?;
         let replace_headers = directive(input.metadata_directive.as_ref().map(|d| d.as_str()), "x-amz-metadata-directive")?;
         let replace_tags = directive(input.tagging_directive.as_ref().map(|d| d.as_str()), "x-amz-tagging-directive")?;
         if src_bucket == input.bucket && src_key == input.key && !replace_headers {
@@ -405,11 +425,7 @@ impl S3 for S3Api {
 
     async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
         let input = req.input;
-        let max_keys = match input.max_keys {
-            Some(n) if n < 0 => return Err(s3_error!(InvalidArgument, "max-keys must not be negative")),
-            Some(n) => n as usize,
-            None => store::MAX_KEYS_DEFAULT,
-        };
+        let max_keys = max_keys(input.max_keys)?;
         let request = ListRequest {
             prefix: input.prefix.clone().unwrap_or_default(),
             delimiter: input.delimiter.clone(),
@@ -420,8 +436,7 @@ impl S3 for S3Api {
         };
         let page = self.store.list(&input.bucket, &request).map_err(s3_err)?;
         let encode = listing_encoder(input.encoding_type.as_ref());
-        let contents: Vec<Object> = page.objects.iter().map(|o| listed_object(o, &encode)).collect();
-        let common: Vec<CommonPrefix> = page.common_prefixes.iter().map(|p| CommonPrefix { prefix: Some(encode(p.clone())) }).collect();
+        let (contents, common) = listed(&page, &encode);
         Ok(S3Response::new(ListObjectsV2Output {
             name: Some(input.bucket),
             prefix: input.prefix.map(&encode),
@@ -441,11 +456,7 @@ impl S3 for S3Api {
 
     async fn list_objects(&self, req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
         let input = req.input;
-        let max_keys = match input.max_keys {
-            Some(n) if n < 0 => return Err(s3_error!(InvalidArgument, "max-keys must not be negative")),
-            Some(n) => n as usize,
-            None => store::MAX_KEYS_DEFAULT,
-        };
+        let max_keys = max_keys(input.max_keys)?;
         let request = ListRequest {
             prefix: input.prefix.clone().unwrap_or_default(),
             delimiter: input.delimiter.clone(),
@@ -455,8 +466,7 @@ impl S3 for S3Api {
         };
         let page = self.store.list(&input.bucket, &request).map_err(s3_err)?;
         let encode = listing_encoder(input.encoding_type.as_ref());
-        let contents: Vec<Object> = page.objects.iter().map(|o| listed_object(o, &encode)).collect();
-        let common: Vec<CommonPrefix> = page.common_prefixes.iter().map(|p| CommonPrefix { prefix: Some(encode(p.clone())) }).collect();
+        let (contents, common) = listed(&page, &encode);
         // AWS sends NextMarker only with a delimiter; without one, clients
         // go on from the last key.
         let next_marker = page.next_marker.filter(|_| input.delimiter.is_some()).map(&encode);
@@ -477,10 +487,7 @@ impl S3 for S3Api {
 
     async fn upload_part_copy(&self, req: S3Request<UploadPartCopyInput>) -> S3Result<S3Response<UploadPartCopyOutput>> {
         let input = req.input;
-        let (src_bucket, src_key) = match &input.copy_source {
-            CopySource::Bucket { bucket, key, .. } => (bucket.to_string(), key.to_string()),
-            _ => return Err(s3_error!(NotImplemented, "only bucket/key copy sources are supported")),
-        };
+        let (src_bucket, src_key) = copy_source(&input.copy_source)?;
         let range = input.copy_source_range.as_deref().map(copy_source_range).transpose()?;
         let source_conditions = copy_source_conditions!(input);
         let part = self

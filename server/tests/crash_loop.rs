@@ -7,20 +7,20 @@
 //! `AGORA_CRASH_KILLS` sets the number of kills (20 by default, as in CI);
 //! `AGORA_CRASH_SEED` replays one run (each run prints its seed).
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use agora_core::secret::Secret;
 use agora_core::storage::{PutOptions, Storage, StorageConfig, StorageError};
 use agora_model::tags::Tag;
 use bytes::Bytes;
+use common::node::{free_addr, ready, Node};
 
-const AGORA: &str = env!("CARGO_BIN_EXE_agora");
 const WORKERS: usize = 4;
 const KEYS_PER_WORKER: usize = 6;
 const PART: usize = 5 * 1024 * 1024;
@@ -68,52 +68,6 @@ fn held(body: &[u8], tags: &[Tag]) -> Held {
         md5: agora_testkit::md5_b64(body),
         size: body.len() as u64,
         tags: tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect(),
-    }
-}
-
-struct Node(Child);
-
-impl Node {
-    fn start(data: &Path, addr: &str, s3_addr: &str) -> Node {
-        let child = Command::new(AGORA)
-            .args(["serve", "--addr", addr, "--s3-addr", s3_addr, "--data-dir"])
-            .arg(data)
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        Node(child)
-    }
-
-    /// SIGKILL: no shutdown code runs.
-    fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn free_addr() -> String {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string()
-}
-
-async fn ready(addr: &str) {
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
-    let started = Instant::now();
-    loop {
-        if let Ok(response) = client.get(format!("http://{addr}/readyz")).send().await {
-            if response.status().is_success() {
-                return;
-            }
-        }
-        assert!(started.elapsed() < Duration::from_secs(60), "agora serve did not become ready");
-        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 
@@ -233,7 +187,7 @@ async fn every_acknowledged_write_survives_sigkill_and_nothing_is_half_visible()
     let model: Model = Arc::default();
     let acked = Arc::new(AtomicUsize::new(0));
     for kill in 0..=kills {
-        let mut node = Node::start(data.path(), &addr, &s3_addr);
+        let mut node = Node::start(data.path(), &addr, &s3_addr, &[]);
         ready(&addr).await;
         let storage = client(data.path(), &s3_addr).await;
         if kill == 0 {

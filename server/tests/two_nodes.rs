@@ -4,54 +4,15 @@
 //! and imported on the command line next to them reach B; a training log
 //! appended through A reaches a watcher on B.
 
+mod common;
+
 use std::io::Write;
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-const AGORA: &str = env!("CARGO_BIN_EXE_agora");
-
-struct Node(Child);
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_addr() -> String {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string()
-}
-
-fn serve(data: &Path, addr: &str, s3_addr: &str, env: &[(&str, String)]) -> Node {
-    let child = Command::new(AGORA)
-        .args(["serve", "--addr", addr, "--s3-addr", s3_addr, "--data-dir"])
-        .arg(data)
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    Node(child)
-}
-
-async fn ready(client: &reqwest::Client, addr: &str) {
-    let started = Instant::now();
-    loop {
-        if let Ok(response) = client.get(format!("http://{addr}/readyz")).send().await {
-            if response.status().is_success() {
-                return;
-            }
-        }
-        assert!(started.elapsed() < Duration::from_secs(60), "{addr} did not become ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+use common::node::{agora, free_addr, ready, Node};
 
 async fn call(client: &reqwest::Client, method: reqwest::Method, url: String, token: &str, body: Option<Value>) -> Value {
     let mut request = client.request(method, &url).bearer_auth(token);
@@ -72,7 +33,7 @@ async fn two_nodes_on_one_bucket_see_each_others_changes() {
     let a_dir_path = a_dir.path().to_owned();
     let a_s3_for_admin = a_s3.clone();
     tokio::task::spawn_blocking(move || {
-        let mut admin = Command::new(AGORA)
+        let mut admin = agora()
             .args(["admin", "--s3-addr", &a_s3_for_admin, "--data-dir"])
             .arg(&a_dir_path)
             .args(["create-user", "ann", "ann@example.com"])
@@ -87,17 +48,17 @@ async fn two_nodes_on_one_bucket_see_each_others_changes() {
     })
     .await
     .unwrap();
-    let _a = serve(a_dir.path(), &a_addr, &a_s3, &[]);
+    let _a = Node::start(a_dir.path(), &a_addr, &a_s3, &[]);
     let client = reqwest::Client::new();
-    ready(&client, &a_addr).await;
+    ready(&a_addr).await;
     let credentials: Value = serde_json::from_slice(&std::fs::read(a_dir.path().join("s3/credentials.json")).unwrap()).unwrap();
     let external = [
         ("AGORA_S3_ENDPOINT", format!("http://{a_s3}")),
         ("AGORA_S3_ACCESS_KEY_ID", credentials["access_key_id"].as_str().unwrap().to_owned()),
         ("AGORA_S3_SECRET_ACCESS_KEY", credentials["secret_access_key"].as_str().unwrap().to_owned()),
     ];
-    let _b = serve(b_dir.path(), &b_addr, &b_s3, &external);
-    ready(&client, &b_addr).await;
+    let _b = Node::start(b_dir.path(), &b_addr, &b_s3, &external);
+    ready(&b_addr).await;
 
     // Through node A: log in, create a dataset, upload a file.
     let (a, b) = (format!("http://{a_addr}/api/v1"), format!("http://{b_addr}/api/v1"));
@@ -147,7 +108,7 @@ async fn two_nodes_on_one_bucket_see_each_others_changes() {
         let a_s3 = a_s3.clone();
         async move {
             tokio::task::spawn_blocking(move || {
-                Command::new(AGORA)
+                agora()
                     .args(["dashboards", "--s3-addr", &a_s3, "--data-dir"])
                     .arg(&a_dir)
                     .args(&args)

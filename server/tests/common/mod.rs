@@ -11,6 +11,7 @@
 #![allow(dead_code)]
 
 pub mod api;
+pub mod node;
 
 use std::net::SocketAddr;
 
