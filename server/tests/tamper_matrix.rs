@@ -20,6 +20,7 @@ mod common;
 use agora_testkit::md5_b64;
 use common::api::{server_on_moto_with_mail_and, server_with_mail_and, verified_user};
 use common::TestServer;
+use common::UNSIGNED_ADDITIONS;
 use futures::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -163,23 +164,6 @@ fn copy_sources(bucket: &str, admin: &str, elsewhere: &str) -> Vec<String> {
     ]
 }
 
-/// Unsigned `x-amz-*` headers that would change what a write does.
-const ADDED: [(&str, &str); 13] = [
-    ("x-amz-metadata-directive", "REPLACE"),
-    ("x-amz-tagging-directive", "REPLACE"),
-    ("x-amz-meta-owner", "mallory"),
-    ("x-amz-acl", "public-read"),
-    ("x-amz-grant-read", "uri=http://acs.amazonaws.com/groups/global/AllUsers"),
-    ("x-amz-storage-class", "GLACIER"),
-    ("x-amz-website-redirect-location", "https://evil.example/"),
-    ("x-amz-server-side-encryption", "AES256"),
-    ("x-amz-object-lock-mode", "GOVERNANCE"),
-    ("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
-    ("x-amz-decoded-content-length", "1048576"),
-    ("x-amz-checksum-sha256", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="),
-    ("x-amz-sdk-checksum-algorithm", "CRC32"),
-];
-
 /// Edits of the query and path that only the signature guards.
 fn url_edits(grant: Grant, id: &str, other_id: &str, bucket: &str) -> Vec<Case> {
     let mut cases = vec![
@@ -247,7 +231,7 @@ fn cases(grant: Grant, id: &str, other_id: &str, bucket: &str, admin: &str, else
     let mut added: Vec<(String, String)> =
         copy_sources(bucket, admin, elsewhere).into_iter().map(|source| ("x-amz-copy-source".to_owned(), source)).collect();
     added.push(("x-amz-copy-source-range".into(), "bytes=0-9".into()));
-    added.extend(ADDED.iter().map(|(n, v)| (n.to_string(), v.to_string())));
+    added.extend(UNSIGNED_ADDITIONS.iter().map(|(n, v)| (n.to_string(), v.to_string())));
     for (name, value) in added {
         for body in [Body::Declared, Body::Empty] {
             cases.push(Case::new(format!("added {name}: {value}, {body:?} body")).header(&name, &value).body(body));

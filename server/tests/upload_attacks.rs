@@ -8,6 +8,7 @@ mod common;
 
 use agora_testkit::md5_b64;
 use common::api::{server_with_mail, server_with_mail_and, verified_user};
+use common::UNSIGNED_ADDITIONS;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -106,22 +107,7 @@ async fn a_single_put_url_writes_only_the_declared_bytes() {
     }
     let copy_sources: Vec<String> = SECRETS.iter().map(|s| s.to_string()).chain([format!("agora/ds/{id}/files/other.txt")]).collect();
     let mut added: Vec<(String, String)> = copy_sources.into_iter().map(|source| ("x-amz-copy-source".to_string(), source)).collect();
-    for (name, value) in [
-        ("x-amz-metadata-directive", "REPLACE"),
-        ("x-amz-tagging-directive", "REPLACE"),
-        ("x-amz-meta-owner", "mallory"),
-        ("x-amz-acl", "public-read"),
-        ("x-amz-grant-read", "uri=http://acs.amazonaws.com/groups/global/AllUsers"),
-        ("x-amz-storage-class", "GLACIER"),
-        ("x-amz-website-redirect-location", "https://evil.example/"),
-        ("x-amz-server-side-encryption", "AES256"),
-        ("x-amz-object-lock-mode", "GOVERNANCE"),
-        ("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
-        ("x-amz-decoded-content-length", "1048576"),
-        ("x-amz-checksum-sha256", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="),
-    ] {
-        added.push((name.to_string(), value.to_string()));
-    }
+    added.extend(UNSIGNED_ADDITIONS.iter().map(|(n, v)| (n.to_string(), v.to_string())));
     for (name, value) in added {
         for body in [declared.clone(), Vec::new()] {
             let case = format!("added {name}: {value} ({} bytes)", body.len());

@@ -157,6 +157,17 @@ impl PendingUpload {
 /// upload started while the sweep ran).
 pub const ORPHANED_AFTER: std::time::Duration = std::time::Duration::from_secs(120);
 
+/// After an attempt to put a file in place the upload is done with, unless
+/// storage failed: that may pass, and the upload stays for another try.
+async fn discard_unless_storage_failed<T, F: std::future::Future<Output = ()>>(
+    outcome: &Result<T, DatasetError>,
+    discard: &impl Fn() -> F,
+) {
+    if !matches!(outcome, Err(DatasetError::Storage(_))) {
+        discard().await;
+    }
+}
+
 /// Why a completion stopped before putting the file in place: with what
 /// arrived discarded (it can never complete), or kept for another try.
 enum Refused {
@@ -455,14 +466,7 @@ impl Datasets {
             return Err(not_the_declared_bytes(&declared));
         }
         let target = pending.target(id);
-        match self.check_completion(record, upload_id, pending).await {
-            Ok(()) => {}
-            Err(Refused::Discard(err)) => {
-                discard().await;
-                return Err(err);
-            }
-            Err(Refused::Keep(err)) => return Err(err),
-        }
+        self.check_or_discard(record, upload_id, pending, &discard).await?;
         // Copied only while it still has the checked ETag: a write to the
         // staging key between the check and the copy cannot slip through.
         // The file gets the declared type and labels, whatever the PUT sent
@@ -480,10 +484,7 @@ impl Datasets {
             )),
             Err(other) => Err(other.into()),
         };
-        // A storage failure may pass: the upload stays for another try.
-        if !matches!(copied, Err(DatasetError::Storage(_))) {
-            discard().await;
-        }
+        discard_unless_storage_failed(&copied, &discard).await;
         self.finish_completion(id, upload_id, pending, copied).await
     }
 
@@ -518,14 +519,7 @@ impl Datasets {
         if !undeclared.is_empty() {
             return Err(invalid("parts", format!("{}; send those parts again with their URLs and complete again", undeclared.join("; "))));
         }
-        match self.check_completion(record, upload_id, pending).await {
-            Ok(()) => {}
-            Err(Refused::Discard(err)) => {
-                discard().await;
-                return Err(err);
-            }
-            Err(Refused::Keep(err)) => return Err(err),
-        }
+        self.check_or_discard(record, upload_id, pending, &discard).await?;
         let condition = (!pending.replace).then_some(WriteCondition::Create);
         let assembled = match self.storage.complete_upload(&key, &m.s3_upload_id, &parts, condition).await {
             Ok(_) => self.check_in_place(&key, pending.size, multipart_etag(&parts)).await,
@@ -533,11 +527,27 @@ impl Datasets {
             Err(StorageError::NotFound) => Err(not_found_upload()),
             Err(other) => Err(other.into()),
         };
-        // A storage failure may pass: the upload stays for another try.
-        if !matches!(assembled, Err(DatasetError::Storage(_))) {
-            discard().await;
-        }
+        discard_unless_storage_failed(&assembled, &discard).await;
         self.finish_completion(id, upload_id, pending, assembled).await
+    }
+
+    /// The completion check ([`Self::check_completion`]); a refusal that can
+    /// never pass discards the upload before it is returned.
+    async fn check_or_discard<F: std::future::Future<Output = ()>>(
+        &self,
+        record: &DatasetRecord,
+        upload_id: &str,
+        pending: &PendingUpload,
+        discard: &impl Fn() -> F,
+    ) -> Result<(), DatasetError> {
+        match self.check_completion(record, upload_id, pending).await {
+            Ok(()) => Ok(()),
+            Err(Refused::Discard(err)) => {
+                discard().await;
+                Err(err)
+            }
+            Err(Refused::Keep(err)) => Err(err),
+        }
     }
 
     /// Indexes a file that is in place, then ends the completion's claim:

@@ -100,3 +100,21 @@ async fn wait_until_healthy(client: &reqwest::Client, addr: SocketAddr) -> anyho
     }
     anyhow::bail!("the test server did not become healthy within 10 s")
 }
+
+/// Unsigned `x-amz-*` headers that would change what a presigned write
+/// does if storage honoured them (the attack tests add each to a URL).
+pub const UNSIGNED_ADDITIONS: [(&str, &str); 13] = [
+    ("x-amz-metadata-directive", "REPLACE"),
+    ("x-amz-tagging-directive", "REPLACE"),
+    ("x-amz-meta-owner", "mallory"),
+    ("x-amz-acl", "public-read"),
+    ("x-amz-grant-read", "uri=http://acs.amazonaws.com/groups/global/AllUsers"),
+    ("x-amz-storage-class", "GLACIER"),
+    ("x-amz-website-redirect-location", "https://evil.example/"),
+    ("x-amz-server-side-encryption", "AES256"),
+    ("x-amz-object-lock-mode", "GOVERNANCE"),
+    ("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
+    ("x-amz-decoded-content-length", "1048576"),
+    ("x-amz-checksum-sha256", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="),
+    ("x-amz-sdk-checksum-algorithm", "CRC32"),
+];
