@@ -110,12 +110,12 @@ pub fn run(args: StorageArgs) -> anyhow::Result<()> {
     println!("    growth                           {:9.1} MiB   (goal ≤ 64 MiB)", rss_peak.saturating_sub(rss_before) as f64 / 1024.0);
     println!("(d) 4 KiB objects (S3 requests over HTTP vs. plain files on the same disk):");
     for (label, endpoint, plain) in [
-        ("PUT, 1 client ", small.put_1, files.write_1),
+        ("PUT, 1 client", small.put_1, files.write_1),
         ("PUT, 32 clients", small.put_32, files.write_32),
-        ("GET, 1 client ", small.get_1, files.read_1),
+        ("GET, 1 client", small.get_1, files.read_1),
         ("GET, 32 clients", small.get_32, files.read_32),
     ] {
-        println!("    {label}  endpoint {endpoint:9.0} /s   plain files {plain:9.0} /s   ({:.1} %)", 100.0 * endpoint / plain);
+        println!("    {label:<15}  endpoint {endpoint:9.0} /s   plain files {plain:9.0} /s   ({:.1} %)", 100.0 * endpoint / plain);
     }
     println!(
         "    DeleteObjects of 1,000 keys  endpoint {:7.1} ms   plain unlink + one dir fsync {:7.1} ms",
