@@ -39,7 +39,7 @@ impl ReadConditions<'_> {
     /// false `If-Modified-Since`.
     pub(crate) fn evaluate(&self, meta: &ObjectMeta) -> Result<(), Refusal> {
         let modified = whole_seconds(meta.last_modified);
-        let etag_is = |etag: &s3s::dto::ETag| etag.value().trim_matches('"') == meta.etag;
+        let etag_is = |etag: &s3s::dto::ETag| crate::s3_api::strip_quotes(etag.value()) == meta.etag;
         match self.if_match {
             Some(ETagCondition::ETag(etag)) if !etag_is(etag) => return Err(Refusal::PreconditionFailed),
             Some(_) => {}

@@ -166,7 +166,7 @@ fn url_encode(value: &str) -> String {
     percent_encoding::utf8_percent_encode(value, KEEP).to_string()
 }
 
-fn strip_quotes(etag: &str) -> String {
+pub(crate) fn strip_quotes(etag: &str) -> String {
     etag.trim_start_matches("W/").trim_matches('"').to_owned()
 }
 
@@ -207,15 +207,13 @@ fn listed(page: &store::ListPage, encode: &impl Fn(String) -> String) -> (Vec<Ob
 
 /// `x-amz-copy-source-range: bytes=first-last` (both bounds, as S3 requires).
 fn copy_source_range(value: &str) -> S3Result<std::ops::Range<u64>> {
-    let bad = || {
-        s3_error!(InvalidArgument, "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy")
-    };
-    let (first, last) = value.trim().strip_prefix("bytes=").and_then(|r| r.split_once('-')).ok_or_else(bad)?;
-    let (first, last) = (first.parse::<u64>().map_err(|_| bad())?, last.parse::<u64>().map_err(|_| bad())?);
-    if first > last {
-        return Err(bad());
+    match Range::parse(value.trim()) {
+        Ok(Range::Int { first, last: Some(last) }) => Ok(first..last + 1),
+        _ => Err(s3_error!(
+            InvalidArgument,
+            "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy"
+        )),
     }
-    Ok(first..last + 1)
 }
 
 /// An object's type as served: the stored one, or S3's default.

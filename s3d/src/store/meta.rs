@@ -56,6 +56,13 @@ pub struct ObjectMeta {
     pub upload_id: Option<String>,
 }
 
+impl ObjectMeta {
+    /// Whether this object is what completing `upload_id` made.
+    pub(crate) fn completed_from(&self, upload_id: &str) -> bool {
+        self.upload_id.as_deref() == Some(upload_id)
+    }
+}
+
 /// What a multipart upload remembers between its parts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadMeta {

@@ -35,7 +35,6 @@ mod store_tests;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
-use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -56,13 +55,6 @@ where
     E: Into<StoreError> + Send + 'static,
 {
     tokio::task::spawn_blocking(work).await.map_err(|e| StoreError::Io(std::io::Error::other(e)))?.map_err(Into::into)
-}
-
-/// Runs a commit as a task of its own and waits for it. When the caller is
-/// dropped (its client hung up), the commit still runs to its end, with its
-/// lock held throughout, so memory and disk never disagree.
-pub(crate) async fn detached<T: Send + 'static>(work: impl Future<Output = StoreResult<T>> + Send + 'static) -> StoreResult<T> {
-    tokio::spawn(work).await.map_err(|e| StoreError::Io(std::io::Error::other(e)))?
 }
 
 /// Longest object key S3 accepts, in bytes.
@@ -115,6 +107,29 @@ impl Bucket {
 
     pub(crate) fn get(&self, key: &str) -> Option<Arc<ObjectMeta>> {
         self.index.read().unwrap_or_else(|e| e.into_inner()).get(key).cloned()
+    }
+
+    /// Runs `work` as one commit of this bucket: off the executor, with the
+    /// commit lock held from its first check to its index update, in a task
+    /// of its own. When the caller is dropped (its client hung up), the
+    /// commit still runs to its end with the lock held, so memory and disk
+    /// never disagree. A deleted bucket refuses it with `NoSuchBucket`.
+    pub(crate) async fn commit_with<T: Send + 'static>(
+        self: &Arc<Self>,
+        work: impl FnOnce(&Bucket) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let bucket = Arc::clone(self);
+        let task = tokio::spawn(async move {
+            let deleted = bucket.commit.lock().await;
+            if *deleted {
+                return Err(StoreError::NoSuchBucket);
+            }
+            let held = Arc::clone(&bucket);
+            let outcome = blocking(move || work(&held)).await;
+            drop(deleted);
+            outcome
+        });
+        task.await.map_err(|e| StoreError::Io(std::io::Error::other(e)))?
     }
 
     pub(crate) fn set(&self, meta: Arc<ObjectMeta>) {

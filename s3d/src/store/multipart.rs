@@ -31,6 +31,14 @@ fn upload_id_is_well_formed(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+fn check_part_number(part_number: i32) -> StoreResult<()> {
+    if (1..=MAX_PART_NUMBER).contains(&part_number) {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidArgument(format!("part numbers run from 1 to {MAX_PART_NUMBER}; got {part_number}")))
+    }
+}
+
 fn part_record(part_number: i32) -> String {
     format!("part-{part_number:05}.json")
 }
@@ -101,9 +109,7 @@ impl Store {
         S: Stream<Item = Result<Bytes, E>> + Send,
         E: std::fmt::Display,
     {
-        if !(1..=MAX_PART_NUMBER).contains(&part_number) {
-            return Err(StoreError::InvalidArgument(format!("part numbers run from 1 to {MAX_PART_NUMBER}; got {part_number}")));
-        }
+        check_part_number(part_number)?;
         let bucket = self.bucket(bucket)?;
         self.load_upload(&bucket, key, upload_id).await?;
         let blob = self.write_temp(body, content_length, content_md5).await?;
@@ -124,9 +130,7 @@ impl Store {
         part_number: i32,
         check_source: impl FnOnce(&ObjectMeta) -> StoreResult<()>,
     ) -> StoreResult<PartMeta> {
-        if !(1..=MAX_PART_NUMBER).contains(&part_number) {
-            return Err(StoreError::InvalidArgument(format!("part numbers run from 1 to {MAX_PART_NUMBER}; got {part_number}")));
-        }
+        check_part_number(part_number)?;
         let bucket = self.bucket(bucket)?;
         self.load_upload(&bucket, key, upload_id).await?;
         let reader = self.reader(src_bucket, src_key)?;
@@ -256,7 +260,7 @@ impl Store {
             // Completed already (the client retries after a lost answer):
             // the same answer again, as long as the object is still its.
             Err(StoreError::NoSuchUpload) => {
-                return bucket.get(key).filter(|m| m.upload_id.as_deref() == Some(upload_id)).ok_or(StoreError::NoSuchUpload);
+                return bucket.get(key).filter(|m| m.completed_from(upload_id)).ok_or(StoreError::NoSuchUpload);
             }
             Err(err) => return Err(err),
         };

@@ -14,7 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::fsutil::{self, random_id, TempFile};
 use super::leases::Lease;
-use super::{blocking, detached, validate_key, BlobRef, Bucket, ObjectHeaders, ObjectMeta, Store, StoreError, StoreResult};
+use super::{blocking, validate_key, BlobRef, Bucket, ObjectHeaders, ObjectMeta, Store, StoreError, StoreResult};
 
 /// Size of the write buffer between the network and the disk.
 const WRITE_BUFFER: usize = 1 << 20;
@@ -169,7 +169,7 @@ impl Store {
     /// atomically, then retires the blobs of the object it replaced. With
     /// `upload` (the directory of the upload being completed), the upload
     /// must still exist and goes in the same commit. Runs to its end even if
-    /// the caller is dropped ([`super::detached`]).
+    /// the caller is dropped ([`Bucket::commit_with`]).
     pub(crate) async fn commit(
         &self,
         bucket: &Arc<Bucket>,
@@ -178,26 +178,20 @@ impl Store {
         conditions: Vec<Condition>,
         upload: Option<std::path::PathBuf>,
     ) -> StoreResult<Arc<ObjectMeta>> {
-        let (bucket, tmp) = (Arc::clone(bucket), self.tmp_dir().to_path_buf());
-        detached(async move {
-            let deleted = bucket.commit.lock().await;
-            if *deleted {
-                return Err(StoreError::NoSuchBucket);
-            }
-            let previous = bucket.get(&meta.key);
-            if let Some(upload_dir) = &upload {
-                // A Complete sent again after it succeeded answers as before.
-                if let Some(done) = previous.as_ref().filter(|p| p.upload_id.is_some() && p.upload_id == meta.upload_id) {
-                    return Ok(Arc::clone(done));
+        let tmp = self.tmp_dir().to_path_buf();
+        bucket
+            .commit_with(move |b| {
+                let previous = b.get(&meta.key);
+                if let Some(upload_dir) = &upload {
+                    // A Complete sent again after it succeeded answers as before.
+                    if let Some(done) = previous.as_ref().filter(|p| meta.upload_id.as_deref().is_some_and(|id| p.completed_from(id))) {
+                        return Ok(Arc::clone(done));
+                    }
+                    if !upload_dir.join("upload.json").try_exists()? {
+                        return Err(StoreError::NoSuchUpload);
+                    }
                 }
-                if !tokio::fs::try_exists(upload_dir.join("upload.json")).await? {
-                    return Err(StoreError::NoSuchUpload);
-                }
-            }
-            check_all(&conditions, previous.as_deref())?;
-            let meta = Arc::new(meta);
-            let (b, m) = (Arc::clone(&bucket), Arc::clone(&meta));
-            blocking(move || -> StoreResult<()> {
+                check_all(&conditions, previous.as_deref())?;
                 // Every blob moves in, then one fsync makes all the moves
                 // durable (a 10,000-part upload costs one, not 10,000).
                 let moved = !blobs.is_empty();
@@ -208,10 +202,11 @@ impl Store {
                 if moved {
                     std::fs::File::open(b.dir.join("blobs"))?.sync_all()?;
                 }
-                write_meta(&b, &tmp, &m)?;
-                b.set(Arc::clone(&m));
+                let meta = Arc::new(meta);
+                write_meta(b, &tmp, &meta)?;
+                b.set(Arc::clone(&meta));
                 if let Some(previous) = previous {
-                    b.retire(&previous.blobs, &m.blobs);
+                    b.retire(&previous.blobs, &meta.blobs);
                 }
                 // The object now names its upload, so a crash before this
                 // removal is finished at the next open.
@@ -220,13 +215,9 @@ impl Store {
                         tracing::warn!(upload = %upload_dir.display(), error = %err, "could not remove a completed upload's directory");
                     }
                 }
-                Ok(())
+                Ok(meta)
             })
-            .await?;
-            drop(deleted);
-            Ok(meta)
-        })
-        .await
+            .await
     }
 
     /// Deletes an object. Deleting a missing key succeeds, as in S3.
@@ -238,14 +229,8 @@ impl Store {
     /// per metadata directory touched rather than one per key. Each key gets
     /// its own outcome, in order; the outer error is the bucket's.
     pub async fn delete_many(&self, bucket: &str, keys: Vec<String>) -> StoreResult<Vec<StoreResult<()>>> {
-        let bucket = self.bucket(bucket)?;
-        detached(async move {
-            let deleted = bucket.commit.lock().await;
-            if *deleted {
-                return Err(StoreError::NoSuchBucket);
-            }
-            let b = Arc::clone(&bucket);
-            let outcomes = blocking(move || -> StoreResult<Vec<StoreResult<()>>> {
+        self.bucket(bucket)?
+            .commit_with(move |b| {
                 let mut outcomes = Vec::with_capacity(keys.len());
                 let mut dirs = std::collections::BTreeSet::new();
                 let mut gone = Vec::new();
@@ -274,11 +259,7 @@ impl Store {
                 }
                 Ok(outcomes)
             })
-            .await?;
-            drop(deleted);
-            Ok(outcomes)
-        })
-        .await
+            .await
     }
 
     /// Replaces an object's tags.
@@ -294,26 +275,17 @@ impl Store {
         key: &str,
         change: impl FnOnce(&mut ObjectMeta) + Send + 'static,
     ) -> StoreResult<Arc<ObjectMeta>> {
-        let (bucket, tmp, key) = (self.bucket(bucket)?, self.tmp_dir().to_path_buf(), key.to_owned());
-        detached(async move {
-            let deleted = bucket.commit.lock().await;
-            if *deleted {
-                return Err(StoreError::NoSuchBucket);
-            }
-            let mut meta = (*bucket.get(&key).ok_or(StoreError::NoSuchKey)?).clone();
-            change(&mut meta);
-            let meta = Arc::new(meta);
-            let (b, m) = (Arc::clone(&bucket), Arc::clone(&meta));
-            blocking(move || -> StoreResult<()> {
-                write_meta(&b, &tmp, &m)?;
-                b.set(m);
-                Ok(())
+        let (tmp, key) = (self.tmp_dir().to_path_buf(), key.to_owned());
+        self.bucket(bucket)?
+            .commit_with(move |b| {
+                let mut meta = (*b.get(&key).ok_or(StoreError::NoSuchKey)?).clone();
+                change(&mut meta);
+                let meta = Arc::new(meta);
+                write_meta(b, &tmp, &meta)?;
+                b.set(Arc::clone(&meta));
+                Ok(meta)
             })
-            .await?;
-            drop(deleted);
-            Ok(meta)
-        })
-        .await
+            .await
     }
 
     /// Copies an object. The blobs are hard-linked, not copied: O(1) in size.
