@@ -9,6 +9,7 @@ pub mod auth;
 pub mod dashboards;
 pub mod data_dir;
 pub mod datasets;
+pub mod egress;
 pub mod hub;
 pub mod index;
 pub mod jobs;
@@ -16,6 +17,7 @@ pub mod mail;
 pub mod monitoring;
 pub mod rate_limit;
 pub mod readiness;
+pub mod sealing;
 pub mod secret;
 pub mod storage;
 

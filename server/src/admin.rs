@@ -57,6 +57,26 @@ pub fn reindex(args: ServeArgs) -> anyhow::Result<()> {
 
 /// `agora dashboards export|import`. Changes go to the bucket and the change
 /// journal, so serving nodes index imported dashboards within a second.
+/// `agora sealing-key new|rotate`.
+pub fn sealing_key(args: crate::cli::SealingKeyArgs) -> anyhow::Result<()> {
+    use agora_core::sealing;
+    match args.action {
+        crate::cli::SealingKeyAction::New => {
+            println!("{}", sealing::new_key().expose());
+            eprintln!("put it first in AGORA_SEALING_KEYS (comma-separated, keep the old keys after it) on every node, then restart them");
+        }
+        crate::cli::SealingKeyAction::Rotate { data_dir } => {
+            let dir = data_dir.unwrap_or_else(|| crate::config::DEFAULT_DATA_DIR.into());
+            let id = sealing::rotate_keys_file(&dir).map_err(|e| anyhow::anyhow!(e))?;
+            eprintln!(
+                "key {id} now seals ({}); restart `agora serve`: it seals stored credentials again with it and says when the old keys can go",
+                dir.join(sealing::KEYS_FILE).display()
+            );
+        }
+    }
+    Ok(())
+}
+
 pub fn dashboards(args: DashboardsArgs) -> anyhow::Result<()> {
     use agora_core::dashboards::transfer::{ExportFile, Selection};
     use agora_core::dashboards::Dashboards;

@@ -56,6 +56,30 @@ pub enum Command {
     /// Export dashboards to a file, or import such a file (on the same bucket
     /// `agora serve` uses, with the same options).
     Dashboards(DashboardsArgs),
+    /// Keys that seal stored credentials: make one, or rotate the data
+    /// directory's keys file.
+    SealingKey(SealingKeyArgs),
+}
+
+/// `agora sealing-key new|rotate`
+#[derive(Debug, Args)]
+pub struct SealingKeyArgs {
+    #[command(subcommand)]
+    pub action: SealingKeyAction,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum SealingKeyAction {
+    /// Print a new random key (to put first in AGORA_SEALING_KEYS).
+    New,
+    /// Put a new key first in the data directory's `sealing-keys` file. At
+    /// the next start, credentials sealed with older keys are sealed again
+    /// with it; remove the old lines once the log says so.
+    Rotate {
+        /// The data directory [default: ./data].
+        #[arg(long, env = "AGORA_DATA_DIR", value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 /// `agora dashboards [storage options] export|import …`
@@ -228,6 +252,14 @@ pub struct ServeArgs {
     #[arg(long, env = "AGORA_SESSION_SECRET", value_name = "SECRET", hide_env_values = true, value_parser = parse_secret)]
     pub session_secret: Option<Secret<String>>,
 
+    /// Keys that seal stored credentials (of monitored sources): 32-byte
+    /// keys in base64, comma-separated, the first of which seals (make one
+    /// with `agora sealing-key new`). Every node of a shared bucket needs
+    /// the same list. Unset: the data directory's `sealing-keys` file,
+    /// made at the first start.
+    #[arg(long, env = "AGORA_SEALING_KEYS", value_name = "KEYS", hide_env_values = true, value_parser = parse_secret)]
+    pub sealing_keys: Option<Secret<String>>,
+
     /// How long a session lasts without activity, in minutes, 5 to 10080; it is
     /// renewed while the person is active [default: 120].
     #[arg(long, env = "AGORA_SESSION_TTL_MINS", value_name = "MINUTES")]
@@ -271,6 +303,14 @@ pub struct ServeArgs {
     /// Do not record Agora's own requests at all.
     #[arg(long, env = "AGORA_MONITOR_OFF")]
     pub monitor_off: bool,
+
+    /// Addresses inside a network that monitored sources may be fetched
+    /// from: CIDRs, addresses or host names, separated by commas (e.g.
+    /// `10.0.0.0/8,monitor.internal`). Loopback and private addresses are
+    /// refused unless listed; link-local, metadata and multicast addresses
+    /// and Agora's own listeners always are [default: none].
+    #[arg(long, env = "AGORA_MONITOR_ALLOW", value_name = "LIST")]
+    pub monitor_allow: Option<String>,
 
     /// Seconds between fetches of each remote monitored source (and checks
     /// of alert rules), 1 to 3600 [default: 60].

@@ -48,6 +48,10 @@ pub struct Config {
     pub multipart_threshold: u64,
     /// Recording Agora's own requests.
     pub monitor: agora_core::monitoring::MonitorSettings,
+    /// Keys that seal stored credentials (`None`: the data directory's file).
+    pub sealing_keys: Option<Secret<String>>,
+    /// Inside addresses monitored sources may be fetched from.
+    pub monitor_allow: Vec<agora_core::egress::Allowed>,
     /// A running training session without a sign of life this long is stale.
     pub run_stale_after: std::time::Duration,
     /// Bytes of log one training session keeps.
@@ -188,6 +192,13 @@ impl Config {
         if !(1..=3600).contains(&fetch_secs) {
             return Err(ConfigError { setting: "--monitor-fetch-secs / AGORA_MONITOR_FETCH_SECS", message: "must be 1 to 3600".into() });
         }
+        let sealing_keys = args.sealing_keys.clone();
+        if let Some(keys) = &sealing_keys {
+            agora_core::sealing::SealingKeys::parse(keys.expose())
+                .map_err(|message| ConfigError { setting: "--sealing-keys / AGORA_SEALING_KEYS", message })?;
+        }
+        let monitor_allow = agora_core::egress::policy::parse_allowed(args.monitor_allow.as_deref().unwrap_or_default())
+            .map_err(|message| ConfigError { setting: "--monitor-allow / AGORA_MONITOR_ALLOW", message })?;
         let monitor = agora_core::monitoring::MonitorSettings {
             fetch_every: std::time::Duration::from_secs(fetch_secs),
             flush_every: std::time::Duration::from_millis(flush_ms),
@@ -217,6 +228,8 @@ impl Config {
             multipart_threshold,
             dashboard_limits,
             monitor,
+            monitor_allow,
+            sealing_keys,
             run_stale_after: std::time::Duration::from_secs(run_stale_secs),
             run_log_max_bytes,
         })

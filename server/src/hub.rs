@@ -7,6 +7,8 @@ use tokio_util::sync::CancellationToken;
 use agora_core::auth::session_secret;
 use agora_core::auth::token::TokenKeys;
 use agora_core::data_dir::DataDir;
+use agora_core::egress::{DestinationPolicy, Egress};
+use agora_core::sealing::SealingKeys;
 use agora_core::datasets::DatasetLimits;
 use agora_core::hub::{Hub, HubParts};
 use agora_core::index::journal::{Cursor, Indexer};
@@ -21,6 +23,7 @@ pub async fn start(
     data_dir: &DataDir,
     storage: Storage,
     public_url: String,
+    own_listeners: &[std::net::SocketAddr],
     stop: CancellationToken,
 ) -> anyhow::Result<Hub> {
     let secret = session_secret::load_or_create(&storage, config.auth.session_secret.as_ref())
@@ -44,6 +47,11 @@ pub async fn start(
     let index = Indexer::shared(search.clone(), storage.clone());
     let node = index.journal().map(|j| j.node().to_owned()).unwrap_or_default();
     let monitor = agora_core::monitoring::Monitor::new(storage.clone(), node, config.monitor);
+    let sealing = SealingKeys::load(config.sealing_keys.as_ref(), data_dir.root())
+        .map_err(|e| anyhow::anyhow!("the sealing keys are unusable (--sealing-keys / AGORA_SEALING_KEYS): {e}"))?;
+    let policy = own_listeners
+        .iter()
+        .fold(DestinationPolicy::new(config.monitor_allow.clone()), |policy, addr| policy.with_own_listener(*addr));
     let hub = Hub::new(HubParts {
         storage,
         tokens,
@@ -61,6 +69,8 @@ pub async fn start(
         index,
         dashboard_limits: config.dashboard_limits.clone(),
         monitor,
+        egress: Egress::new(policy),
+        sealing: std::sync::Arc::new(sealing),
     });
     if rebuild {
         rebuild_index(hub.clone());
@@ -106,8 +116,21 @@ fn rebuild_index(hub: Hub) {
     });
 }
 
-/// Deletions a crash interrupted carry on in the background.
+/// Deletions a crash interrupted carry on in the background, and stored
+/// credentials sealed with an older key are sealed with the current one.
 fn resume_jobs(hub: Hub, stop: CancellationToken) {
+    let resealing = (hub.clone(), stop.clone());
+    tokio::spawn(async move {
+        let (hub, stop) = resealing;
+        tokio::select! {
+            _ = stop.cancelled() => {}
+            resealed = hub.reseal_credentials() => match resealed {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sources = n, "stored credentials are sealed with the current key; older sealing keys can be removed"),
+                Err(err) => tracing::warn!(error = %err, "could not seal stored credentials with the current key; retried at the next start"),
+            },
+        }
+    });
     tokio::spawn(async move {
         tokio::select! {
             _ = stop.cancelled() => {}

@@ -64,7 +64,8 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: impl Future<
     // Bound to port 0 (tests): links in mail must carry the real port.
     let public_url =
         if config.public_url == format!("http://{}", config.addr) { format!("http://{addr}") } else { config.public_url.clone() };
-    let hub = hub::start(&config, &data_dir, storage.storage.clone(), public_url, stop.clone()).await?;
+    let own_listeners: Vec<std::net::SocketAddr> = std::iter::once(addr).chain(storage.embedded_addr).collect();
+    let hub = hub::start(&config, &data_dir, storage.storage.clone(), public_url, &own_listeners, stop.clone()).await?;
 
     let hub_monitor = hub.monitor().clone();
     let background_hub = hub.clone();

@@ -61,6 +61,13 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::SealingKey(args) => match agora_server::admin::sealing_key(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("agora sealing-key: {err:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Bench(args) => match agora_server::bench::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {

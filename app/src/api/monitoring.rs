@@ -1,6 +1,6 @@
 //! Server functions for the monitoring pages.
 
-use agora_model::monitoring::{AlertRule, EndpointToggle, NewAlertRule, NewSource, SourceOverview, SourceView, StatsAnswer, StatsQuery};
+use agora_model::monitoring::{AlertRule, DestinationPolicyView, EndpointToggle, NewAlertRule, NewSource, SourceOverview, SourceView, StatsAnswer, StatsQuery};
 use agora_model::ApiError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -12,6 +12,12 @@ use crate::server::{fail, request};
 pub async fn monitoring_sources() -> Result<Vec<SourceView>, ApiError> {
     let (hub, caller) = request().await?;
     hub.monitoring_sources(&caller).await.map_err(fail)
+}
+
+#[server(prefix = "/api/fn", endpoint = "monitoring_policy")]
+pub async fn monitoring_policy() -> Result<DestinationPolicyView, ApiError> {
+    let (hub, caller) = request().await?;
+    hub.monitoring_policy(&caller).map_err(fail)
 }
 
 #[server(prefix = "/api/fn", endpoint = "monitoring_source")]

@@ -8,7 +8,7 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 
-use crate::api::monitoring::{add_monitoring_source, monitoring_sources};
+use crate::api::monitoring::{add_monitoring_source, monitoring_policy, monitoring_sources};
 use crate::components::empty_state::EmptyState;
 use crate::components::form::{error_besides, error_for, ErrorAlert, Field, FormError};
 use crate::components::loading::Loading;
@@ -19,7 +19,10 @@ pub fn MonitoringPage() -> impl IntoView {
     view! {
         <Title text="Monitoring" />
         <header class="page-header"><h1>"Monitoring"</h1></header>
-        <SignedIn children=|_| view! { <AddSourceForm /> <Sources /> } />
+        <SignedIn children=|user| {
+            let admin = user.role == agora_model::accounts::Role::Admin;
+            view! { <AddSourceForm /> <Sources /> {admin.then(|| view! { <Policy /> })} }
+        } />
     }
 }
 
@@ -133,6 +136,40 @@ fn AddSourceForm() -> impl IntoView {
                     {move || if add.pending().get() { "Checking the service…" } else { "Check and add" }}
                 </button>
             </form>
+        </details>
+    }
+}
+
+/// Where sources may be fetched from: shown to administrators, who set it.
+#[component]
+fn Policy() -> impl IntoView {
+    let policy = Resource::new(|| (), |_| monitoring_policy());
+    let list = |items: Vec<String>| view! { <ul>{items.into_iter().map(|i| view! { <li>{i}</li> }).collect_view()}</ul> };
+    view! {
+        <details class="card" data-testid="destination-policy">
+            <summary>"Where sources may be fetched from"</summary>
+            <Transition fallback=|| view! { <Loading /> }>
+                {move || policy.get().map(|result| match result {
+                    Ok(p) => view! {
+                        <p>"Agora connects only to public addresses, and to these inside addresses an operator allowed ("<code>"AGORA_MONITOR_ALLOW"</code>"):"</p>
+                        {if p.allowed.is_empty() {
+                            view! { <p class="muted" data-testid="policy-allowed">"none"</p> }.into_any()
+                        } else {
+                            view! { <div data-testid="policy-allowed">{list(p.allowed)}</div> }.into_any()
+                        }}
+                        <p>"Refused unless allowed:"</p>
+                        {list(p.inside)}
+                        <p>"Always refused:"</p>
+                        {list(p.never)}
+                        <p class="muted">{format!(
+                            "Agora's own listeners: {}. Each account adds at most {} sources; one fetch may take {} s.",
+                            p.own_listeners.join(", "), p.max_sources_per_user, p.fetch_budget_secs
+                        )}</p>
+                    }
+                    .into_any(),
+                    Err(err) => view! { <ErrorAlert error=err /> }.into_any(),
+                })}
+            </Transition>
         </details>
     }
 }

@@ -44,6 +44,10 @@ pub struct HubParts {
     pub dashboard_limits: crate::dashboards::DashboardLimits,
     /// Agora's own request records.
     pub monitor: crate::monitoring::Monitor,
+    /// The client for user-given addresses (monitored sources).
+    pub egress: crate::egress::Egress,
+    /// Seals the credentials Agora stores.
+    pub sealing: Arc<crate::sealing::SealingKeys>,
 }
 
 #[derive(Clone)]
@@ -56,6 +60,7 @@ struct Inner {
     dashboards: crate::dashboards::Dashboards,
     monitor: crate::monitoring::Monitor,
     sources: crate::monitoring::sources::Sources,
+    egress: crate::egress::Egress,
     tokens: TokenKeys,
     mailer: Mailer,
     limits: AuthLimits,
@@ -70,7 +75,13 @@ impl Hub {
             datasets: Datasets::new(parts.storage.clone(), accounts.clone(), parts.dataset_limits, parts.index.clone()),
             dashboards: crate::dashboards::Dashboards::new(parts.storage.clone(), accounts.clone(), parts.index, parts.dashboard_limits),
             accounts,
-            sources: crate::monitoring::sources::Sources::new(parts.storage.clone(), parts.monitor.clone()),
+            sources: crate::monitoring::sources::Sources::new(
+                parts.storage.clone(),
+                parts.monitor.clone(),
+                parts.egress.clone(),
+                parts.sealing,
+            ),
+            egress: parts.egress,
             monitor: parts.monitor,
             storage: parts.storage,
             tokens: parts.tokens,
@@ -111,20 +122,27 @@ impl Hub {
         Ok(datasets + accounts.len())
     }
 
+    /// Seals again stored credentials sealed with an older key (or none).
+    pub async fn reseal_credentials(&self) -> Result<usize, ApiError> {
+        self.0.sources.reseal().await
+    }
+
     /// Runs an account-deletion job to the end.
     pub async fn run_account_deletion(&self, job_id: &str) -> Result<(), ApiError> {
         let job = self.0.accounts.deletion_job(job_id).await.map_err(|e| e.to_api())?;
         self.finish_account_deletion(&job).await
     }
 
-    /// The datasets and dashboards the account owned and its memberships
-    /// first, then its keys, claims and record.
+    /// The datasets, dashboards and monitored sources the account owned,
+    /// its memberships and alert rules first, then its keys, claims and
+    /// record.
     async fn finish_account_deletion(&self, job: &JobRecord) -> Result<(), ApiError> {
         if job.state == agora_model::accounts::JobState::Done {
             return Ok(());
         }
         self.0.datasets.remove_user(&job.subject).await.map_err(|e| e.to_api())?;
         self.0.dashboards.remove_user(&job.subject).await?;
+        self.0.sources.remove_user(&job.subject).await?;
         self.0.accounts.run_deletion(&job.id).await.map_err(|e| e.to_api())?;
         Ok(())
     }

@@ -2,13 +2,18 @@
 //! administrators (they show every route, client address and user); a
 //! remote source is for the person who added it and administrators.
 
-use agora_model::monitoring::{AlertRule, EndpointToggle, NewAlertRule, NewSource, SourceOverview, SourceView, StatsAnswer, StatsQuery};
+use agora_model::monitoring::{AlertRule, DestinationPolicyView, EndpointToggle, NewAlertRule, NewSource, SourceOverview, SourceView, StatsAnswer, StatsQuery};
 use agora_model::ApiError;
 
 use super::Hub;
 use crate::auth::caller::Caller;
 use crate::mail::Mail;
 use crate::monitoring::sources::{AlertChange, SourceRecord, Sources};
+
+/// Sources one node fetches at once.
+pub const CONCURRENT_FETCHES: usize = 8;
+/// Of those, at most this many of one account's.
+pub const FETCHES_PER_OWNER: usize = 2;
 
 /// Whether the caller may see (and so change) a source: its owner and
 /// administrators.
@@ -62,6 +67,22 @@ impl Hub {
     pub async fn monitoring_source(&self, caller: &Caller, id: &str) -> Result<SourceView, ApiError> {
         let record = self.source_for(caller, id).await?;
         Ok(self.view_of(&record).await)
+    }
+
+    /// Where sources may be fetched from (administrators).
+    pub fn monitoring_policy(&self, caller: &Caller) -> Result<DestinationPolicyView, ApiError> {
+        if !caller.require_session()?.is_admin() {
+            return Err(ApiError::forbidden("the destination policy is shown to administrators"));
+        }
+        let (allowed, own_listeners, inside, never) = self.0.egress.policy().describe();
+        Ok(DestinationPolicyView {
+            allowed,
+            own_listeners,
+            inside: inside.into_iter().map(str::to_owned).collect(),
+            never: never.into_iter().map(str::to_owned).collect(),
+            max_sources_per_user: crate::monitoring::sources::MAX_SOURCES_PER_USER,
+            fetch_budget_secs: crate::monitoring::sources::FETCH_BUDGET.as_secs(),
+        })
     }
 
     /// Checks the address and credentials with the service, then adds it.
@@ -120,17 +141,42 @@ impl Hub {
     }
 
     /// Fetches remote sources and checks alert rules until `stop`, mailing
-    /// the owners of rules that start or stop firing.
+    /// the owners of rules that start or stop firing. Sources are fetched
+    /// side by side, [`CONCURRENT_FETCHES`] at a time and at most
+    /// [`FETCHES_PER_OWNER`] of one account's, each within its budget: a
+    /// slow or hostile peer delays no one else's fetches and alerts.
     pub async fn run_monitoring(&self, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         let every = self.sources().every().min(std::time::Duration::from_secs(5));
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENT_FETCHES));
+        // Source id → owner, for the sources this node is working on.
+        let in_flight = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashMap::<String, String>::new()));
+        // Dropped (so aborted) with the loop.
+        let mut tasks = tokio::task::JoinSet::new();
         loop {
             tokio::select! {
                 _ = tick.tick() => {
-                    for change in self.sources().round().await {
-                        self.mail_alert(&change).await;
+                    while tasks.try_join_next().is_some() {}
+                    for record in self.sources().due().await {
+                        {
+                            let mut working = in_flight.lock().unwrap_or_else(|p| p.into_inner());
+                            let owners = working.values().filter(|o| **o == record.owner).count();
+                            if working.contains_key(&record.id) || owners >= FETCHES_PER_OWNER {
+                                continue;
+                            }
+                            working.insert(record.id.clone(), record.owner.clone());
+                        }
+                        let (hub, permits, in_flight) = (self.clone(), permits.clone(), in_flight.clone());
+                        tasks.spawn(async move {
+                            if let Ok(_permit) = permits.acquire_owned().await {
+                                for change in hub.sources().take(&record.id).await {
+                                    hub.mail_alert(&change).await;
+                                }
+                            }
+                            in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&record.id);
+                        });
                     }
                 }
                 _ = &mut stop => return,

@@ -21,13 +21,13 @@
 //!   only the errors' for these sources.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use agora_model::monitoring::{CheckedSource, Credentials, Protocol};
 use agora_model::ApiError;
 use serde::Deserialize;
 
 use super::fmd;
+use crate::egress::{read_capped, Egress, EgressError};
 use super::RecordedCall;
 
 /// The reporting API's sample size: a window with this many calls of one
@@ -35,8 +35,8 @@ use super::RecordedCall;
 const API_SAMPLE: usize = 500;
 /// Calls of an `fmd-api` source are placed within windows this long.
 pub const API_RESOLUTION_SECS: i64 = 10;
-/// Most reporting requests one fetch makes (a busy backlog continues at the
-/// next fetch).
+/// Most requests one fetch of an `fmd-api` source makes (a busy backlog
+/// continues at the next fetch; past it, calls keep no error status).
 const API_REQUESTS_PER_FETCH: usize = 2_000;
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
@@ -77,22 +77,26 @@ impl<'a> From<&'a CheckedSource> for Peer<'a> {
     }
 }
 
-/// The HTTP client for remote sources (no redirects followed: a login
-/// answers with one).
+/// Talks to remote sources through the [`Egress`] client: the destination
+/// policy is checked on every connection, no redirect is followed (a login
+/// answers with one), and answers are read up to [`MAX_ANSWER_BYTES`].
 #[derive(Clone)]
 pub struct Remote {
-    http: reqwest::Client,
+    egress: Egress,
 }
 
-impl Default for Remote {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+/// The largest answer read from a source (a day's export of a busy
+/// service fits many times over).
+pub const MAX_ANSWER_BYTES: usize = 32 << 20;
 
-fn unreachable(url: &str, err: reqwest::Error) -> RemoteError {
-    let why = if err.is_timeout() { "it did not answer in time".to_owned() } else { "the connection failed".to_owned() };
-    RemoteError::Url(format!("could not reach {url}: {why}"))
+/// What went wrong on the way, said without describing the other side.
+fn unreachable(url: &str, err: EgressError) -> RemoteError {
+    RemoteError::Url(match err {
+        EgressError::Refused(refused) => format!("{url} is {refused}"),
+        EgressError::TimedOut => format!("{url} timed out"),
+        EgressError::TooLarge(_) => not_a_dashboard(url),
+        EgressError::Unreachable | EgressError::BadUrl(_) => format!("could not connect to {url}"),
+    })
 }
 
 /// A dashboard that sends the caller to its login page.
@@ -100,8 +104,12 @@ fn redirects_to_login(response: &reqwest::Response) -> bool {
     response.headers().get(reqwest::header::LOCATION).and_then(|l| l.to_str().ok()).is_some_and(|l| l.contains("/login"))
 }
 
-fn no_dashboard(url: &str, status: reqwest::StatusCode) -> RemoteError {
-    RemoteError::Url(format!("{url} answered {status}: is this the dashboard's address (usually ending in /dashboard)?"))
+fn not_a_dashboard(url: &str) -> String {
+    format!("{url} is not a flask-monitoring-dashboard (the address is usually the service's, followed by /dashboard)")
+}
+
+fn no_dashboard(url: &str) -> RemoteError {
+    RemoteError::Url(not_a_dashboard(url))
 }
 
 #[derive(Deserialize)]
@@ -161,15 +169,20 @@ impl Summary {
 }
 
 impl Remote {
-    pub fn new() -> Self {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(20))
-            .connect_timeout(Duration::from_secs(5))
-            .user_agent(concat!("agora-monitoring/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("the HTTP client's settings are valid");
-        Remote { http }
+    pub fn new(egress: Egress) -> Self {
+        Remote { egress }
+    }
+
+    fn request(&self, method: reqwest::Method, url: &str, path: &str) -> Result<reqwest::RequestBuilder, RemoteError> {
+        self.egress.request(method, &format!("{url}{path}")).map_err(|e| unreachable(url, e))
+    }
+
+    async fn send(&self, url: &str, request: reqwest::RequestBuilder) -> Result<reqwest::Response, RemoteError> {
+        self.egress.send(request).await.map_err(|e| unreachable(url, e))
+    }
+
+    async fn body(url: &str, response: reqwest::Response) -> Result<bytes::Bytes, RemoteError> {
+        read_capped(response, MAX_ANSWER_BYTES).await.map_err(|e| unreachable(url, e))
     }
 
     /// Checks that the address and credentials work; returns the service's
@@ -200,7 +213,7 @@ impl Remote {
     }
 
     async fn token_get(&self, url: &str, path: &str) -> Result<String, RemoteError> {
-        let response = self.http.get(format!("{url}{path}")).send().await.map_err(|e| unreachable(url, e))?;
+        let response = self.send(url, self.request(reqwest::Method::GET, url, path)?).await?;
         let status = response.status();
         if status.is_redirection() && redirects_to_login(&response) {
             return Err(RemoteError::Url(format!(
@@ -208,11 +221,13 @@ impl Remote {
             )));
         }
         if !status.is_success() {
-            return Err(no_dashboard(url, status));
+            return Err(no_dashboard(url));
         }
-        let body = response.text().await.map_err(|e| unreachable(url, e))?;
-        if let Some(reason) = body.strip_prefix("ValueError: ") {
-            return Err(RemoteError::Protocol(format!("the service could not export: {reason}")));
+        let body = Self::body(url, response).await?;
+        let body = String::from_utf8(body.to_vec()).map_err(|_| no_dashboard(url))?;
+        if body.starts_with("ValueError: ") {
+            tracing::debug!(url, answer = %body.chars().take(200).collect::<String>(), "a source could not export");
+            return Err(RemoteError::Protocol("the service answered that it could not export its calls".into()));
         }
         Ok(body)
     }
@@ -256,13 +271,8 @@ impl Remote {
 
     /// Logs in; returns the session cookie.
     async fn login(&self, url: &str, username: &str, password: &str) -> Result<String, RemoteError> {
-        let response = self
-            .http
-            .post(format!("{url}/login"))
-            .form(&[("name", username), ("password", password)])
-            .send()
-            .await
-            .map_err(|e| unreachable(url, e))?;
+        let login = self.request(reqwest::Method::POST, url, "/login")?.form(&[("name", username), ("password", password)]);
+        let response = self.send(url, login).await?;
         let status = response.status();
         let cookie = response
             .headers()
@@ -276,7 +286,8 @@ impl Remote {
             return Ok(cookie);
         }
         if status.is_success() {
-            let body = response.text().await.unwrap_or_default();
+            let body = Self::body(url, response).await.unwrap_or_default();
+            let body = String::from_utf8_lossy(&body);
             if body.contains("name=\"password\"") || body.contains("name='password'") {
                 return Err(RemoteError::Credentials {
                     field: "password",
@@ -284,7 +295,7 @@ impl Remote {
                 });
             }
         }
-        Err(no_dashboard(url, status))
+        Err(no_dashboard(url))
     }
 
     async fn api_get<T: serde::de::DeserializeOwned>(
@@ -293,19 +304,20 @@ impl Remote {
         cookie: &str,
         request: reqwest::RequestBuilder,
     ) -> Result<T, RemoteError> {
-        let response = request.header(reqwest::header::COOKIE, cookie).send().await.map_err(|e| unreachable(url, e))?;
+        let response = self.send(url, request.header(reqwest::header::COOKIE, cookie)).await?;
         let status = response.status();
         if status.is_redirection() {
             return Err(RemoteError::Credentials { field: "password", message: "the dashboard ended the session at once".into() });
         }
         if !status.is_success() {
-            return Err(no_dashboard(url, status));
+            return Err(no_dashboard(url));
         }
-        response.json().await.map_err(|e| RemoteError::Protocol(format!("the dashboard's JSON API answered something unexpected: {e}")))
+        let body = Self::body(url, response).await?;
+        serde_json::from_slice(&body).map_err(|_| RemoteError::Protocol(format!("{}: its JSON API answered something unexpected", not_a_dashboard(url))))
     }
 
     async fn api_endpoints(&self, url: &str, cookie: &str) -> Result<Vec<ApiEndpoint>, RemoteError> {
-        self.api_get(url, cookie, self.http.get(format!("{url}/api/endpoints"))).await
+        self.api_get(url, cookie, self.request(reqwest::Method::GET, url, "/api/endpoints")?).await
     }
 
     /// The durations of each endpoint's calls in `(from, to]`.
@@ -317,7 +329,7 @@ impl Remote {
             "baseline_interval": {"from": to, "to": to},
         });
         let report: Report =
-            self.api_get(url, cookie, self.http.post(format!("{url}/api/reporting/make_report/intervals")).json(&body)).await?;
+            self.api_get(url, cookie, self.request(reqwest::Method::POST, url, "/api/reporting/make_report/intervals")?.json(&body)).await?;
         Ok(report.summaries.into_iter().map(|s| (s.endpoint_name.clone(), s.durations())).filter(|(_, d)| !d.is_empty()).collect())
     }
 
@@ -357,24 +369,24 @@ impl Remote {
                 }
             }
         }
-        self.api_errors(url, cookie, &mut calls).await?;
+        self.api_errors(url, cookie, &mut calls, API_REQUESTS_PER_FETCH - requests).await?;
         Ok((calls, to))
     }
 
     /// Gives the calls that were answered with an error their status,
-    /// address and exact time, from each endpoint's status summary.
-    async fn api_errors(&self, url: &str, cookie: &str, calls: &mut [RecordedCall]) -> Result<(), RemoteError> {
-        if calls.is_empty() {
+    /// address and exact time, from each endpoint's status summary (at most
+    /// `requests` of them: past the fetch's budget, calls keep no status).
+    async fn api_errors(&self, url: &str, cookie: &str, calls: &mut [RecordedCall], requests: usize) -> Result<(), RemoteError> {
+        if calls.is_empty() || requests == 0 {
             return Ok(());
         }
         let endpoints = self.api_endpoints(url, cookie).await?;
-        for endpoint in endpoints {
+        let with_calls: Vec<ApiEndpoint> =
+            endpoints.into_iter().filter(|e| calls.iter().any(|c| c.endpoint == e.name)).take(requests - 1).collect();
+        for endpoint in with_calls {
             let Some(id) = endpoint.id() else { continue };
-            if !calls.iter().any(|c| c.endpoint == endpoint.name) {
-                continue;
-            }
             let summary: StatusSummary =
-                self.api_get(url, cookie, self.http.get(format!("{url}/api/endpoint_status_code_summary/{id}"))).await?;
+                self.api_get(url, cookie, self.request(reqwest::Method::GET, url, &format!("/api/endpoint_status_code_summary/{id}"))?).await?;
             for row in &summary.error_requests {
                 let (Some(status), Some(duration), Some(at)) = (
                     row_field(row, "status_code").and_then(|s| s.parse::<u16>().ok()),

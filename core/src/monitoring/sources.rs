@@ -2,8 +2,12 @@
 //! and the evaluation of alert rules.
 //!
 //! ```text
-//! monsrc/{id}.json   a source: name, address, credentials, fetch state, switched-off endpoints, alert rules
+//! monsrc/{id}.json   a source: name, address, sealed credentials, fetch state, switched-off endpoints, alert rules
 //! ```
+//!
+//! Credentials are sealed ([`crate::sealing`]) with the source's id as
+//! context before the record is written; a record written before sealing
+//! existed is sealed at its next write (and at start-up).
 //!
 //! Every node runs the same loop; a node takes a due source by writing a
 //! lease into its record (compare-and-swap), so one node fetches it at a
@@ -20,6 +24,9 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::remote::{Peer, Remote};
+use crate::egress::Egress;
+use crate::sealing::{Sealed, SealingKeys};
+use std::sync::Arc;
 use super::Monitor;
 use crate::storage::{PutOptions, Storage, StorageError, WriteCondition};
 
@@ -34,8 +41,13 @@ const LEASE_MS: i64 = 5 * 60_000;
 /// The longest wait after failures.
 const MAX_BACKOFF_MS: i64 = 3_600_000;
 const CAS_TRIES: usize = 8;
+/// Remote sources one account may add.
+pub const MAX_SOURCES_PER_USER: usize = 20;
+/// The longest one fetch of one source may take; what it got by then is
+/// kept, and the rest waits for the next fetch.
+pub const FETCH_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// A source as stored (with its credentials: never sent to anyone).
+/// A source (with its credentials: never sent to anyone, stored sealed).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SourceRecord {
     pub id: String,
@@ -45,8 +57,15 @@ pub struct SourceRecord {
     /// `None`: Agora itself.
     #[serde(default)]
     pub protocol: Option<Protocol>,
-    #[serde(default)]
+    /// Opened from `sealed_credentials` (or read from a record written
+    /// before sealing); never written.
+    #[serde(default, skip_serializing)]
     pub credentials: Option<Credentials>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_credentials: Option<Sealed>,
+    /// Why the credentials did not open, if they did not.
+    #[serde(skip)]
+    pub unsealing_error: Option<String>,
     /// The user who added it.
     #[serde(default)]
     pub owner: String,
@@ -128,6 +147,7 @@ pub struct Sources {
     storage: Storage,
     monitor: Monitor,
     remote: Remote,
+    sealing: Arc<SealingKeys>,
 }
 
 fn key(id: &str) -> String {
@@ -148,8 +168,8 @@ fn storage_failed(err: StorageError) -> ApiError {
 }
 
 impl Sources {
-    pub fn new(storage: Storage, monitor: Monitor) -> Self {
-        Sources { storage, monitor, remote: Remote::new() }
+    pub fn new(storage: Storage, monitor: Monitor, egress: Egress, sealing: Arc<SealingKeys>) -> Self {
+        Sources { storage, monitor, remote: Remote::new(egress), sealing }
     }
 
     /// Between fetches of a source (and checks of its rules).
@@ -176,10 +196,11 @@ impl Sources {
         }
         match self.storage.get(&key(id), None).await {
             Ok(object) => {
-                let record = serde_json::from_slice(&object.body).map_err(|e| {
+                let mut record: SourceRecord = serde_json::from_slice(&object.body).map_err(|e| {
                     tracing::warn!(source = id, error = %e, "a monitored source's record is unreadable");
                     ApiError::new(ErrorKind::Internal, "this source's record is unreadable")
                 })?;
+                self.unseal(&mut record);
                 Ok((record, Some(object.info.etag)))
             }
             Err(StorageError::NotFound) if id == SELF_SOURCE => Ok((SourceRecord::self_source(), None)),
@@ -232,8 +253,30 @@ impl Sources {
         Err(ApiError::conflict("source", "the source changed too often at once; try again"))
     }
 
+    /// Opens the record's sealed credentials; a failure is kept on the
+    /// record (shown as its error) and the sealed value is left as it is.
+    fn unseal(&self, record: &mut SourceRecord) {
+        let Some(sealed) = &record.sealed_credentials else { return };
+        let opened = self.sealing.open(sealed, &record.id).map_err(|e| e.to_string()).and_then(|plain| {
+            serde_json::from_slice::<Credentials>(&plain).map_err(|_| "the opened credentials are unreadable".to_owned())
+        });
+        match opened {
+            Ok(credentials) => record.credentials = Some(credentials),
+            Err(err) => {
+                tracing::warn!(source = %record.id, error = %err, "a monitored source's credentials could not be opened");
+                record.credentials = None;
+                record.unsealing_error = Some(format!("its stored credentials could not be opened: {err}"));
+            }
+        }
+    }
+
     async fn put(&self, record: &SourceRecord, condition: Option<WriteCondition>) -> Result<(), StorageError> {
-        let body = serde_json::to_vec(record).map_err(|e| StorageError::Other(e.to_string()))?;
+        let mut stored = record.clone();
+        if let Some(credentials) = &record.credentials {
+            let plain = serde_json::to_vec(credentials).map_err(|e| StorageError::Other(e.to_string()))?;
+            stored.sealed_credentials = Some(self.sealing.seal(&plain, &record.id));
+        }
+        let body = serde_json::to_vec(&stored).map_err(|e| StorageError::Other(e.to_string()))?;
         let options = PutOptions { condition, content_type: Some("application/json".into()), ..Default::default() };
         self.storage.put(&key(&record.id), Bytes::from(body), options).await.map(|_| ())
     }
@@ -241,6 +284,13 @@ impl Sources {
     /// Checks the address and credentials against the service, then saves
     /// the source (nothing is saved when the check fails).
     pub async fn add(&self, owner: &str, source: CheckedSource) -> Result<SourceRecord, ApiError> {
+        let owned = self.list().await?.iter().filter(|r| !r.is_self() && r.owner == owner).count();
+        if owned >= MAX_SOURCES_PER_USER {
+            return Err(ApiError::invalid(
+                "url",
+                format!("an account can add at most {MAX_SOURCES_PER_USER} monitored sources; delete one first"),
+            ));
+        }
         self.remote.check(Peer::from(&source)).await.map_err(|e| e.into_api())?;
         let now = crate::accounts::unix_now_ms();
         let record = SourceRecord {
@@ -269,6 +319,54 @@ impl Sources {
         self.storage.delete(&key(id)).await.map_err(storage_failed)?;
         self.monitor.sweep(id, true).await.map_err(storage_failed)?;
         tracing::info!(source = id, "monitored source deleted");
+        Ok(())
+    }
+
+    /// Seals again the credentials of every source that was sealed with an
+    /// older key or not at all; returns how many were. Run at start-up.
+    pub async fn reseal(&self) -> Result<usize, ApiError> {
+        let mut resealed = 0;
+        for record in self.list().await? {
+            let current = record.sealed_credentials.as_ref().is_some_and(|s| s.key == self.sealing.current());
+            if record.credentials.is_none() || current {
+                continue;
+            }
+            let mut wrote = false;
+            self.change(&record.id, |latest| {
+                wrote = latest.credentials.is_some() && latest.sealed_credentials.as_ref().is_none_or(|s| s.key != self.sealing.current());
+                Ok(wrote)
+            })
+            .await?;
+            resealed += usize::from(wrote);
+        }
+        Ok(resealed)
+    }
+
+    /// What a deleted account leaves behind: the sources it added (with
+    /// what was fetched from them, and their stored credentials) and its
+    /// alert rules on other sources. Safe to run again.
+    pub async fn remove_user(&self, user: &str) -> Result<(), ApiError> {
+        for record in self.list().await? {
+            if !record.is_self() && record.owner == user {
+                match self.delete(&record.id).await {
+                    Err(err) if err.kind != ErrorKind::NotFound => return Err(err),
+                    _ => continue,
+                }
+            }
+            if record.rules.iter().any(|r| r.owner == user) {
+                let removed = self
+                    .change(&record.id, |record| {
+                        let before = record.rules.len();
+                        record.rules.retain(|r| r.owner != user);
+                        Ok(record.rules.len() < before)
+                    })
+                    .await;
+                match removed {
+                    Err(err) if err.kind != ErrorKind::NotFound => return Err(err),
+                    _ => {}
+                }
+            }
+        }
         Ok(())
     }
 
@@ -321,10 +419,9 @@ impl Sources {
         }
     }
 
-    /// One round of the background loop: every due source this node can
-    /// take is fetched and its rules checked. Returns the alerts that
-    /// started or ended.
-    pub async fn round(&self) -> Vec<AlertChange> {
+    /// The sources due for a fetch (or a check of their rules) that no
+    /// node holds.
+    pub async fn due(&self) -> Vec<SourceRecord> {
         let records = match self.list().await {
             Ok(records) => records,
             Err(err) => {
@@ -332,19 +429,20 @@ impl Sources {
                 return Vec::new();
             }
         };
-        let mut changes = Vec::new();
         let now = crate::accounts::unix_now_ms();
-        for record in records {
-            let due = record.next_at <= now && record.lease_until <= now;
-            // Agora's own source has work only when it has rules.
-            if !due || (record.is_self() && record.rules.is_empty()) {
-                continue;
-            }
-            if let Some(claimed) = self.claim(&record.id, now).await {
-                changes.extend(self.work(claimed).await);
-            }
+        // Agora's own source has work only when it has rules.
+        records.into_iter().filter(|r| r.next_at <= now && r.lease_until <= now && !(r.is_self() && r.rules.is_empty())).collect()
+    }
+
+    /// Takes a due source for this node, fetches it (within
+    /// [`FETCH_BUDGET`]) and checks its rules. Returns the alerts that
+    /// started or ended; nothing when another node took it first.
+    pub async fn take(&self, id: &str) -> Vec<AlertChange> {
+        let now = crate::accounts::unix_now_ms();
+        match self.claim(id, now).await {
+            Some(claimed) => self.work(claimed).await,
+            None => Vec::new(),
         }
-        changes
     }
 
     /// Takes a due source for this node, or `None` when another node has.
@@ -369,8 +467,17 @@ impl Sources {
         let fetched = match (claimed.protocol, &claimed.credentials) {
             (Some(protocol), Some(credentials)) => {
                 let peer = Peer { url: &claimed.url, protocol, credentials };
-                Some(self.fetch(&claimed, peer, now).await)
+                let progress = std::sync::atomic::AtomicI64::new(i64::MIN);
+                let fetched = tokio::time::timeout(FETCH_BUDGET, self.fetch(&claimed, peer, now, &progress)).await;
+                Some(fetched.unwrap_or_else(|_| {
+                    // Cut off: what was stored counts, if anything was.
+                    match progress.load(std::sync::atomic::Ordering::Relaxed) {
+                        i64::MIN => Err(format!("{} timed out (a fetch may take {} s)", claimed.url, FETCH_BUDGET.as_secs())),
+                        reached => Ok(reached),
+                    }
+                }))
             }
+            (Some(_), None) => claimed.unsealing_error.clone().map(Err),
             _ => None,
         };
         // Rules are checked on what is stored, after the fetch.
@@ -441,7 +548,10 @@ impl Sources {
     /// Fetches from where the last fetch stopped to a few seconds ago, a
     /// day at most per request; returns how far it got, or why it failed
     /// (what it got before failing is kept and counted).
-    async fn fetch(&self, record: &SourceRecord, peer: Peer<'_>, now_ms: i64) -> Result<i64, String> {
+    ///
+    /// `progress` holds how far the calls are stored, for a fetch cut off
+    /// by its budget.
+    async fn fetch(&self, record: &SourceRecord, peer: Peer<'_>, now_ms: i64, progress: &std::sync::atomic::AtomicI64) -> Result<i64, String> {
         let target = now_ms / 1000 - LAG_SECS;
         // A new source's history is read back as far as it is kept.
         let mut from = record.fetched_until.unwrap_or(target - self.monitor.settings().retention.as_secs() as i64);
@@ -464,6 +574,7 @@ impl Sources {
                     return Err("the fetched calls could not be stored; retrying".into());
                 }
             }
+            progress.store(reached, std::sync::atomic::Ordering::Relaxed);
             if reached < to {
                 // A busy backlog: the rest comes at the next fetch.
                 from = reached;

@@ -151,6 +151,26 @@ impl NewSource {
     }
 }
 
+/// Where monitored sources may be fetched from, as administrators see it
+/// on the monitoring page.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DestinationPolicyView {
+    /// Inside addresses an operator allowed (`AGORA_MONITOR_ALLOW`): CIDRs
+    /// and host names.
+    pub allowed: Vec<String>,
+    /// Agora's own listeners, always refused.
+    pub own_listeners: Vec<String>,
+    /// What is refused unless allowed.
+    pub inside: Vec<String>,
+    /// What is refused whatever is allowed.
+    pub never: Vec<String>,
+    /// Most remote sources one account may add.
+    pub max_sources_per_user: usize,
+    /// Seconds one fetch of one source may take.
+    pub fetch_budget_secs: u64,
+}
+
 /// A source as people see it (never with its credentials).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -10,19 +10,20 @@ use axum::{Json, Router};
 use utoipa::OpenApi;
 
 use agora_app::server::RequestCaller;
-use agora_model::monitoring::{AlertRule, EndpointToggle, NewAlertRule, NewSource, SourceOverview, SourceView, StatsAnswer, StatsQuery};
+use agora_model::monitoring::{AlertRule, DestinationPolicyView, EndpointToggle, NewAlertRule, NewSource, SourceOverview, SourceView, StatsAnswer, StatsQuery};
 
 use super::{Answer, Body, ErrorBody};
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(sources, add_source, source, delete_source, toggle_endpoint, rules, add_rule, delete_rule, statistics, overview),
+    paths(policy, sources, add_source, source, delete_source, toggle_endpoint, rules, add_rule, delete_rule, statistics, overview),
     tags((name = "monitoring", description = "Endpoint performance statistics of Agora and remote flask-monitoring-dashboard services"))
 )]
 pub struct MonitoringApi;
 
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
+        .route("/monitoring/policy", get(policy))
         .route("/monitoring/sources", get(sources).post(add_source))
         .route("/monitoring/sources/{source}", get(source).delete(delete_source))
         .route("/monitoring/sources/{source}/endpoints", put(toggle_endpoint))
@@ -30,6 +31,15 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/monitoring/sources/{source}/rules/{rule}", delete(delete_rule))
         .route("/monitoring/sources/{source}/statistics", get(statistics))
         .route("/monitoring/sources/{source}/overview", get(overview))
+}
+
+/// Where remote sources may be fetched from (administrators): the inside
+/// addresses an operator allowed (`AGORA_MONITOR_ALLOW`), what is refused
+/// unless allowed and what always is, and the limits on fetches.
+#[utoipa::path(get, path = "/monitoring/policy", tag = "monitoring", security(("bearer" = [])),
+    responses((status = 200, body = DestinationPolicyView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn policy(RequestCaller(hub, caller): RequestCaller) -> Answer<Json<DestinationPolicyView>> {
+    Ok(Json(hub.monitoring_policy(&caller)?))
 }
 
 /// The sources the caller may view, Agora first (`agora`: this hub's own
