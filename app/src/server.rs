@@ -16,9 +16,12 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use leptos::prelude::*;
 
-/// The value after `Authorization: Bearer` (scheme case-insensitive).
-fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+/// The token of an `Authorization: Bearer …` header (scheme
+/// case-insensitive). With one, the caller
+/// is whoever it authenticates, or the request fails: the session cookie is
+/// never used beside it (so the CSRF check may trust a request that has one).
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
@@ -32,7 +35,7 @@ pub async fn caller_of(parts: &Parts) -> Result<(Hub, Caller), ApiError> {
     })?;
     let session_cookie = cookie::session_from(parts.headers.get_all(COOKIE).iter().filter_map(|v| v.to_str().ok()));
     let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    let caller = hub.caller(Credentials { bearer: bearer(parts), session_cookie }, ip).await?;
+    let caller = hub.caller(Credentials { bearer: bearer(&parts.headers), session_cookie }, ip).await?;
     // Agora's own monitoring records who made the request.
     if let (Some(slot), Some(user)) = (parts.extensions.get::<agora_core::monitoring::CallerSlot>(), caller.user()) {
         let _ = slot.0.set(user.id.clone());

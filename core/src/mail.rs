@@ -1,6 +1,9 @@
 //! Outgoing mail: through SMTP when `AGORA_SMTP_URL` is set, otherwise into
-//! an outbox folder in the data directory (one `.eml` file per message), so a
-//! person running the embedded default can still open verification links.
+//! an outbox folder in the data directory (one `.eml` file per message,
+//! readable by Agora's user only), so a person running the embedded default
+//! can still open verification links. The links themselves reach the log
+//! only where the operator asked (`--print-mail-links`), or for an
+//! administrator's own mail (the first account, on a new hub).
 
 use std::path::PathBuf;
 
@@ -29,7 +32,7 @@ pub struct Mail {
 
 pub enum Mailer {
     Smtp { transport: AsyncSmtpTransport<Tokio1Executor>, from: Mailbox },
-    Outbox { dir: PathBuf, from: Mailbox },
+    Outbox { dir: PathBuf, from: Mailbox, print_links: bool },
 }
 
 impl Mailer {
@@ -43,7 +46,20 @@ impl Mailer {
     }
 
     pub fn outbox(dir: impl Into<PathBuf>, from: &str) -> Result<Mailer, MailError> {
-        Ok(Mailer::Outbox { dir: dir.into(), from: parse_mailbox(from)? })
+        Ok(Mailer::Outbox { dir: dir.into(), from: parse_mailbox(from)?, print_links: false })
+    }
+
+    /// Also logs the links of outbox mail (for everyone who reads the log).
+    pub fn printing_links(self) -> Mailer {
+        match self {
+            Mailer::Outbox { dir, from, .. } => Mailer::Outbox { dir, from, print_links: true },
+            smtp => smtp,
+        }
+    }
+
+    /// Whether the links of `admin`'s (or anyone's) mail belong in the log.
+    pub fn prints_link(&self, admin: bool) -> bool {
+        matches!(self, Mailer::Outbox { print_links, .. } if *print_links || admin)
     }
 
     pub async fn send(&self, mail: &Mail) -> Result<(), MailError> {
@@ -64,9 +80,18 @@ impl Mailer {
                 let name = format!("{}-{}.eml", time::OffsetDateTime::now_utc().unix_timestamp_nanos(), std::process::id());
                 let (dir, bytes) = (dir.clone(), message.formatted());
                 tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-                    std::fs::create_dir_all(&dir)?;
+                    use std::io::Write;
+                    let mut folder = std::fs::DirBuilder::new();
+                    folder.recursive(true);
+                    #[cfg(unix)]
+                    std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
+                    folder.create(&dir)?;
                     let tmp = dir.join(format!(".{name}.tmp"));
-                    std::fs::write(&tmp, bytes)?;
+                    let mut file = std::fs::OpenOptions::new();
+                    file.write(true).create_new(true);
+                    #[cfg(unix)]
+                    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+                    file.open(&tmp)?.write_all(&bytes)?;
                     std::fs::rename(&tmp, dir.join(&name))
                 })
                 .await
@@ -98,6 +123,14 @@ mod tests {
         let text = std::fs::read_to_string(&files[0]).unwrap();
         assert!(text.contains("To: alice@example.com") && text.contains("Subject: Verify your email"), "{text}");
         assert!(text.contains("verify?t=abc"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&files[0]).unwrap().permissions().mode() & 0o777, 0o600, "only Agora's user reads mail");
+            assert_eq!(std::fs::metadata(dir.path().join("outbox")).unwrap().permissions().mode() & 0o777, 0o700);
+        }
+        assert!(!mailer.prints_link(false) && mailer.prints_link(true), "links are logged for administrators only");
+        assert!(mailer.printing_links().prints_link(false));
     }
 
     #[test]

@@ -200,8 +200,10 @@ both_backends!(a_mailed_link_verifies_the_account, |f: Fixture| async move {
     let verified = accounts.verify_email(&tokens, &token).await.unwrap();
     assert!(verified.email_verified);
     accounts.authenticate("kim", pw("kim's password!")).await.unwrap();
-    // Using the link again is harmless.
-    assert!(accounts.verify_email(&tokens, &token).await.unwrap().email_verified);
+    // A link works once.
+    let again = accounts.verify_email(&tokens, &token).await.unwrap_err().to_api();
+    assert_eq!(again.field.as_deref(), Some("token"), "{again}");
+    assert!(again.message.contains("used already"), "{again}");
 });
 
 fn test_tokens() -> TokenKeys {
@@ -229,13 +231,19 @@ both_backends!(renames_free_the_old_name_and_new_addresses_wait_for_their_link, 
     assert!(matches!(accounts.find_by_username("dana").await, Err(AccountError::NotFound)));
     accounts.register(registration("dana", "other@example.com", "someone else's pw")).await.unwrap();
 
-    let taken = accounts
-        .change_profile(&dana.id, ProfileChange { email: Some("erin@example.com".into()), ..Default::default() })
-        .await
-        .unwrap_err();
+    // A new address needs the password.
+    for password in [None, Some(""), Some("not dana's password")] {
+        let change =
+            ProfileChange { email: Some("d@new.example.com".into()), current_password: password.map(Into::into), ..Default::default() };
+        let refused = accounts.change_profile(&dana.id, change).await.unwrap_err().to_api();
+        assert_eq!(refused.field.as_deref(), Some("current_password"), "{password:?}: {refused}");
+    }
+    assert_eq!(accounts.get(&dana.id).await.unwrap().pending_email, None, "nothing changed");
+    let with_password =
+        |email: &str| ProfileChange { email: Some(email.into()), current_password: Some("dana's password!".into()), ..Default::default() };
+    let taken = accounts.change_profile(&dana.id, with_password("erin@example.com")).await.unwrap_err();
     assert_eq!(taken.to_api().field.as_deref(), Some("email"));
-    let (pending, mail_due) =
-        accounts.change_profile(&dana.id, ProfileChange { email: Some("d@new.example.com".into()), ..Default::default() }).await.unwrap();
+    let (pending, mail_due) = accounts.change_profile(&dana.id, with_password("d@new.example.com")).await.unwrap();
     assert!(mail_due);
     assert_eq!((pending.email.as_str(), pending.pending_email.as_deref()), ("dana@example.com", Some("d@new.example.com")));
     accounts.authenticate("dana2", pw("dana's password!")).await.expect("the old address stays in use until the new one is verified");
@@ -263,6 +271,18 @@ both_backends!(a_reset_link_sets_the_password_once, |f: Fixture| async move {
     accounts.authenticate("gus", pw("a brand new one")).await.unwrap();
     let again = accounts.reset_password(&tokens, &token, pw("yet another one")).await.unwrap_err().to_api();
     assert_eq!(again.field.as_deref(), Some("token"), "{again}");
+
+    // A reset link is bound to the address it was sent to: once the account
+    // moves to another address, a link mailed to the old one is dead.
+    let gus = accounts.get(&gus.id).await.unwrap();
+    let to_old = link(&tokens, TokenKind::PasswordReset, &gus, "gus@example.com");
+    let change =
+        ProfileChange { email: Some("g@new.example.com".into()), current_password: Some("a brand new one".into()), ..Default::default() };
+    let (pending, _) = accounts.change_profile(&gus.id, change).await.unwrap();
+    accounts.verify_email(&tokens, &link(&tokens, TokenKind::EmailVerification, &pending, "g@new.example.com")).await.unwrap();
+    let dead = accounts.reset_password(&tokens, &to_old, pw("taken over!!")).await.unwrap_err().to_api();
+    assert_eq!(dead.field.as_deref(), Some("token"), "{dead}");
+    accounts.authenticate("gus", pw("a brand new one")).await.unwrap();
 });
 
 both_backends!(the_last_admin_stays_and_disabled_accounts_cannot_log_in, |f: Fixture| async move {

@@ -17,6 +17,11 @@ test("an administrator sees Agora's own endpoints, switches time slices and sees
   }
   await logIn(page, admin, "admin password here");
   await gotoHydrated(page, "/monitoring");
+  // Administrators see where sources may be fetched from (the suite lists loopback).
+  const policy = page.getByTestId("destination-policy");
+  await policy.locator("summary").click();
+  await expect(policy.getByTestId("policy-allowed")).toContainText("127.0.0.0/8");
+  await expect(policy).toContainText("cloud metadata");
   await page.getByRole("link", { name: "Agora (this hub)" }).click();
   // Records are written every few seconds: reload until /readyz is listed.
   await expect(async () => {

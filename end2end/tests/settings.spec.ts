@@ -27,6 +27,11 @@ test("preferences follow the account, a new email waits for its link, and deleti
 
   const profile = page.getByTestId("profile-form");
   await profile.getByLabel("Email").fill(`${name}@new.example.com`);
+  // A new address needs the password: whoever holds the session cannot redirect the mail.
+  await profile.getByLabel("Your password, to change the address").fill("not the password");
+  await profile.getByTestId("profile-save").click();
+  await expect(profile.getByTestId("error-current_password")).toContainText("not your current password");
+  await profile.getByLabel("Your password, to change the address").fill(password);
   await profile.getByTestId("profile-save").click();
   await expect(profile.getByTestId("pending-email")).toContainText(`${name}@new.example.com`);
 

@@ -243,6 +243,13 @@ pub struct ServeArgs {
     #[arg(long, env = "AGORA_SMTP_URL", value_name = "URL", hide_env_values = true, value_parser = parse_secret)]
     pub smtp_url: Option<Secret<String>>,
 
+    /// Without SMTP: also write the links of outbox mail (verification,
+    /// password reset) to the log, for everyone who reads it. Without this,
+    /// only administrators' links are logged; the others are in the outbox
+    /// files (readable by Agora's user only).
+    #[arg(long, env = "AGORA_PRINT_MAIL_LINKS")]
+    pub print_mail_links: bool,
+
     /// Sender of account mail [default: Agora <agora@localhost>].
     #[arg(long, env = "AGORA_SMTP_FROM", value_name = "MAILBOX")]
     pub smtp_from: Option<String>,

@@ -66,6 +66,8 @@ pub struct AuthSettings {
     /// `None`: mail goes to the outbox folder.
     pub smtp_url: Option<Secret<String>>,
     pub smtp_from: String,
+    /// Outbox mail's links go to the log too.
+    pub print_mail_links: bool,
     /// `None`: created once in the bucket.
     pub session_secret: Option<Secret<String>>,
     pub session_ttl: Duration,
@@ -294,6 +296,7 @@ fn auth_settings(args: &ServeArgs) -> Result<AuthSettings, ConfigError> {
     Ok(AuthSettings {
         smtp_url: args.smtp_url.clone(),
         smtp_from,
+        print_mail_links: args.print_mail_links,
         session_secret: args.session_secret.clone(),
         session_ttl: Duration::from_secs(mins * 60),
     })

@@ -7,13 +7,13 @@ use tokio_util::sync::CancellationToken;
 use agora_core::auth::session_secret;
 use agora_core::auth::token::TokenKeys;
 use agora_core::data_dir::DataDir;
-use agora_core::egress::{DestinationPolicy, Egress};
-use agora_core::sealing::SealingKeys;
 use agora_core::datasets::DatasetLimits;
+use agora_core::egress::{DestinationPolicy, Egress};
 use agora_core::hub::{Hub, HubParts};
 use agora_core::index::journal::{Cursor, Indexer};
 use agora_core::index::SearchIndex;
 use agora_core::mail::Mailer;
+use agora_core::sealing::SealingKeys;
 use agora_core::storage::Storage;
 
 use crate::config::Config;
@@ -34,8 +34,13 @@ pub async fn start(
         Some(url) => Mailer::smtp(url, &config.auth.smtp_from).context("invalid mail settings (--smtp-url, --smtp-from)")?,
         None => {
             let outbox = data_dir.root().join("outbox");
-            tracing::info!(outbox = %outbox.display(), "no SMTP server configured (AGORA_SMTP_URL): account mail goes to the outbox and links to this log");
-            Mailer::outbox(outbox, &config.auth.smtp_from).context("invalid sender (--smtp-from / AGORA_SMTP_FROM)")?
+            tracing::info!(outbox = %outbox.display(), "no SMTP server configured (AGORA_SMTP_URL): account mail goes to the outbox (administrators' links to this log too)");
+            let mailer = Mailer::outbox(outbox, &config.auth.smtp_from).context("invalid sender (--smtp-from / AGORA_SMTP_FROM)")?;
+            if config.auth.print_mail_links {
+                mailer.printing_links()
+            } else {
+                mailer
+            }
         }
     };
     let (search, incomplete) =
@@ -49,9 +54,8 @@ pub async fn start(
     let monitor = agora_core::monitoring::Monitor::new(storage.clone(), node, config.monitor);
     let sealing = SealingKeys::load(config.sealing_keys.as_ref(), data_dir.root())
         .map_err(|e| anyhow::anyhow!("the sealing keys are unusable (--sealing-keys / AGORA_SEALING_KEYS): {e}"))?;
-    let policy = own_listeners
-        .iter()
-        .fold(DestinationPolicy::new(config.monitor_allow.clone()), |policy, addr| policy.with_own_listener(*addr));
+    let policy =
+        own_listeners.iter().fold(DestinationPolicy::new(config.monitor_allow.clone()), |policy, addr| policy.with_own_listener(*addr));
     let hub = Hub::new(HubParts {
         storage,
         tokens,

@@ -209,6 +209,19 @@ async fn browsers_log_in_with_a_cookie_and_other_sites_cannot_post() {
     assert!(!cookie.contains("Secure"), "plain http here");
     let session = cookie.split(';').next().unwrap().to_owned();
 
+    // A browser adds cached Basic credentials to a cross-site request by
+    // itself: they do not exempt the cookie's request from the check.
+    let forged = server
+        .client
+        .post(server.url("/api/fn/logout"))
+        .header("cookie", &session)
+        .header("sec-fetch-site", "cross-site")
+        .header("authorization", "Basic ZG9yYTpkb3JhJ3MgcGFzc3dvcmQ=")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN, "Basic credentials are no Bearer token");
+
     // The server renders the page for the logged-in person.
     let page = server.client.get(server.url("/settings")).header("cookie", &session).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("data-testid=\"current-user\">dora<"), "the header names the user");

@@ -58,6 +58,7 @@ async fn add(server: &TestServer, token: &str, body: Value) -> (StatusCode, Stri
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inside_addresses_are_refused_before_any_connection() {
     let (server, smtp) = server_with_mail_and(|_| {}).await;
+    let _root = verified_user(&server, &smtp, "root").await;
     let ann = verified_user(&server, &smtp, "ann").await;
     let (port, connections) = counting_listener("127.0.0.1", "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await;
     let urls = [
@@ -202,10 +203,8 @@ async fn a_peer_costs_only_its_own_budget() {
     let endless = {
         use axum::routing::get;
         let body = futures::stream::repeat_with(|| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b'a'; 1 << 16])));
-        let app = axum::Router::new().route(
-            "/dashboard/get_json_monitor_rules",
-            get(move || std::future::ready(axum::body::Body::from_stream(body.clone()))),
-        );
+        let app = axum::Router::new()
+            .route("/dashboard/get_json_monitor_rules", get(move || std::future::ready(axum::body::Body::from_stream(body.clone()))));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/dashboard", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -241,13 +240,16 @@ async fn a_peer_costs_only_its_own_budget() {
     let url = token_peer(false).await;
     let max = agora_core::monitoring::sources::MAX_SOURCES_PER_USER;
     for n in 1..max {
-        let (status, message, _) = add(&server, &ann, json!({"name": format!("s{n}"), "url": url, "protocol": "fmd-token", "token": PEER_TOKEN})).await;
+        let (status, message, _) =
+            add(&server, &ann, json!({"name": format!("s{n}"), "url": url, "protocol": "fmd-token", "token": PEER_TOKEN})).await;
         assert_eq!(status, StatusCode::CREATED, "source {n}: {message}");
     }
-    let (status, message, _) = add(&server, &ann, json!({"name": "one too many", "url": url, "protocol": "fmd-token", "token": PEER_TOKEN})).await;
+    let (status, message, _) =
+        add(&server, &ann, json!({"name": "one too many", "url": url, "protocol": "fmd-token", "token": PEER_TOKEN})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(message.contains(&format!("at most {max}")), "{message}");
-    let (status, _, _) = add(&server, &bob, json!({"name": "bob's second", "url": url, "protocol": "fmd-token", "token": PEER_TOKEN})).await;
+    let (status, _, _) =
+        add(&server, &bob, json!({"name": "bob's second", "url": url, "protocol": "fmd-token", "token": PEER_TOKEN})).await;
     assert_eq!(status, StatusCode::CREATED, "the cap is per account");
     server.stop().await.unwrap();
 }

@@ -1,6 +1,8 @@
 //! Server functions for the monitoring pages.
 
-use agora_model::monitoring::{AlertRule, DestinationPolicyView, EndpointToggle, NewAlertRule, NewSource, SourceOverview, SourceView, StatsAnswer, StatsQuery};
+use agora_model::monitoring::{
+    AlertRule, DestinationPolicyView, EndpointToggle, NewAlertRule, NewSource, SourceOverview, SourceView, StatsAnswer, StatsQuery,
+};
 use agora_model::ApiError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;

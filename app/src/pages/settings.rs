@@ -37,6 +37,9 @@ fn ProfileSection(user: UserView) -> impl IntoView {
     let session = use_session();
     let username = RwSignal::new(user.username.clone());
     let email = RwSignal::new(user.email.clone());
+    let current_password = RwSignal::new(String::new());
+    let original_email = user.email.clone();
+    let email_changes = move || !email.get().trim().eq_ignore_ascii_case(original_email.trim());
     let save = Action::new(move |change: &ProfileChange| update_profile(change.clone()));
     let resend = ServerAction::<ResendVerification>::new();
     let result = Signal::from(save.value());
@@ -55,7 +58,13 @@ fn ProfileSection(user: UserView) -> impl IntoView {
     let account = user.username.clone();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        save.dispatch(ProfileChange { username: Some(username.get_untracked()), email: Some(email.get_untracked()), preferences: None });
+        let password = current_password.get_untracked();
+        save.dispatch(ProfileChange {
+            username: Some(username.get_untracked()),
+            email: Some(email.get_untracked()),
+            preferences: None,
+            current_password: (!password.is_empty()).then_some(password),
+        });
     };
     view! {
         <section class="card settings-section" aria-labelledby="profile-heading">
@@ -64,6 +73,10 @@ fn ProfileSection(user: UserView) -> impl IntoView {
                 <Field label="Username" name="username" autocomplete="username" bind=username error=error_for(result, "username") />
                 <Field label="Email" name="email" kind="email" autocomplete="email" bind=email error=error_for(result, "email")
                     hint="A new address is used once you open the link we mail to it." />
+                <Show when=email_changes.clone()>
+                    <Field label="Your password, to change the address" name="current_password" kind="password" autocomplete="current-password"
+                        bind=current_password error=error_for(result, "current_password") required=true />
+                </Show>
                 {move || pending_email().map(|pending| {
                     let account = account.clone();
                     view! {
@@ -76,7 +89,7 @@ fn ProfileSection(user: UserView) -> impl IntoView {
                         </div>
                     }
                 })}
-                <FormError error=error_besides(result, &["username", "email"]) />
+                <FormError error=error_besides(result, &["username", "email", "current_password"]) />
                 {move || matches!(save.value().get(), Some(Ok(_))).then(|| view! { <Notice>"Saved."</Notice> })}
                 <button type="submit" class="button button-primary" data-testid="profile-save" disabled=move || save.pending().get()>"Save profile"</button>
             </form>

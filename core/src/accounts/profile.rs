@@ -13,7 +13,8 @@ impl Accounts {
     /// changes and the old claim released after, so a crash in between leaves
     /// a stale claim (taken over later), never two accounts with one name. A
     /// new email address is only recorded as pending: it replaces the current
-    /// one when its verification link is opened. Returns the record and
+    /// one when its verification link is opened, and only with the account's
+    /// password. Returns the record and
     /// whether a verification mail is due.
     pub async fn change_profile(&self, id: &str, change: ProfileChange) -> Result<(UserRecord, bool), AccountError> {
         let user = self.get(id).await?;
@@ -56,6 +57,18 @@ impl Accounts {
                         .await?;
                 }
             } else {
+                let confirmed = match change.current_password.clone() {
+                    Some(current) if !current.is_empty() => password::verify(Secret::new(current), Some(user.password_hash.clone())).await,
+                    _ => {
+                        return Err(AccountError::Invalid(ApiError::invalid(
+                            "current_password",
+                            "your current password is needed to change the email address",
+                        )))
+                    }
+                };
+                if !confirmed {
+                    return Err(AccountError::Invalid(ApiError::invalid("current_password", "is not your current password")));
+                }
                 if self.find_by_email(&email).await.is_ok() {
                     return Err(AccountError::Conflict("email", "an account with this email address already exists"));
                 }

@@ -29,8 +29,10 @@ impl Mailing<'_> {
     async fn send_link(&self, user: &UserRecord, to: &str, subject: &str, link: String, body: String) -> Result<String, AccountError> {
         let mail = Mail { to: to.to_owned(), subject: subject.to_owned(), text: body };
         self.mailer.send(&mail).await.map_err(|e| AccountError::Internal(e.to_string()))?;
-        if matches!(self.mailer, Mailer::Outbox { .. }) {
+        if self.mailer.prints_link(user.is_admin()) {
             tracing::info!(user = %user.username, %link, "mailed link (no SMTP configured, so it is in the outbox and here)");
+        } else if matches!(self.mailer, Mailer::Outbox { .. }) {
+            tracing::info!(user = %user.username, "mail written to the outbox (links are logged with --print-mail-links)");
         }
         Ok(link)
     }
@@ -87,6 +89,13 @@ impl Accounts {
         if !(current || pending) {
             return Err(AccountError::Invalid(ApiError::invalid("token", "this link was sent to an address this account no longer uses")));
         }
+        if current && user.email_verified && !pending {
+            // Links work once: this address is verified already.
+            return Err(AccountError::Invalid(ApiError::invalid(
+                "token",
+                "this verification link was used already; the address is verified",
+            )));
+        }
         self.confirm_email(&user, &email).await
     }
 
@@ -111,7 +120,8 @@ impl Accounts {
     }
 
     /// Sets a new password from a reset link. The link works once: setting
-    /// the password bumps the token version it was issued for. Opening it
+    /// the password bumps the token version it was issued for. It is bound
+    /// to the address it was mailed to, so changing the address kills it. Opening it
     /// also proves the mailbox, so an unverified address becomes verified.
     pub async fn reset_password(&self, tokens: &TokenKeys, token: &str, new: Secret<String>) -> Result<UserRecord, AccountError> {
         let stale = || AccountError::Invalid(ApiError::invalid("token", "this reset link is invalid, used or expired; ask for a new one"));
@@ -121,6 +131,10 @@ impl Accounts {
             Ok(_) | Err(AccountError::NotFound) => return Err(stale()),
             Err(other) => return Err(other),
         };
+        // Bound to the address it was sent to: it dies when the address changes.
+        if !claims.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(&user.email)) {
+            return Err(stale());
+        }
         let user = self.set_password(&user, new).await?;
         if !user.email_verified && claims.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(&user.email)) {
             return self.confirm_email(&user, &user.email.clone()).await;

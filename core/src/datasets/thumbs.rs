@@ -35,9 +35,30 @@ pub fn thumbnailable(path: &str) -> bool {
     matches!(ext.as_str(), "jpg" | "jpeg" | "png" | "gif" | "webp" | "bmp")
 }
 
-/// Decodes an image and encodes a JPEG of at most [`THUMB_SIDE`] pixels a side.
+/// The widest and tallest image decoded, in pixels.
+pub const DECODE_MAX_SIDE: u32 = 16_384;
+/// The most memory one decode may allocate: a 48-megapixel RGB photo fits,
+/// a decompression bomb (a few KB of PNG that claims 11000×11000 pixels)
+/// is refused from its header, before anything is allocated.
+pub const DECODE_MAX_ALLOC: u64 = 200 << 20;
+
+/// At most one decode per core runs at once; the others wait their turn
+/// (holding nothing but the file's name).
+fn decodes() -> &'static tokio::sync::Semaphore {
+    static DECODES: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    DECODES.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get())))
+}
+
+/// Decodes an image within [`DECODE_MAX_SIDE`] and [`DECODE_MAX_ALLOC`]
+/// and encodes a JPEG of at most [`THUMB_SIDE`] pixels a side.
 pub fn render_thumbnail(bytes: &[u8]) -> Result<Vec<u8>, String> {
-    let image = image::load_from_memory(bytes).map_err(|e| e.to_string())?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(DECODE_MAX_SIDE);
+    limits.max_image_height = Some(DECODE_MAX_SIDE);
+    limits.max_alloc = Some(DECODE_MAX_ALLOC);
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().map_err(|e| e.to_string())?;
+    reader.limits(limits);
+    let image = reader.decode().map_err(|e| e.to_string())?;
     // Never enlarged: a small image is its own thumbnail.
     let small = if image.width() <= THUMB_SIDE && image.height() <= THUMB_SIDE { image } else { image.thumbnail(THUMB_SIDE, THUMB_SIDE) };
     let small = small.to_rgb8();
@@ -62,6 +83,7 @@ impl Datasets {
 
     /// Reads the image, renders its thumbnail off the executor, stores it.
     pub async fn make_thumbnail(&self, id: &str, path: &str) -> Result<(), String> {
+        let _turn = decodes().acquire().await.map_err(|e| e.to_string())?;
         let object = self.storage.get(&file_key(id, path), None).await.map_err(|e| e.to_string())?;
         let jpeg = tokio::task::spawn_blocking(move || render_thumbnail(&object.body)).await.map_err(|e| e.to_string())??;
         let options = PutOptions { content_type: Some("image/jpeg".into()), ..Default::default() };

@@ -225,16 +225,14 @@ impl DestinationPolicy {
             Place::Public => Ok(()),
             Place::Never(what) => Err(Refused(format!("{what} addresses are never fetched"))),
             Place::Inside(_) if host_listed || self.allowed.iter().any(|a| matches!(a, Allowed::Net(net) if net.contains(&ip))) => Ok(()),
-            Place::Inside(what) => Err(Refused(format!(
-                "{what} addresses are fetched only when an operator lists them (AGORA_MONITOR_ALLOW)"
-            ))),
+            Place::Inside(what) => {
+                Err(Refused(format!("{what} addresses are fetched only when an operator lists them (AGORA_MONITOR_ALLOW)")))
+            }
         }
     }
 
     fn is_own(&self, ip: IpAddr, port: u16) -> bool {
-        self.own.iter().any(|own| {
-            own.port() == port && (canonical(own.ip()) == ip || (own.ip().is_unspecified() && is_this_host(ip)))
-        })
+        self.own.iter().any(|own| own.port() == port && (canonical(own.ip()) == ip || (own.ip().is_unspecified() && is_this_host(ip))))
     }
 }
 

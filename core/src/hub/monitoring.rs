@@ -2,7 +2,9 @@
 //! administrators (they show every route, client address and user); a
 //! remote source is for the person who added it and administrators.
 
-use agora_model::monitoring::{AlertRule, DestinationPolicyView, EndpointToggle, NewAlertRule, NewSource, SourceOverview, SourceView, StatsAnswer, StatsQuery};
+use agora_model::monitoring::{
+    AlertRule, DestinationPolicyView, EndpointToggle, NewAlertRule, NewSource, SourceOverview, SourceView, StatsAnswer, StatsQuery,
+};
 use agora_model::ApiError;
 
 use super::Hub;

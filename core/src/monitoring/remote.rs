@@ -27,8 +27,8 @@ use agora_model::ApiError;
 use serde::Deserialize;
 
 use super::fmd;
-use crate::egress::{read_capped, Egress, EgressError};
 use super::RecordedCall;
+use crate::egress::{read_capped, Egress, EgressError};
 
 /// The reporting API's sample size: a window with this many calls of one
 /// endpoint may hold more, and is split.
@@ -313,7 +313,8 @@ impl Remote {
             return Err(no_dashboard(url));
         }
         let body = Self::body(url, response).await?;
-        serde_json::from_slice(&body).map_err(|_| RemoteError::Protocol(format!("{}: its JSON API answered something unexpected", not_a_dashboard(url))))
+        serde_json::from_slice(&body)
+            .map_err(|_| RemoteError::Protocol(format!("{}: its JSON API answered something unexpected", not_a_dashboard(url))))
     }
 
     async fn api_endpoints(&self, url: &str, cookie: &str) -> Result<Vec<ApiEndpoint>, RemoteError> {
@@ -328,8 +329,9 @@ impl Remote {
             "interval": {"from": from, "to": to},
             "baseline_interval": {"from": to, "to": to},
         });
-        let report: Report =
-            self.api_get(url, cookie, self.request(reqwest::Method::POST, url, "/api/reporting/make_report/intervals")?.json(&body)).await?;
+        let report: Report = self
+            .api_get(url, cookie, self.request(reqwest::Method::POST, url, "/api/reporting/make_report/intervals")?.json(&body))
+            .await?;
         Ok(report.summaries.into_iter().map(|s| (s.endpoint_name.clone(), s.durations())).filter(|(_, d)| !d.is_empty()).collect())
     }
 
@@ -385,8 +387,9 @@ impl Remote {
             endpoints.into_iter().filter(|e| calls.iter().any(|c| c.endpoint == e.name)).take(requests - 1).collect();
         for endpoint in with_calls {
             let Some(id) = endpoint.id() else { continue };
-            let summary: StatusSummary =
-                self.api_get(url, cookie, self.request(reqwest::Method::GET, url, &format!("/api/endpoint_status_code_summary/{id}"))?).await?;
+            let summary: StatusSummary = self
+                .api_get(url, cookie, self.request(reqwest::Method::GET, url, &format!("/api/endpoint_status_code_summary/{id}"))?)
+                .await?;
             for row in &summary.error_requests {
                 let (Some(status), Some(duration), Some(at)) = (
                     row_field(row, "status_code").and_then(|s| s.parse::<u16>().ok()),

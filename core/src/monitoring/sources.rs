@@ -24,11 +24,11 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::remote::{Peer, Remote};
+use super::Monitor;
 use crate::egress::Egress;
 use crate::sealing::{Sealed, SealingKeys};
-use std::sync::Arc;
-use super::Monitor;
 use crate::storage::{PutOptions, Storage, StorageError, WriteCondition};
+use std::sync::Arc;
 
 const PREFIX: &str = "monsrc/";
 /// Calls are fetched up to this long ago (the service writes a call when
@@ -551,7 +551,13 @@ impl Sources {
     ///
     /// `progress` holds how far the calls are stored, for a fetch cut off
     /// by its budget.
-    async fn fetch(&self, record: &SourceRecord, peer: Peer<'_>, now_ms: i64, progress: &std::sync::atomic::AtomicI64) -> Result<i64, String> {
+    async fn fetch(
+        &self,
+        record: &SourceRecord,
+        peer: Peer<'_>,
+        now_ms: i64,
+        progress: &std::sync::atomic::AtomicI64,
+    ) -> Result<i64, String> {
         let target = now_ms / 1000 - LAG_SECS;
         // A new source's history is read back as far as it is kept.
         let mut from = record.fetched_until.unwrap_or(target - self.monitor.settings().retention.as_secs() as i64);

@@ -101,9 +101,14 @@ pub struct TokenResponse {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProfileChange {
     pub username: Option<String>,
-    /// A new address must be verified again.
+    /// A new address must be verified again, and needs `current_password`.
     pub email: Option<String>,
     pub preferences: Option<Preferences>,
+    /// The account's password: required to change the email address (whoever
+    /// holds a session must not redirect the account's mail, and with it
+    /// its password resets).
+    #[serde(default)]
+    pub current_password: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

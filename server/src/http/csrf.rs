@@ -2,15 +2,18 @@
 //! HEAD, OPTIONS) that a browser says came from another site is refused.
 //! Browsers send `Sec-Fetch-Site` (and `Origin`) on such requests; scripts
 //! send neither and authenticate with a Bearer header, which another site
-//! cannot make a browser send.
+//! cannot make a browser send. Only a Bearer credential exempts a request:
+//! one that has it is authenticated by it or fails, never by the cookie.
+//! Any other `Authorization` (Basic, which a browser may add by itself on
+//! a cross-site request) exempts nothing.
 
 use axum::extract::Request;
-use axum::http::header::{AUTHORIZATION, HOST, ORIGIN};
+use axum::http::header::{HOST, ORIGIN};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use agora_app::server::RestError;
+use agora_app::server::{bearer, RestError};
 use agora_model::ApiError;
 
 fn authority_of(origin: &str) -> &str {
@@ -19,7 +22,7 @@ fn authority_of(origin: &str) -> &str {
 
 /// Whether the request may change state as far as its origin goes.
 fn same_origin(request: &Request) -> bool {
-    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) || request.headers().contains_key(AUTHORIZATION) {
+    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) || bearer(request.headers()).is_some() {
         return true;
     }
     let header = |name| request.headers().get(name).and_then(|v| v.to_str().ok());
@@ -65,5 +68,9 @@ mod tests {
         assert!(!same_origin(&request(Method::DELETE, &[("origin", "null"), ("host", "127.0.0.1:3000")])));
         assert!(same_origin(&request(Method::POST, &[])), "scripts send no browser headers");
         assert!(same_origin(&request(Method::POST, &[("sec-fetch-site", "cross-site"), ("authorization", "Bearer x")])));
+        for other in ["Basic ZG9yYTpwdw==", "Digest x", "Bearer", "agora_key_123"] {
+            let headers = [("sec-fetch-site", "cross-site"), ("authorization", other)];
+            assert!(!same_origin(&request(Method::POST, &headers)), "{other:?} is no Bearer credential");
+        }
     }
 }

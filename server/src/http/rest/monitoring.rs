@@ -10,7 +10,9 @@ use axum::{Json, Router};
 use utoipa::OpenApi;
 
 use agora_app::server::RequestCaller;
-use agora_model::monitoring::{AlertRule, DestinationPolicyView, EndpointToggle, NewAlertRule, NewSource, SourceOverview, SourceView, StatsAnswer, StatsQuery};
+use agora_model::monitoring::{
+    AlertRule, DestinationPolicyView, EndpointToggle, NewAlertRule, NewSource, SourceOverview, SourceView, StatsAnswer, StatsQuery,
+};
 
 use super::{Answer, Body, ErrorBody};
 
