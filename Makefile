@@ -16,7 +16,7 @@ export AGORA_DATA_DIR
 .PHONY: serve test watch tools test-tools bench lint
 
 serve: tools
-	@printf '\033[1;34m==>\033[0m %s\n' "building and serving the release build (from an empty cargo cache on 2 cores: about 40 minutes; later builds reuse it); it serves at http://$${AGORA_ADDR:-127.0.0.1:3000} once built"
+	@printf '\033[1;34m==>\033[0m %s\n' "building and serving the release build (from an empty cargo cache on 2 cores: 17 to 42 minutes; later builds reuse it); it serves at http://$${AGORA_ADDR:-127.0.0.1:3000} once built"
 	cargo leptos serve --release
 
 watch: tools
