@@ -52,7 +52,10 @@ pub async fn start(
     let index = Indexer::shared(search.clone(), storage.clone());
     let node = index.journal().map(|j| j.node().to_owned()).unwrap_or_default();
     let monitor = agora_core::monitoring::Monitor::new(storage.clone(), node, config.monitor);
-    let sealing = SealingKeys::load(config.sealing_keys.as_ref(), data_dir.root())
+    let (configured_keys, root) = (config.sealing_keys.clone(), data_dir.root().to_owned());
+    let sealing = tokio::task::spawn_blocking(move || SealingKeys::load(configured_keys.as_ref(), &root))
+        .await
+        .context("loading the sealing keys did not finish")?
         .map_err(|e| anyhow::anyhow!("the sealing keys are unusable (--sealing-keys / AGORA_SEALING_KEYS): {e}"))?;
     let policy =
         own_listeners.iter().fold(DestinationPolicy::new(config.monitor_allow.clone()), |policy, addr| policy.with_own_listener(*addr));

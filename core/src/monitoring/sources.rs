@@ -326,14 +326,16 @@ impl Sources {
     /// older key or not at all; returns how many were. Run at start-up.
     pub async fn reseal(&self) -> Result<usize, ApiError> {
         let mut resealed = 0;
+        let stale = |record: &SourceRecord| {
+            record.credentials.is_some() && record.sealed_credentials.as_ref().is_none_or(|s| s.key != self.sealing.current())
+        };
         for record in self.list().await? {
-            let current = record.sealed_credentials.as_ref().is_some_and(|s| s.key == self.sealing.current());
-            if record.credentials.is_none() || current {
+            if !stale(&record) {
                 continue;
             }
             let mut wrote = false;
             self.change(&record.id, |latest| {
-                wrote = latest.credentials.is_some() && latest.sealed_credentials.as_ref().is_none_or(|s| s.key != self.sealing.current());
+                wrote = stale(latest);
                 Ok(wrote)
             })
             .await?;
