@@ -152,8 +152,9 @@ async fn work(storage: Storage, worker: usize, model: Model, killed: Arc<AtomicB
 /// observed state becomes the acknowledged one.
 async fn verify(storage: &Storage, model: &Model, kill: usize) {
     let listed: Vec<String> = storage.list_all("").await.unwrap().into_iter().map(|o| o.key).collect();
-    let mut model = model.lock().unwrap().clone();
-    for (key, known) in model.iter_mut() {
+    let snapshot = model.lock().unwrap().clone();
+    let mut settled = BTreeMap::new();
+    for (key, known) in &snapshot {
         let observed = match storage.get(key, None).await {
             Ok(object) => {
                 let tags = storage.get_tags(key).await.unwrap();
@@ -165,12 +166,14 @@ async fn verify(storage: &Storage, model: &Model, kill: usize) {
         let allowed = observed == known.acked || known.in_flight.as_ref().is_some_and(|s| *s == observed);
         assert!(allowed, "after kill {kill}: {key} holds {observed:?}; acknowledged {:?}, in flight {:?}", known.acked, known.in_flight);
         assert_eq!(observed.is_some(), listed.contains(key), "after kill {kill}: the listing agrees about {key}");
-        known.acked = observed;
-        known.in_flight = None;
+        settled.insert(key.clone(), Known { acked: observed, in_flight: None });
     }
     for key in &listed {
-        assert!(model.contains_key(key), "after kill {kill}: {key} was never written");
+        assert!(snapshot.contains_key(key), "after kill {kill}: {key} was never written");
     }
+    // What is there now is what the next round builds on: an in-flight
+    // write that landed becomes acknowledged, one that did not is forgotten.
+    *model.lock().unwrap() = settled;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
