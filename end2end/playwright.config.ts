@@ -7,6 +7,22 @@ const baseURL = process.env.AGORA_E2E_BASE_URL ?? "http://127.0.0.1:3000";
 // Debian's Chromium (Playwright's own browser download is not available here).
 const chromium = process.env.AGORA_CHROMIUM ?? "/usr/bin/chromium";
 
+const browser = {
+  ...devices["Desktop Chrome"],
+  launchOptions: {
+    executablePath: chromium,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--disable-quic",
+    ],
+  },
+};
+
 export default defineConfig({
   testDir: "./tests",
   globalSetup: require.resolve("./global-setup"),
@@ -25,23 +41,8 @@ export default defineConfig({
     screenshot: "only-on-failure",
   },
   projects: [
-    {
-      name: "chromium",
-      use: {
-        ...devices["Desktop Chrome"],
-        launchOptions: {
-          executablePath: chromium,
-          args: [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--disable-quic",
-          ],
-        },
-      },
-    },
+    // The new hub's first administrator, before anything else runs.
+    { name: "setup", testMatch: /\.setup\.ts$/, use: browser },
+    { name: "chromium", dependencies: ["setup"], use: browser },
   ],
 });

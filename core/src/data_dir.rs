@@ -43,6 +43,25 @@ impl DataDir {
     }
 }
 
+/// Writes `path` whole or not at all (a temp file renamed over it, both
+/// fsynced), readable by Agora's user only (`0600`). Blocking.
+pub fn write_private_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let temporary = PathBuf::from(format!("{}.tmp", path.display()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&temporary)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&temporary, path)?;
+    if let Some(parent) = path.parent() {
+        std::fs::File::open(parent)?.sync_all()?;
+    }
+    Ok(())
+}
+
 /// Removes group and other access from `root`. A directory Agora's user
 /// cannot change (not its owner) is left as it is, with a warning.
 fn make_private(root: &Path) {

@@ -14,8 +14,7 @@
 //!   with an older key are sealed again with the new one at start-up, and
 //!   the old key can go once the log says so.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use base64::Engine;
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305};
@@ -153,22 +152,11 @@ pub fn rotate_keys_file(data_dir: &Path) -> Result<String, String> {
 
 /// Writes the keys file atomically, readable by Agora's user only.
 fn write_keys_file(path: &Path, text: &Secret<String>) -> std::io::Result<()> {
-    let temporary = PathBuf::from(format!("{}.tmp", path.display()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&temporary)?;
-    file.write_all(text.expose().as_bytes())?;
-    if !text.expose().ends_with('\n') {
-        file.write_all(b"\n")?;
+    let mut bytes = text.expose().as_bytes().to_vec();
+    if !bytes.ends_with(b"\n") {
+        bytes.push(b'\n');
     }
-    file.sync_all()?;
-    std::fs::rename(&temporary, path)?;
-    if let Some(parent) = path.parent() {
-        std::fs::File::open(parent)?.sync_all()?;
-    }
-    Ok(())
+    crate::data_dir::write_private_file(path, &bytes)
 }
 
 #[cfg(test)]

@@ -12,17 +12,25 @@ use agora_model::ErrorKind;
 use agora_testkit::{both_backends, Fixture};
 
 fn registration(username: &str, email: &str, password: &str) -> Registration {
-    Registration { username: username.into(), email: email.into(), password: Secret::new(password.into()) }
+    Registration { username: username.into(), email: email.into(), password: Secret::new(password.into()), first_admin: false }
 }
 
 fn pw(s: &str) -> Secret<String> {
     Secret::new(s.into())
 }
 
-both_backends!(the_first_account_is_admin_and_must_verify_before_logging_in, |f: Fixture| async move {
+both_backends!(only_the_setup_path_makes_the_first_admin_and_everyone_must_verify, |f: Fixture| async move {
     let accounts = Accounts::new(f.storage.clone());
-    let alice = accounts.register(registration("Alice", "alice@example.com", "correct horse battery")).await.unwrap();
+    // Reaching an empty hub first makes nobody its owner.
+    let early = accounts.register(registration("early", "early@example.com", "first one here!")).await.unwrap();
+    assert_eq!(early.role, Role::User);
+    assert!(!accounts.has_had_admin().await.unwrap());
+    let alice = accounts.register(Registration { first_admin: true, ..registration("Alice", "alice@example.com", "correct horse battery") }).await.unwrap();
     assert_eq!((alice.username.as_str(), alice.role, alice.email_verified), ("alice", Role::Admin, false));
+    assert!(accounts.has_had_admin().await.unwrap());
+    // A second first-admin registration is refused whole: its name stays free.
+    let err = accounts.register(Registration { first_admin: true, ..registration("bob", "bob@example.com", "another long password") }).await.unwrap_err();
+    assert_eq!((err.kind(), err.to_api().field.as_deref()), (ErrorKind::Conflict, Some("setup_code")));
     let bob = accounts.register(registration("bob", "bob@example.com", "another long password")).await.unwrap();
     assert_eq!(bob.role, Role::User);
 
@@ -287,7 +295,12 @@ both_backends!(a_reset_link_sets_the_password_once, |f: Fixture| async move {
 
 both_backends!(the_last_admin_stays_and_disabled_accounts_cannot_log_in, |f: Fixture| async move {
     let accounts = Accounts::new(f.storage.clone());
+    // Made as `agora admin create-user --admin` makes one: that, too, ends
+    // the setup code's use.
     let admin = accounts.register(registration("root", "root@example.com", "root's password!")).await.unwrap();
+    assert!(!accounts.has_had_admin().await.unwrap());
+    let admin = accounts.set_role(&admin.id, Role::Admin).await.unwrap();
+    assert!(accounts.has_had_admin().await.unwrap());
     let user = accounts.register(registration("hal", "hal@example.com", "hal's password!!")).await.unwrap();
     accounts.mark_verified(&user.id).await.unwrap();
     assert_eq!(accounts.set_role(&admin.id, Role::User).await.unwrap_err().kind(), ErrorKind::Invalid);

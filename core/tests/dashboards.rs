@@ -16,7 +16,7 @@ use agora_model::dashboards::{Panel, PanelContent};
 use agora_model::search::{HitKind, SearchRequest};
 use agora_model::sharing::{MemberRole, Visibility};
 use agora_model::ErrorKind;
-use agora_testkit::people::{session, user};
+use agora_testkit::people::{admin, session, user};
 use agora_testkit::{both_backends, Fixture};
 use serde_json::json;
 
@@ -39,7 +39,7 @@ fn limits(max_bytes: u64) -> DashboardLimits {
 
 both_backends!(dashboards_save_optimistically_and_protected_ones_refuse_every_write, |f: Fixture| async move {
     let accounts = Accounts::new(f.storage.clone());
-    let admin = session(&user(&accounts, "admin").await);
+    let admin = session(&admin(&accounts, "admin").await);
     let ann = session(&user(&accounts, "ann").await);
     let ben = session(&user(&accounts, "ben").await);
     let index = Indexer::local(SearchIndex::in_memory());
@@ -153,7 +153,7 @@ both_backends!(sharing_listing_and_search_follow_membership, |f: Fixture| async 
 
 both_backends!(eviction_deletes_least_recently_used_and_spares_whitelisted_and_protected, |f: Fixture| async move {
     let accounts = Accounts::new(f.storage.clone());
-    let admin = session(&user(&accounts, "admin").await);
+    let admin = session(&admin(&accounts, "admin").await);
     let ann = session(&user(&accounts, "ann").await);
     let index = Indexer::local(SearchIndex::in_memory());
     let text = "w".repeat(1500);
@@ -209,7 +209,7 @@ both_backends!(eviction_deletes_least_recently_used_and_spares_whitelisted_and_p
 
 both_backends!(export_then_wipe_then_import_gives_back_the_same_documents, |f: Fixture| async move {
     let accounts = Accounts::new(f.storage.clone());
-    let admin = session(&user(&accounts, "admin").await);
+    let admin = session(&admin(&accounts, "admin").await);
     let ann = session(&user(&accounts, "ann").await);
     user(&accounts, "ben").await;
     let index = Indexer::local(SearchIndex::in_memory());
@@ -267,7 +267,7 @@ both_backends!(export_then_wipe_then_import_gives_back_the_same_documents, |f: F
 
 both_backends!(a_deleted_account_takes_its_dashboards_but_not_protected_ones, |f: Fixture| async move {
     let accounts = Accounts::new(f.storage.clone());
-    let admin = session(&user(&accounts, "admin").await);
+    let admin = session(&admin(&accounts, "admin").await);
     let ann_user = user(&accounts, "ann").await;
     let (ann, ben) = (session(&ann_user), session(&user(&accounts, "ben").await));
     let index = Indexer::local(SearchIndex::in_memory());

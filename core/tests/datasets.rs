@@ -10,7 +10,7 @@ use agora_core::storage::{ListOptions, PutOptions};
 use agora_model::datasets::{DatasetChange, NewDataset, Permission, ShareRequest, TransferRequest};
 use agora_model::sharing::{MemberRole, Visibility};
 use agora_model::ErrorKind;
-use agora_testkit::people::{session, user};
+use agora_testkit::people::{admin, session, user};
 use agora_testkit::{both_backends, Fixture};
 use bytes::Bytes;
 
@@ -24,7 +24,7 @@ fn new(name: &str) -> NewDataset {
 
 async fn setup(f: &Fixture, per_user: usize) -> (Datasets, Accounts, UserRecord, UserRecord, UserRecord) {
     let accounts = Accounts::new(f.storage.clone());
-    let admin = user(&accounts, "admin").await;
+    let admin = admin(&accounts, "admin").await;
     let ann = user(&accounts, "ann").await;
     let ben = user(&accounts, "ben").await;
     (

@@ -15,7 +15,7 @@ use agora_model::files::{BulkLabelsRequest, FilePage, FileQuery, FileSort, Uploa
 use agora_model::sharing::Visibility;
 use agora_model::tags::Tag;
 use agora_model::ErrorKind;
-use agora_testkit::people::{session, user};
+use agora_testkit::people::{admin, session, user};
 use agora_testkit::{both_backends, Fixture};
 use bytes::Bytes;
 
@@ -204,7 +204,7 @@ both_backends!(search_finds_only_what_the_caller_may_read, |f: Fixture| async mo
     let accounts = Accounts::new(f.storage.clone());
     let datasets = node(&f, &accounts, Indexer::local(SearchIndex::in_memory()));
     // The first account is the admin, who may read everything; ann is not.
-    let root = session(&user(&accounts, "root").await);
+    let root = session(&admin(&accounts, "root").await);
     let (ann, _) = ann_with_files(&f, &datasets, &accounts).await;
     let ben = session(&user(&accounts, "ben").await);
     let carl = session(&user(&accounts, "carl").await);

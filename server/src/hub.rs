@@ -4,6 +4,7 @@
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
+use agora_core::accounts::setup::SetupCode;
 use agora_core::auth::session_secret;
 use agora_core::auth::token::TokenKeys;
 use agora_core::data_dir::DataDir;
@@ -14,6 +15,7 @@ use agora_core::index::journal::{Cursor, Indexer};
 use agora_core::index::SearchIndex;
 use agora_core::mail::Mailer;
 use agora_core::sealing::SealingKeys;
+use agora_core::secret::Secret;
 use agora_core::storage::Storage;
 
 use crate::config::Config;
@@ -59,11 +61,14 @@ pub async fn start(
         .map_err(|e| anyhow::anyhow!("the sealing keys are unusable (--sealing-keys / AGORA_SEALING_KEYS): {e}"))?;
     let policy =
         own_listeners.iter().fold(DestinationPolicy::new(config.monitor_allow.clone()), |policy, addr| policy.with_own_listener(*addr));
+    let setup_code_file = data_dir.root().join(SETUP_CODE_FILE);
     let hub = Hub::new(HubParts {
+        setup_code: SetupCode::derive(&secret),
+        setup_code_file: Some(setup_code_file.clone()),
         storage,
         tokens,
         mailer,
-        public_url,
+        public_url: public_url.clone(),
         session_ttl: config.auth.session_ttl,
         dataset_limits: DatasetLimits {
             per_user: config.max_datasets_per_user,
@@ -79,6 +84,7 @@ pub async fn start(
         egress: Egress::new(policy),
         sealing: std::sync::Arc::new(sealing),
     });
+    announce_setup(&hub, &secret, &setup_code_file, &public_url).await?;
     if rebuild {
         rebuild_index(hub.clone());
     }
@@ -92,6 +98,34 @@ pub async fn start(
     });
     resume_jobs(hub.clone(), stop);
     Ok(hub)
+}
+
+/// Where each node writes the setup code while the hub has no administrator.
+pub const SETUP_CODE_FILE: &str = "setup-code";
+
+/// While the hub has never had an administrator, prints the setup code that
+/// makes a registration one and writes it to the data directory (`0600`);
+/// afterwards, removes a file an earlier start left.
+async fn announce_setup(hub: &Hub, secret: &Secret<Vec<u8>>, file: &std::path::Path, public_url: &str) -> anyhow::Result<()> {
+    let waiting = hub.awaits_first_admin().await.map_err(|e| anyhow::anyhow!("could not check for an administrator: {e}"))?;
+    let file = file.to_owned();
+    if !waiting {
+        tokio::task::spawn_blocking(move || std::fs::remove_file(file)).await.ok();
+        return Ok(());
+    }
+    let code = SetupCode::derive(secret);
+    let (path, text) = (file.clone(), format!("{}\n", code.expose()));
+    tokio::task::spawn_blocking(move || agora_core::data_dir::write_private_file(&path, text.as_bytes()))
+        .await
+        .context("writing the setup code did not finish")?
+        .with_context(|| format!("could not write {}", file.display()))?;
+    tracing::warn!(
+        setup_code = code.expose(),
+        file = %file.display(),
+        "this hub has no administrator yet: register at {public_url}/register with this setup code to become it \
+         (or run `agora admin create-user NAME EMAIL --admin`); accounts registered without it are regular ones"
+    );
+    Ok(())
 }
 
 /// How often other nodes' changes are picked up from the journal.

@@ -4,16 +4,57 @@
 mod common;
 
 use agora_core::secret::Secret;
-use common::api::{mailed_token, server_with_mail, verified_user};
+use common::api::{mailed_token, server_with_mail, verified_admin, verified_user};
 use common::TestServer;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+
+/// Whoever reaches a new hub first must not own it: only the setup code the
+/// server printed (and wrote 0600 to its data directory) makes the first
+/// administrator, once; a wrong or late code changes nothing.
+#[tokio::test]
+async fn the_first_administrator_needs_the_setup_code_and_only_once() {
+    let (server, smtp) = server_with_mail().await;
+    let file = server.data_dir.path().join("data/setup-code");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600, "only Agora's user reads the code");
+    }
+    let code = server.setup_code();
+    let awaits = || async { server.client.post(server.url("/api/fn/awaits_first_admin")).send().await.unwrap().json::<bool>().await.unwrap() };
+    assert!(awaits().await, "the registration form offers the setup code");
+
+    let early = server.register("early").await;
+    assert_eq!(early["role"], "user");
+    let early_token = common::api::verified_user_token(&server, &smtp, "early").await;
+    assert_eq!(server.get("/api/v1/admin/users", Some(&early_token)).await.0, StatusCode::FORBIDDEN);
+
+    let wrong = json!({"username": "eve", "email": "eve@example.com", "password": "eve's password", "setup_code": "AAAAA-BBBBB-CCCCC-DDDDD"});
+    let (status, body) = server.post("/api/v1/auth/register", None, wrong).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("setup_code")), "{body}");
+    assert!(!body.to_string().contains(&code), "the error does not tell the code");
+    assert_eq!(server.register("eve").await["role"], "user", "the refused registration left no claim on the name");
+
+    // Typed as a person might: lower case, spaces for dashes.
+    let typed = code.to_lowercase().replace('-', " ");
+    let right = json!({"username": "root", "email": "root@example.com", "password": "root's password", "setup_code": typed});
+    let (status, root) = server.post("/api/v1/auth/register", None, right.clone()).await;
+    assert_eq!((status, root["role"].as_str()), (StatusCode::CREATED, Some("admin")), "{root}");
+    assert!(!file.exists(), "a used code is not left on disk");
+    assert!(!awaits().await);
+
+    let late = json!({"username": "late", "email": "late@example.com", "password": "late's password", "setup_code": code});
+    let (status, body) = server.post("/api/v1/auth/register", None, late).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::CONFLICT, Some("setup_code")), "{body}");
+    assert_eq!(server.register("late").await["role"], "user");
+}
 
 #[tokio::test]
 async fn register_verify_log_in_and_use_keys_over_rest() {
     let (server, smtp) = server_with_mail().await;
     let alice = server.register("alice").await;
-    assert_eq!(alice["role"], "admin", "the first account administers the hub");
+    assert_eq!(alice["role"], "user", "being first on a hub makes nobody its administrator");
     assert!(alice.get("password_hash").is_none());
 
     let (status, body) = server.token("alice", "alice's password").await;
@@ -242,7 +283,7 @@ async fn browsers_log_in_with_a_cookie_and_other_sites_cannot_post() {
 #[tokio::test]
 async fn admins_manage_users_and_deleted_accounts_are_gone() {
     let (server, smtp) = server_with_mail().await;
-    let admin = verified_user(&server, &smtp, "root").await;
+    let admin = verified_admin(&server, &smtp, "root").await;
     let user = verified_user(&server, &smtp, "erin").await;
 
     let (status, _) = server.get("/api/v1/admin/users", Some(&user)).await;

@@ -2,14 +2,14 @@
 
 mod common;
 
-use common::api::{server_with_mail, verified_user};
+use common::api::{server_with_mail, verified_admin, verified_user};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 #[tokio::test]
 async fn dashboards_are_saved_optimistically_and_protected_by_administrators() {
     let (server, smtp) = server_with_mail().await;
-    let admin = verified_user(&server, &smtp, "root").await;
+    let admin = verified_admin(&server, &smtp, "root").await;
     let ann = verified_user(&server, &smtp, "ann").await;
     let figure = json!({"data": [{"type": "bar", "x": ["a", "b"], "y": [3, 5]}], "layout": {"title": {"text": "counts"}}});
     let panel = json!({"title": "Counts", "x": 0, "y": 0, "w": 6, "h": 4, "kind": "figure", "figure": figure});
@@ -61,7 +61,7 @@ async fn dashboards_are_saved_optimistically_and_protected_by_administrators() {
 #[tokio::test]
 async fn sharing_statistics_administration_and_transfer_over_rest() {
     let (server, smtp) = server_with_mail().await;
-    let admin = verified_user(&server, &smtp, "root").await;
+    let admin = verified_admin(&server, &smtp, "root").await;
     let ann = verified_user(&server, &smtp, "ann").await;
     let ben = verified_user(&server, &smtp, "ben").await;
 

@@ -6,14 +6,14 @@ mod common;
 
 use std::time::Duration;
 
-use common::api::{server_with_mail_and, verified_user};
+use common::api::{server_with_mail_and, verified_admin, verified_user};
 use reqwest::StatusCode;
 use serde_json::Value;
 
 #[tokio::test]
 async fn requests_to_agora_show_in_its_statistics() {
     let (server, smtp) = server_with_mail_and(|args| args.monitor_flush_ms = Some(100)).await;
-    let admin = verified_user(&server, &smtp, "root").await;
+    let admin = verified_admin(&server, &smtp, "root").await;
     let ann = verified_user(&server, &smtp, "ann").await;
     for _ in 0..7 {
         assert!(server.client.get(server.url("/readyz")).send().await.unwrap().status().is_success());
@@ -86,7 +86,7 @@ async fn the_last_records_are_written_at_a_graceful_stop() {
         }
     };
     let (server, smtp) = server_with_mail_and(keep(data.clone(), 60_000)).await;
-    verified_user(&server, &smtp, "root").await;
+    verified_admin(&server, &smtp, "root").await;
     for _ in 0..3 {
         assert!(server.client.get(server.url("/readyz")).send().await.unwrap().status().is_success());
     }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use agora_testkit::PEER_TOKEN;
-use common::api::{server_with_mail_and, verified_user};
+use common::api::{server_with_mail_and, verified_admin, verified_user};
 use common::TestServer;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -58,7 +58,7 @@ async fn add(server: &TestServer, token: &str, body: Value) -> (StatusCode, Stri
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inside_addresses_are_refused_before_any_connection() {
     let (server, smtp) = server_with_mail_and(|_| {}).await;
-    let _root = verified_user(&server, &smtp, "root").await;
+    let _root = verified_admin(&server, &smtp, "root").await;
     let ann = verified_user(&server, &smtp, "ann").await;
     let (port, connections) = counting_listener("127.0.0.1", "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await;
     let urls = [
@@ -98,7 +98,7 @@ async fn inside_addresses_are_refused_before_any_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listed_addresses_are_reached_and_redirects_never_followed() {
     let (server, smtp) = server_with_mail_and(|args| args.monitor_allow = Some("127.0.0.2".into())).await;
-    let root = verified_user(&server, &smtp, "root").await;
+    let root = verified_admin(&server, &smtp, "root").await;
     let ann = verified_user(&server, &smtp, "ann").await;
 
     // A listed address is reached; its answer is not described.

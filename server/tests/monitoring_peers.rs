@@ -10,7 +10,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use agora_testkit::{flask_peer, FlaskPeer, PEER_PASSWORD, PEER_TOKEN};
-use common::api::{server_with_mail_and, verified_user};
+use common::api::{server_with_mail_and, verified_admin, verified_user};
 use common::TestServer;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -52,7 +52,7 @@ fn field(body: &Value) -> &str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_peer_protocols_feed_statistics() {
     let (server, smtp) = server_with_mail_and(fetch_loopback_peers).await;
-    let admin = verified_user(&server, &smtp, "root").await;
+    let admin = verified_admin(&server, &smtp, "root").await;
     let ann = verified_user(&server, &smtp, "ann").await;
     let bob = verified_user(&server, &smtp, "bob").await;
     let (v5, v2) = (flask_peer("fmd5"), flask_peer("fmd2"));

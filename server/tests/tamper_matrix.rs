@@ -18,7 +18,7 @@
 mod common;
 
 use agora_testkit::md5_b64;
-use common::api::{server_on_moto_with_mail_and, server_with_mail_and, verified_user};
+use common::api::{server_on_moto_with_mail_and, server_with_mail_and, verified_admin, verified_user};
 use common::TestServer;
 use common::UNSIGNED_ADDITIONS;
 use futures::StreamExt;
@@ -431,7 +431,7 @@ async fn foreign_uploads(server: &TestServer, ann: &str, ben: &str, ann_ds: &str
 }
 
 async fn matrix(server: TestServer, smtp: agora_testkit::SmtpServer, bucket: &str, strict: bool) -> usize {
-    let root = verified_user(&server, &smtp, "root").await;
+    let root = verified_admin(&server, &smtp, "root").await;
     let (_, me) = server.get("/api/v1/me", Some(&root)).await;
     let admin = me["id"].as_str().unwrap_or_default().to_owned();
     assert!(!admin.is_empty(), "{me}");

@@ -7,7 +7,7 @@
 mod common;
 
 use agora_testkit::md5_b64;
-use common::api::{server_with_mail, server_with_mail_and, verified_user};
+use common::api::{server_with_mail, server_with_mail_and, verified_admin, verified_user};
 use common::UNSIGNED_ADDITIONS;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -31,7 +31,7 @@ fn put(client: &reqwest::Client, method: Method, url: &str, headers: &Value, bod
 #[tokio::test]
 async fn the_copy_source_takeover_reaches_no_secret() {
     let (server, smtp) = server_with_mail().await;
-    let _admin = verified_user(&server, &smtp, "root").await; // the first account: the administrator
+    let _admin = verified_admin(&server, &smtp, "root").await;
     let mallory = verified_user(&server, &smtp, "mallory").await;
     let (_, ds) = server.post("/api/v1/datasets", Some(&mallory), json!({"name": "mine"})).await;
     let id = ds["id"].as_str().unwrap().to_owned();

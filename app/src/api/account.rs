@@ -19,10 +19,20 @@ pub async fn current_user() -> Result<Option<UserView>, ApiError> {
     Ok(caller.user().map(|u| u.view()))
 }
 
+/// `setup_code` is empty unless the hub awaits its first administrator.
 #[server(prefix = "/api/fn", endpoint = "register")]
-pub async fn register(username: String, email: String, password: String) -> Result<UserView, ApiError> {
+pub async fn register(username: String, email: String, password: String, #[server(default)] setup_code: String) -> Result<UserView, ApiError> {
     let (hub, caller) = request().await?;
-    hub.register(&caller, RegisterRequest { username, email, password }).await.map_err(fail)
+    let setup_code = Some(setup_code).filter(|c| !c.trim().is_empty());
+    hub.register(&caller, RegisterRequest { username, email, password, setup_code }).await.map_err(fail)
+}
+
+/// Whether the hub has never had an administrator (registration then
+/// offers the setup code).
+#[server(prefix = "/api/fn", endpoint = "awaits_first_admin")]
+pub async fn awaits_first_admin() -> Result<bool, ApiError> {
+    let (hub, _) = request().await?;
+    hub.awaits_first_admin().await.map_err(fail)
 }
 
 #[server(prefix = "/api/fn", endpoint = "login")]

@@ -25,7 +25,7 @@ pub fn HomePage() -> impl IntoView {
             <h2 id="first-steps">"What to do first"</h2>
             <ol class="step-list">
                 <Step icon=icondata::LuLogIn title="Create your account" href="/login">
-                    "The first account on a new hub becomes its administrator."
+                    "On a new hub, the setup code Agora printed at start makes your account its administrator."
                 </Step>
                 <Step icon=icondata::LuUpload title="Create a dataset and upload files" href="/datasets">
                     "Drop files or whole folders; large files upload in parallel parts and resume after a reload."

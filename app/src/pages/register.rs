@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::api::account::{Register, ResendVerification};
+use crate::api::account::{awaits_first_admin, Register, ResendVerification};
 use crate::components::form::{error_besides, error_for, Field, FormError, Notice};
 
 #[component]
@@ -17,6 +17,9 @@ pub fn RegisterPage() -> impl IntoView {
     let username = RwSignal::new(String::new());
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
+    // A hub that never had an administrator asks for the setup code it
+    // printed at start; without the code, the account is a regular one.
+    let setting_up = OnceResource::new(awaits_first_admin());
 
     // Inline checks once something is typed; the server's word wins after a submit.
     let inline = move |value: String, check: &dyn Fn(&str) -> Option<String>| (!value.is_empty()).then(|| check(&value)).flatten();
@@ -43,7 +46,7 @@ pub fn RegisterPage() -> impl IntoView {
                             ". Open it within 24 hours to finish setting up your account."
                         </Notice>
                         {(user.role == Role::Admin).then(|| view! {
-                            <p>"You are the first person on this hub, so your account is its administrator."</p>
+                            <p data-testid="registered-admin">"The setup code made this account the hub's administrator."</p>
                         })}
                         <p class="muted">
                             "Running Agora without a mail server? The link is in the server's log and in the "
@@ -76,7 +79,20 @@ pub fn RegisterPage() -> impl IntoView {
                         <Field label="Email" name="email" kind="email" autocomplete="email" bind=email error=email_error required=true />
                         <Field label="Password" name="password" kind="password" autocomplete="new-password" bind=password
                             error=password_error hint="At least 10 characters, and not your username" required=true />
-                        <FormError error=error_besides(result, &["username", "email", "password"]) />
+                        <Suspense fallback=|| ()>
+                            {move || setting_up.get().and_then(Result::ok).unwrap_or(false).then(|| view! {
+                                <div class="setup-code" data-testid="setup-code">
+                                    <p class="muted">
+                                        "This hub has no administrator yet. To become it, enter the setup code Agora printed "
+                                        "when it started (it is also in the " <code>"setup-code"</code>
+                                        " file of its data directory). Leave it empty for a regular account."
+                                    </p>
+                                    <Field label="Setup code" name="setup_code" autocomplete="one-time-code"
+                                        error=error_for(result, "setup_code") hint="XXXXX-XXXXX-XXXXX-XXXXX" />
+                                </div>
+                            })}
+                        </Suspense>
+                        <FormError error=error_besides(result, &["username", "email", "password", "setup_code"]) />
                         <button type="submit" class="button button-primary" data-testid="register-submit" disabled=move || register.pending().get()>
                             {move || if register.pending().get() { "Creating…" } else { "Create account" }}
                         </button>

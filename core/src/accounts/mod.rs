@@ -4,7 +4,7 @@
 //! sys/users/{user_id}.json     the record: profile, argon2id hash, role, token version
 //! sys/names/{username}         -> user_id, created once (If-None-Match: *)
 //! sys/emails/{sha256(email)}   -> user_id, created once
-//! sys/admin-claimed            exists once the first account became admin
+//! sys/admin-claimed            exists once the hub has had an administrator
 //! sys/jobs/{job_id}.json       a background job, e.g. an account deletion
 //! ```
 //!
@@ -16,6 +16,7 @@ pub mod api_keys;
 pub mod deletion;
 mod error;
 pub mod profile;
+pub mod setup;
 pub mod verification;
 
 pub use agora_model::accounts::Role;
@@ -91,6 +92,10 @@ pub struct Registration {
     pub username: String,
     pub email: String,
     pub password: Secret<String>,
+    /// Make this the hub's first administrator (the caller checked the
+    /// setup code). Refused with `Conflict` on `setup_code` once the hub
+    /// has had one.
+    pub first_admin: bool,
 }
 
 fn user_key(id: &str) -> String {
@@ -106,6 +111,7 @@ fn email_key(email: &str) -> String {
 }
 
 const ADMIN_CLAIM: &str = "sys/admin-claimed";
+const ALREADY_SET_UP: &str = "this hub already has an administrator; leave the setup code empty";
 
 /// User metadata on a claim: when it was made (Unix seconds).
 const CLAIMED_AT: &str = "claimed-at";
@@ -132,9 +138,10 @@ impl Accounts {
         Self { storage }
     }
 
-    /// Registers an account (unverified). The first account on an empty hub
-    /// becomes admin. Fails with `Conflict` naming the field when the
-    /// username or email is taken; a failure leaves no claim behind.
+    /// Registers an account (unverified), an administrator only when
+    /// `first_admin` is asked for and the hub never had one (see [`setup`]).
+    /// Fails with `Conflict` naming the field when the username or email is
+    /// taken; a failure leaves no claim behind.
     pub async fn register(&self, registration: Registration) -> Result<UserRecord, AccountError> {
         let username = normalize_username(&registration.username).map_err(AccountError::Invalid)?;
         let email = normalize_email(&registration.email).map_err(AccountError::Invalid)?;
@@ -149,15 +156,14 @@ impl Accounts {
             self.release(&name_key(&username)).await;
             return Err(err.taken("email", "an account with this email address already exists"));
         }
-        let first = match self.claim(ADMIN_CLAIM, &id, Claim::Permanent).await {
-            Ok(()) => true,
-            Err(AccountError::Taken) => false,
-            Err(other) => {
+        let first = registration.first_admin;
+        if first {
+            if let Err(err) = self.claim(ADMIN_CLAIM, &id, Claim::Permanent).await {
                 self.release(&name_key(&username)).await;
                 self.release(&email_key(&email)).await;
-                return Err(other);
+                return Err(err.taken("setup_code", ALREADY_SET_UP));
             }
-        };
+        }
         let record = UserRecord {
             id: id.clone(),
             username: username.clone(),
@@ -184,6 +190,24 @@ impl Accounts {
             return Err(AccountError::Storage(err));
         }
         Ok(record)
+    }
+
+    /// Whether the hub has had an administrator (the setup code is dead).
+    pub async fn has_had_admin(&self) -> Result<bool, AccountError> {
+        match self.storage.head(ADMIN_CLAIM).await {
+            Ok(_) => Ok(true),
+            Err(StorageError::NotFound) => Ok(false),
+            Err(other) => Err(AccountError::Storage(other)),
+        }
+    }
+
+    /// Marks the hub as having had an administrator (when one is made
+    /// other than with the setup code), so the code stops working.
+    pub(crate) async fn mark_admin_made(&self, id: &str) -> Result<(), AccountError> {
+        match self.claim(ADMIN_CLAIM, id, Claim::Permanent).await {
+            Ok(()) | Err(AccountError::Taken) => Ok(()),
+            Err(other) => Err(other),
+        }
     }
 
     pub async fn get(&self, id: &str) -> Result<UserRecord, AccountError> {

@@ -170,8 +170,9 @@ impl Accounts {
     /// Promotes or demotes. The last active admin cannot be demoted, so a hub
     /// always has someone who can administer it.
     pub async fn set_role(&self, id: &str, role: Role) -> Result<UserRecord, AccountError> {
-        if role == Role::User {
-            self.ensure_another_admin(id).await?;
+        match role {
+            Role::User => self.ensure_another_admin(id).await?,
+            Role::Admin => self.mark_admin_made(id).await?,
         }
         self.update(id, |u| {
             u.role = role;

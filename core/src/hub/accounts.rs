@@ -26,15 +26,47 @@ impl Hub {
 
     /// Registers and mails the verification link. A failed mail does not undo
     /// the account: the person can ask for the link again.
+    /// With the setup code on a hub that never had an administrator, the
+    /// account becomes it; a wrong code is refused before anything is
+    /// written.
     pub async fn register(&self, caller: &Caller, request: RegisterRequest) -> Result<UserView, ApiError> {
         self.limits().check(Attempt::Register { ip: caller.ip })?;
-        let registration = Registration { username: request.username, email: request.email, password: Secret::new(request.password) };
+        let first_admin = match request.setup_code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+            None => false,
+            Some(code) => {
+                if self.accounts().has_had_admin().await.map_err(api)? {
+                    return Err(ApiError::conflict("setup_code", "this hub already has an administrator; leave the setup code empty"));
+                }
+                if !self.0.setup_code.matches(code) {
+                    tracing::warn!(ip = ?caller.ip, "a registration gave a wrong setup code");
+                    return Err(ApiError::invalid(
+                        "setup_code",
+                        "this is not the setup code Agora printed when it started (it is also in the setup-code file of its data directory)",
+                    ));
+                }
+                true
+            }
+        };
+        let registration =
+            Registration { username: request.username, email: request.email, password: Secret::new(request.password), first_admin };
         let user = self.accounts().register(registration).await.map_err(api)?;
+        if first_admin {
+            tracing::info!(user = %user.username, "the hub's first administrator is set up; the setup code no longer works");
+            if let Some(file) = &self.0.setup_code_file {
+                let _ = tokio::fs::remove_file(file).await;
+            }
+        }
         if let Err(err) = self.accounts().send_verification(&user, &self.mailing()).await {
             tracing::warn!(user = %user.username, error = %err, "the verification mail could not be sent; the person can ask again");
         }
         tracing::info!(user = %user.username, role = ?user.role, "account registered");
         Ok(user.view())
+    }
+
+    /// Whether the hub still waits for its first administrator (the
+    /// registration form then asks for the setup code).
+    pub async fn awaits_first_admin(&self) -> Result<bool, ApiError> {
+        Ok(!self.accounts().has_had_admin().await.map_err(api)?)
     }
 
     /// Checks the password and issues a session token. Failed attempts are

@@ -48,6 +48,10 @@ pub struct HubParts {
     pub egress: crate::egress::Egress,
     /// Seals the credentials Agora stores.
     pub sealing: Arc<crate::sealing::SealingKeys>,
+    /// The code that makes a registration the hub's first administrator,
+    /// and the file this node wrote it to (removed once it is used).
+    pub setup_code: crate::accounts::setup::SetupCode,
+    pub setup_code_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone)]
@@ -66,6 +70,8 @@ struct Inner {
     limits: AuthLimits,
     public_url: String,
     session_ttl: Duration,
+    setup_code: crate::accounts::setup::SetupCode,
+    setup_code_file: Option<std::path::PathBuf>,
 }
 
 impl Hub {
@@ -89,6 +95,8 @@ impl Hub {
             limits: AuthLimits::default(),
             public_url: parts.public_url,
             session_ttl: parts.session_ttl,
+            setup_code: parts.setup_code,
+            setup_code_file: parts.setup_code_file,
         }))
     }
 

@@ -76,6 +76,11 @@ pub struct RegisterRequest {
     pub username: String,
     pub email: String,
     pub password: String,
+    /// Only on a hub that has no administrator yet: the code Agora printed
+    /// at start (also in `<data-dir>/setup-code`). With it, this account
+    /// becomes the administrator; without it, a regular account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -47,16 +47,33 @@ impl TestServer {
         self.call(reqwest::Method::GET, path, bearer, None).await
     }
 
+    /// Registers `name` (a regular account).
     pub async fn register(&self, name: &str) -> Value {
-        let (status, user) = self
-            .post(
-                "/api/v1/auth/register",
-                None,
-                json!({"username": name, "email": format!("{name}@example.com"), "password": format!("{name}'s password")}),
-            )
-            .await;
+        self.register_with(name, None).await
+    }
+
+    /// Registers `name` with the setup code this server wrote to its data
+    /// directory: the hub's first administrator.
+    pub async fn register_admin(&self, name: &str) -> Value {
+        let user = self.register_with(name, Some(self.setup_code())).await;
+        assert_eq!(user["role"], "admin", "{user}");
+        user
+    }
+
+    async fn register_with(&self, name: &str, setup_code: Option<String>) -> Value {
+        let mut body = json!({"username": name, "email": format!("{name}@example.com"), "password": format!("{name}'s password")});
+        if let Some(code) = setup_code {
+            body["setup_code"] = json!(code);
+        }
+        let (status, user) = self.post("/api/v1/auth/register", None, body).await;
         assert_eq!(status, StatusCode::CREATED, "{user}");
         user
+    }
+
+    /// The setup code, as the server wrote it at start.
+    pub fn setup_code(&self) -> String {
+        let file = self.data_dir.path().join("data").join("setup-code");
+        std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display())).trim().to_owned()
     }
 
     pub async fn token(&self, name: &str, password: &str) -> (StatusCode, Value) {
@@ -86,8 +103,24 @@ pub async fn mailed_token(smtp: &SmtpServer, to: &str, path: &str) -> String {
     panic!("no {path} link mailed to {to}");
 }
 
+/// A verified regular account's session token.
 pub async fn verified_user(server: &TestServer, smtp: &SmtpServer, name: &str) -> String {
     server.register(name).await;
+    verify_and_log_in(server, smtp, name).await
+}
+
+/// The first administrator's session token (registered with the setup code).
+pub async fn verified_admin(server: &TestServer, smtp: &SmtpServer, name: &str) -> String {
+    server.register_admin(name).await;
+    verify_and_log_in(server, smtp, name).await
+}
+
+/// Verifies an account registered already and logs it in.
+pub async fn verified_user_token(server: &TestServer, smtp: &SmtpServer, name: &str) -> String {
+    verify_and_log_in(server, smtp, name).await
+}
+
+async fn verify_and_log_in(server: &TestServer, smtp: &SmtpServer, name: &str) -> String {
     let token = mailed_token(smtp, &format!("{name}@example.com"), "/verify-email").await;
     let (status, body) = server.post("/api/v1/auth/verify-email", None, json!({"token": token})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
