@@ -110,7 +110,9 @@ fn set_cookie(value: String) {
 
 /// Puts a session token in the browser's cookie.
 pub fn start_session(hub: &Hub, token: &TokenResponse) {
-    set_cookie(cookie::set_session(&token.token, hub.session_ttl().as_secs(), hub.https()));
+    let now = agora_core::accounts::unix_now();
+    let max_age = (token.expires_at - now).clamp(0, hub.session_ttl().as_secs() as i64) as u64;
+    set_cookie(cookie::set_session(&token.token, max_age, hub.https()));
 }
 
 pub fn end_session(hub: &Hub) {

@@ -201,7 +201,7 @@ both_backends!(a_mailed_link_verifies_the_account, |f: Fixture| async move {
     assert!(received.contains("kim@example.com"));
 
     assert!(matches!(accounts.authenticate("kim", pw("kim's password!")).await, Err(AccountError::Unverified)));
-    for bad in [format!("{token}x"), "not-a-token".to_string(), tokens.issue(&user.id, 0, 0, 1).unwrap()] {
+    for bad in [format!("{token}x"), "not-a-token".to_string(), tokens.issue(&user.id, 0, 0, 0, 1).unwrap()] {
         let err = accounts.verify_email(&tokens, &bad).await.unwrap_err();
         assert_eq!(err.to_api().field.as_deref(), Some("token"), "{err}");
     }

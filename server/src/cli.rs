@@ -272,6 +272,11 @@ pub struct ServeArgs {
     #[arg(long, env = "AGORA_SESSION_TTL_MINS", value_name = "MINUTES")]
     pub session_ttl_mins: Option<u64>,
 
+    /// The longest a login lasts however active the person is, in hours, 1 to
+    /// 2160; then they log in again [default: 168].
+    #[arg(long, env = "AGORA_SESSION_MAX_HOURS", value_name = "HOURS")]
+    pub session_max_hours: Option<u64>,
+
     /// Datasets one person may own [default: 100].
     #[arg(long, env = "AGORA_MAX_DATASETS_PER_USER", value_name = "N")]
     pub max_datasets_per_user: Option<usize>,

@@ -27,6 +27,8 @@ pub const DEFAULT_SESSION_TTL_MINS: u64 = 120;
 pub const DEFAULT_MAX_DATASETS_PER_USER: usize = 100;
 pub const DEFAULT_MAX_DATASET_BYTES: u64 = 1 << 40;
 const SESSION_TTL_MINS: std::ops::RangeInclusive<u64> = 5..=7 * 24 * 60;
+pub const DEFAULT_SESSION_MAX_HOURS: u64 = 7 * 24;
+const SESSION_MAX_HOURS: std::ops::RangeInclusive<u64> = 1..=90 * 24;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -70,7 +72,10 @@ pub struct AuthSettings {
     pub print_mail_links: bool,
     /// `None`: created once in the bucket.
     pub session_secret: Option<Secret<String>>,
+    /// Idle lifetime: renewed while the person is active.
     pub session_ttl: Duration,
+    /// Absolute lifetime: from the login, whatever the activity.
+    pub session_max: Duration,
 }
 
 /// Where the bucket lives.
@@ -293,12 +298,27 @@ fn auth_settings(args: &ServeArgs) -> Result<AuthSettings, ConfigError> {
             message: format!("{mins} is outside {} to {} minutes", SESSION_TTL_MINS.start(), SESSION_TTL_MINS.end()),
         });
     }
+    let max_hours = args.session_max_hours.unwrap_or(DEFAULT_SESSION_MAX_HOURS);
+    let max_setting = "--session-max-hours / AGORA_SESSION_MAX_HOURS";
+    if !SESSION_MAX_HOURS.contains(&max_hours) {
+        return Err(ConfigError {
+            setting: max_setting,
+            message: format!("{max_hours} is outside {} to {} hours", SESSION_MAX_HOURS.start(), SESSION_MAX_HOURS.end()),
+        });
+    }
+    if max_hours * 60 < mins {
+        return Err(ConfigError {
+            setting: max_setting,
+            message: format!("{max_hours} hours is shorter than the idle lifetime ({mins} minutes, --session-ttl-mins)"),
+        });
+    }
     Ok(AuthSettings {
         smtp_url: args.smtp_url.clone(),
         smtp_from,
         print_mail_links: args.print_mail_links,
         session_secret: args.session_secret.clone(),
         session_ttl: Duration::from_secs(mins * 60),
+        session_max: Duration::from_secs(max_hours * 3600),
     })
 }
 
@@ -524,6 +544,11 @@ mod tests {
                 "--session-secret / AGORA_SESSION_SECRET",
             ),
             (ServeArgs { session_ttl_mins: Some(1), ..ServeArgs::default() }, "--session-ttl-mins / AGORA_SESSION_TTL_MINS"),
+            (ServeArgs { session_max_hours: Some(0), ..ServeArgs::default() }, "--session-max-hours / AGORA_SESSION_MAX_HOURS"),
+            (
+                ServeArgs { session_ttl_mins: Some(600), session_max_hours: Some(2), ..ServeArgs::default() },
+                "--session-max-hours / AGORA_SESSION_MAX_HOURS",
+            ),
             (
                 ServeArgs { s3_endpoint: Some("http://minio:9000".into()), s3_access_key_id: Some("k".into()), ..ServeArgs::default() },
                 "--s3-access-key-id / AGORA_S3_ACCESS_KEY_ID",

@@ -70,6 +70,7 @@ pub async fn start(
         mailer,
         public_url: public_url.clone(),
         session_ttl: config.auth.session_ttl,
+        session_max: config.auth.session_max,
         dataset_limits: DatasetLimits {
             per_user: config.max_datasets_per_user,
             max_bytes: config.max_dataset_bytes,

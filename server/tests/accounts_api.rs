@@ -4,7 +4,7 @@
 mod common;
 
 use agora_core::secret::Secret;
-use common::api::{mailed_token, server_with_mail, verified_admin, verified_user};
+use common::api::{mailed_token, server_with_mail, server_with_mail_and, verified_admin, verified_user};
 use common::TestServer;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -183,7 +183,7 @@ async fn bad_input_gets_a_named_error_and_changes_nothing() {
     let unsigned = format!("{}.{payload}.", b64(r#"{"alg":"none","typ":"JWT"}"#));
     let other_key = agora_core::auth::token::TokenKeys::new(&Secret::new(vec![1u8; 48]))
         .unwrap()
-        .issue("0".repeat(32).as_str(), 0, agora_core::accounts::unix_now() as u64, 900)
+        .issue("0".repeat(32).as_str(), 0, agora_core::accounts::unix_now() as u64, agora_core::accounts::unix_now() as u64, 900)
         .unwrap();
     for forged in [unsigned, other_key] {
         let (status, body) = server.get("/api/v1/me", Some(&forged)).await;
@@ -346,4 +346,50 @@ async fn a_forgotten_password_is_reset_through_a_mailed_link() {
         server.post("/api/v1/auth/password-reset", None, json!({"token": token, "new_password": "another new one!"})).await;
     assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("token")), "links work once");
     server.stop().await.unwrap();
+}
+
+/// A login lasts at most `--session-max-hours`, however active the person
+/// is: renewals stop at that limit, and a token past it is refused even
+/// while its own `exp` is ahead (the limit was shortened, or the token
+/// predates the claim).
+#[tokio::test]
+async fn a_login_has_an_absolute_lifetime_besides_the_idle_one() {
+    const SECRET: &str = "a session secret for the absolute lifetime test";
+    let (server, smtp) = server_with_mail_and(|args| {
+        args.session_secret = Some(Secret::new(SECRET.into()));
+        args.session_ttl_mins = Some(30);
+        args.session_max_hours = Some(1);
+    })
+    .await;
+    let session = verified_user(&server, &smtp, "ida").await;
+    let (_, me) = server.get("/api/v1/me", Some(&session)).await;
+    let id = me["id"].as_str().unwrap().to_owned();
+    let keys = agora_core::auth::token::TokenKeys::new(&Secret::new(SECRET.as_bytes().to_vec())).unwrap();
+    let now = agora_core::accounts::unix_now() as u64;
+    let minutes = |m: u64| m * 60;
+
+    // Logged in 50 minutes ago, last renewed 25 minutes ago (5 left):
+    // renewed, but only for the 10 minutes the login has left.
+    let late = keys.issue(&id, 0, now - minutes(50), now - minutes(25), minutes(30)).unwrap();
+    let response = server.client.get(server.url("/api/v1/me")).header("cookie", format!("agora_session={late}")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let renewed = response.headers().get("set-cookie").expect("an active session is renewed").to_str().unwrap().to_owned();
+    let max_age: u64 = renewed.split("Max-Age=").nth(1).unwrap().split(';').next().unwrap().parse().unwrap();
+    assert!((minutes(9)..=minutes(10)).contains(&max_age), "renewed up to the login's end, not for 30 minutes: {renewed}");
+    let fresh = renewed.trim_start_matches("agora_session=").split(';').next().unwrap();
+    let claims = keys.verify(fresh).unwrap();
+    assert_eq!(claims.logged_in_at(), now - minutes(50), "a renewal keeps the login's time");
+    assert!(claims.exp <= now - minutes(50) + minutes(60) + 5);
+
+    // Past the limit: refused though `exp` is 20 minutes ahead, as Bearer
+    // and as cookie, and never renewed.
+    let expired = keys.issue(&id, 0, now - minutes(61), now - minutes(10), minutes(30)).unwrap();
+    assert_eq!(server.get("/api/v1/me", Some(&expired)).await.0, StatusCode::UNAUTHORIZED);
+    let response = server.client.get(server.url("/api/v1/me")).header("cookie", format!("agora_session={expired}")).send().await.unwrap();
+    assert!(response.headers().get("set-cookie").is_none());
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "the cookie no longer logs anyone in");
+    // A token from before the login time was a claim counts from its issue.
+    let old_style = keys.issue(&id, 0, 0, now - minutes(70), minutes(80)).unwrap();
+    assert_eq!(server.get("/api/v1/me", Some(&old_style)).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(server.get("/api/v1/me", Some(&session)).await.0, StatusCode::OK, "a new login is unaffected");
 }

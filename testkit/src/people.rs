@@ -36,6 +36,7 @@ pub fn session(user: &UserRecord) -> Caller {
         aud: "agora".into(),
         iat: 0,
         exp: 0,
+        auth: 0,
         email: None,
     };
     Caller { identity: Identity::Session { user: Box::new(user.clone()), claims }, ip: None }

@@ -58,6 +58,14 @@ impl Caller {
 
     /// A person acting on their own account: API keys reach datasets only,
     /// never account settings, keys or administration.
+    /// The claims of the session the caller is logged in with.
+    pub fn session_claims(&self) -> Option<&Claims> {
+        match &self.identity {
+            Identity::Session { claims, .. } => Some(claims),
+            _ => None,
+        }
+    }
+
     pub fn require_session(&self) -> Result<&UserRecord, ApiError> {
         match &self.identity {
             Identity::Session { user, .. } => Ok(user),

@@ -49,6 +49,12 @@ pub struct Claims {
     pub aud: String,
     pub iat: u64,
     pub exp: u64,
+    /// Sessions: when the person logged in (Unix seconds), kept when the
+    /// session is renewed, so a login has an absolute lifetime. 0 in
+    /// other kinds (and in sessions issued before it existed: see
+    /// [`Claims::logged_in_at`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub auth: u64,
     /// For email verification: the address the link verifies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
@@ -64,6 +70,21 @@ pub enum TokenError {
     Expired,
     #[error("the session secret must be at least {MIN_SECRET_BYTES} bytes")]
     WeakSecret,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl Claims {
+    /// When the login this session belongs to happened.
+    pub fn logged_in_at(&self) -> u64 {
+        if self.auth == 0 {
+            self.iat
+        } else {
+            self.auth
+        }
+    }
 }
 
 /// Signs and checks tokens with one shared secret (from config, or
@@ -89,9 +110,10 @@ impl TokenKeys {
         Ok(Self { encoding: EncodingKey::from_secret(secret.expose()), decoding: DecodingKey::from_secret(secret.expose()), validation })
     }
 
-    /// A session token for `user_id` at token version `ver`, valid `ttl_secs`.
-    pub fn issue(&self, user_id: &str, ver: u32, now: u64, ttl_secs: u64) -> Result<String, TokenError> {
-        self.issue_kind(TokenKind::Session, user_id, ver, None, now, ttl_secs)
+    /// A session token for `user_id` at token version `ver`, valid
+    /// `ttl_secs`, of the login made at `logged_in`.
+    pub fn issue(&self, user_id: &str, ver: u32, logged_in: u64, now: u64, ttl_secs: u64) -> Result<String, TokenError> {
+        self.sign(TokenKind::Session, user_id, ver, None, logged_in, now, ttl_secs)
     }
 
     /// A token of any kind; `email` only for email verification.
@@ -104,6 +126,20 @@ impl TokenKeys {
         now: u64,
         ttl_secs: u64,
     ) -> Result<String, TokenError> {
+        self.sign(kind, user_id, ver, email, 0, now, ttl_secs)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn sign(
+        &self,
+        kind: TokenKind,
+        user_id: &str,
+        ver: u32,
+        email: Option<&str>,
+        auth: u64,
+        now: u64,
+        ttl_secs: u64,
+    ) -> Result<String, TokenError> {
         let claims = Claims {
             sub: user_id.to_owned(),
             ver,
@@ -112,6 +148,7 @@ impl TokenKeys {
             aud: AUDIENCE.to_owned(),
             iat: now,
             exp: now + ttl_secs,
+            auth,
             email: email.map(str::to_owned),
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|_| TokenError::Invalid)
@@ -175,7 +212,7 @@ mod tests {
     #[test]
     fn a_fresh_token_round_trips() {
         let k = keys(SECRET);
-        let token = k.issue("user-1", 3, now(), 900).unwrap();
+        let token = k.issue("user-1", 3, now(), now(), 900).unwrap();
         let claims = k.verify(&token).unwrap();
         assert_eq!((claims.sub.as_str(), claims.ver, claims.typ.as_str()), ("user-1", 3, "session"));
     }
@@ -187,7 +224,7 @@ mod tests {
         assert_eq!(k.verify(&link), Err(TokenError::Invalid), "a verification link is not a session");
         let claims = k.verify_kind(TokenKind::EmailVerification, &link).unwrap();
         assert_eq!(claims.email.as_deref(), Some("a@example.com"));
-        let session = k.issue("user-1", 0, now(), 900).unwrap();
+        let session = k.issue("user-1", 0, now(), now(), 900).unwrap();
         assert_eq!(k.verify_kind(TokenKind::EmailVerification, &session), Err(TokenError::Invalid));
     }
 
@@ -221,7 +258,7 @@ mod tests {
         }
 
         // Tampered payload: a valid token with its payload swapped.
-        let token = k.issue("user-1", 0, now(), 900).unwrap();
+        let token = k.issue("user-1", 0, now(), now(), 900).unwrap();
         let parts: Vec<&str> = token.split('.').collect();
         let admin = b64(&valid_payload.replace("\"u1\"", "\"admin\""));
         let tampered = format!("{}.{admin}.{}", parts[0], parts[2]);

@@ -19,8 +19,9 @@ fn api(err: AccountError) -> ApiError {
 }
 
 impl Hub {
-    fn token_response(&self, user: &UserRecord) -> Result<TokenResponse, ApiError> {
-        let (token, expires_at) = self.issue_session(user)?;
+    /// A token of a new login, or (`logged_in`) of the caller's login.
+    fn token_response(&self, user: &UserRecord, logged_in: Option<u64>) -> Result<TokenResponse, ApiError> {
+        let (token, expires_at) = self.issue_session(user, logged_in)?;
         Ok(TokenResponse { token, token_type: "Bearer".into(), expires_at })
     }
 
@@ -82,7 +83,7 @@ impl Hub {
                 return Err(err.to_api());
             }
         };
-        Ok((user.view(), self.token_response(&user)?))
+        Ok((user.view(), self.token_response(&user, None)?))
     }
 
     /// Ends every session of the caller's account (the token version moves on).
@@ -95,8 +96,9 @@ impl Hub {
     /// Ends every other session and returns a fresh token for this one.
     pub async fn log_out_elsewhere(&self, caller: &Caller) -> Result<TokenResponse, ApiError> {
         let user = caller.require_session()?;
+        let logged_in = caller.session_claims().map(|c| c.logged_in_at());
         let user = self.accounts().log_out_everywhere(&user.id).await.map_err(api)?;
-        self.token_response(&user)
+        self.token_response(&user, logged_in)
     }
 
     pub async fn resend_verification(&self, caller: &Caller, request: MailRequest) -> Result<(), ApiError> {
@@ -144,7 +146,7 @@ impl Hub {
             .change_password(&user.id, Secret::new(change.current_password), Secret::new(change.new_password))
             .await
             .map_err(api)?;
-        Ok((user.view(), self.token_response(&user)?))
+        Ok((user.view(), self.token_response(&user, None)?))
     }
 
     /// Confirms with the password, ends the account at once, and starts the

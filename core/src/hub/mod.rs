@@ -38,7 +38,10 @@ pub struct HubParts {
     pub mailer: Mailer,
     /// Agora's public base URL, for links in mail.
     pub public_url: String,
+    /// Idle lifetime of a session (renewed while it is used).
     pub session_ttl: Duration,
+    /// Absolute lifetime of a login, renewals included.
+    pub session_max: Duration,
     pub dataset_limits: DatasetLimits,
     pub index: crate::index::journal::Indexer,
     pub dashboard_limits: crate::dashboards::DashboardLimits,
@@ -70,6 +73,7 @@ struct Inner {
     limits: AuthLimits,
     public_url: String,
     session_ttl: Duration,
+    session_max: Duration,
     setup_code: crate::accounts::setup::SetupCode,
     setup_code_file: Option<std::path::PathBuf>,
 }
@@ -95,6 +99,7 @@ impl Hub {
             limits: AuthLimits::default(),
             public_url: parts.public_url,
             session_ttl: parts.session_ttl,
+            session_max: parts.session_max,
             setup_code: parts.setup_code,
             setup_code_file: parts.setup_code_file,
         }))
@@ -176,20 +181,34 @@ impl Hub {
         Mailing { tokens: &self.0.tokens, mailer: &self.0.mailer, public_url: &self.0.public_url }
     }
 
-    /// A fresh session token for `user` and when it expires (Unix seconds).
-    pub fn issue_session(&self, user: &UserRecord) -> Result<(String, i64), ApiError> {
+    /// A session token for `user` and when it expires (Unix seconds): of a
+    /// new login, or of the login made at `logged_in` (a session's fresh
+    /// token never outlives its login's absolute lifetime).
+    pub fn issue_session(&self, user: &UserRecord, logged_in: Option<u64>) -> Result<(String, i64), ApiError> {
         let now = crate::accounts::unix_now().max(0) as u64;
-        let ttl = self.0.session_ttl.as_secs();
-        let token = self.0.tokens.issue(&user.id, user.token_version, now, ttl).map_err(|e| {
+        let logged_in = logged_in.unwrap_or(now);
+        let ttl = self.session_secs_left(logged_in, now);
+        if ttl == 0 {
+            return Err(ApiError::unauthenticated("this login has reached its longest lifetime; log in again"));
+        }
+        let token = self.0.tokens.issue(&user.id, user.token_version, logged_in, now, ttl).map_err(|e| {
             tracing::error!(error = %e, "could not sign a session token");
             ApiError::internal()
         })?;
         Ok((token, (now + ttl) as i64))
     }
 
+    /// How long a token issued now for the login at `logged_in` may last:
+    /// the idle lifetime, cut at the absolute one.
+    fn session_secs_left(&self, logged_in: u64, now: u64) -> u64 {
+        let ends = logged_in.saturating_add(self.0.session_max.as_secs());
+        self.0.session_ttl.as_secs().min(ends.saturating_sub(now))
+    }
+
     /// A `Set-Cookie` value renewing the session in `token`, once a quarter
     /// of its lifetime has passed (so an active person stays logged in, and
-    /// cookies are not rewritten on every request). `None`: nothing to renew.
+    /// cookies are not rewritten on every request), up to the login's
+    /// absolute lifetime. `None`: nothing to renew.
     pub fn renewed_session_cookie(&self, token: &str) -> Option<String> {
         let claims = self.0.tokens.verify(token).ok()?;
         let now = crate::accounts::unix_now().max(0) as u64;
@@ -197,8 +216,12 @@ impl Hub {
         if now.saturating_sub(claims.iat) < (ttl / 4).max(60) {
             return None;
         }
-        let fresh = self.0.tokens.issue(&claims.sub, claims.ver, now, ttl).ok()?;
-        Some(crate::auth::cookie::set_session(&fresh, ttl, self.https()))
+        let left = self.session_secs_left(claims.logged_in_at(), now);
+        if left <= claims.exp.saturating_sub(now) {
+            return None;
+        }
+        let fresh = self.0.tokens.issue(&claims.sub, claims.ver, claims.logged_in_at(), now, left).ok()?;
+        Some(crate::auth::cookie::set_session(&fresh, left, self.https()))
     }
 
     /// Resolves who is calling. A Bearer credential that does not check out
@@ -228,6 +251,12 @@ impl Hub {
             Ok(claims) => claims,
             Err(TokenError::Expired | TokenError::Invalid | TokenError::TooLong | TokenError::WeakSecret) => return Ok(None),
         };
+        // Checked here too, not only through `exp`: a lifetime shortened by
+        // the operator applies to sessions already issued.
+        let now = crate::accounts::unix_now().max(0) as u64;
+        if claims.logged_in_at().saturating_add(self.0.session_max.as_secs()) <= now {
+            return Ok(None);
+        }
         let user = match self.0.accounts.get(&claims.sub).await {
             Ok(user) => user,
             Err(AccountError::NotFound) => return Ok(None),

@@ -125,7 +125,7 @@ fn session(id: &str) -> Caller {
         deletion_job: None,
     };
     let claims =
-        Claims { sub: id.into(), ver: 0, typ: "session".into(), iss: "agora".into(), aud: "agora".into(), iat: 0, exp: 0, email: None };
+        Claims { sub: id.into(), ver: 0, typ: "session".into(), iss: "agora".into(), aud: "agora".into(), iat: 0, exp: 0, auth: 0, email: None };
     Caller { identity: Identity::Session { user: Box::new(user), claims }, ip: None }
 }
 
