@@ -1,4 +1,4 @@
-import { expect, Page, test } from "@playwright/test";
+import { expect, Page, test } from "./fixtures";
 import { gotoHydrated, unique } from "./helpers";
 import { mailedLink } from "./outbox";
 

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { createDataset, gotoHydrated, logIn, unique } from "./helpers";
 import { verifiedAccount } from "./outbox";
 

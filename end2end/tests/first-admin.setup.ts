@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { expect, test as setup } from "@playwright/test";
+import { expect, test as setup } from "./fixtures";
 import { gotoHydrated } from "./helpers";
 
 // Runs before every other test (the chromium project depends on it), on the

@@ -2,7 +2,7 @@ import { execFileSync, spawn } from "child_process";
 import { mkdtempSync } from "fs";
 import { tmpdir } from "os";
 import path from "path";
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { expectHydrated, gotoHydrated, logIn, unique } from "./helpers";
 
 test("an administrator sees Agora's own endpoints, switches time slices and sees box plots", async ({ page, request }) => {

@@ -1,5 +1,5 @@
 import { createHash } from "crypto";
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { createDataset, expectHydrated, gotoHydrated, logIn, unique } from "./helpers";
 import { verifiedAccount } from "./outbox";
 

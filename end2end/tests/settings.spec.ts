@@ -1,6 +1,6 @@
 import { execFileSync } from "child_process";
 import path from "path";
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { gotoHydrated, logIn, unique } from "./helpers";
 import { verifiedAccount } from "./outbox";
 

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { expectHydrated, gotoHydrated } from "./helpers";
 
 test("home page explains Agora and shows the hub status", async ({ page }, testInfo) => {

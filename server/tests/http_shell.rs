@@ -75,6 +75,42 @@ async fn home_page_is_server_rendered_with_the_shell_and_hydration_scripts() {
     server.stop().await.unwrap();
 }
 
+/// Pages run only Agora's script: every HTML answer names a fresh nonce in
+/// its Content-Security-Policy, every script of the page carries it, and no
+/// inline script, eval or framing is allowed. Every answer, HTML or not,
+/// says nosniff and keeps the referrer on this site.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_carry_a_nonce_policy_and_every_answer_the_security_headers() {
+    let server = TestServer::start().await;
+    let mut nonces = Vec::new();
+    for path in ["/", "/datasets", "/no/such/page"] {
+        let response = server.client.get(server.url(path)).send().await.unwrap();
+        let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
+        let policy = header("content-security-policy").unwrap_or_else(|| panic!("{path} has no Content-Security-Policy"));
+        assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
+        assert_eq!(header("x-frame-options").as_deref(), Some("DENY"));
+        assert!(policy.contains("frame-ancestors 'none'") && policy.contains("object-src 'none'"), "{policy}");
+        let script = policy.split("; ").find(|d| d.starts_with("script-src")).unwrap().to_owned();
+        assert!(!script.contains("unsafe-inline") && !script.contains("'unsafe-eval'"), "{script}");
+        let nonce = script.split("'nonce-").nth(1).and_then(|n| n.split('\'').next()).unwrap().to_owned();
+        let html = response.text().await.unwrap();
+        let scripts: Vec<&str> = html.split("<script").skip(1).map(|s| s.split('>').next().unwrap()).collect();
+        assert!(!scripts.is_empty(), "{path} loads the app");
+        for tag in scripts {
+            assert!(tag.contains(&format!("nonce=\"{nonce}\"")), "{path}: a script without this response's nonce: <script{tag}>");
+        }
+        nonces.push(nonce);
+    }
+    nonces.sort();
+    nonces.dedup();
+    assert_eq!(nonces.len(), 3, "a fresh nonce per response");
+    let api = server.client.get(server.url("/api/v1/openapi.json")).send().await.unwrap();
+    assert_eq!(api.headers().get("x-content-type-options").unwrap(), "nosniff");
+    assert_eq!(api.headers().get("referrer-policy").unwrap(), "same-origin");
+    assert!(api.headers().get("content-security-policy").is_none(), "JSON needs no page policy");
+    server.stop().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_theme_cookie_is_rendered_on_the_first_byte() {
     let server = TestServer::start().await;

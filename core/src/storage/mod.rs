@@ -211,6 +211,12 @@ impl Storage {
         &self.client
     }
 
+    /// Where presigned URLs point (scheme, host and port), for the pages'
+    /// Content-Security-Policy.
+    pub fn presign_origin(&self) -> String {
+        self.presigner.target.origin()
+    }
+
     pub fn bucket(&self) -> &str {
         &self.bucket
     }

@@ -34,6 +34,16 @@ impl Target {
         (!authority.is_empty()).then(|| Target { scheme: scheme.to_owned(), authority, bucket: bucket.to_owned(), virtual_hosted })
     }
 
+    /// The origin presigned URLs point at: what browsers upload to and
+    /// download from.
+    pub fn origin(&self) -> String {
+        if self.virtual_hosted {
+            format!("{}://{}.{}", self.scheme, self.bucket, self.authority)
+        } else {
+            format!("{}://{}", self.scheme, self.authority)
+        }
+    }
+
     fn host_and_path(&self, key: &str) -> (String, String) {
         let mut path = String::with_capacity(key.len() + self.bucket.len() + 2);
         path.push('/');

@@ -4,6 +4,7 @@
 mod access_log;
 mod csrf;
 mod health;
+pub mod page_security;
 pub mod rest;
 mod session;
 
@@ -38,10 +39,22 @@ impl FromRef<AppState> for LeptosOptions {
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     // What server functions and server-rendered pages may `expect_context`.
+    // The page's scripts carry the nonce its Content-Security-Policy names.
     let context = {
         let state = state.clone();
-        move || provide_context(state.readiness.clone())
+        move || {
+            provide_context(state.readiness.clone());
+            let nonce = leptos::prelude::use_context::<axum::http::request::Parts>()
+                .and_then(|parts| parts.extensions.get::<page_security::CspNonce>().cloned());
+            if let Some(page_security::CspNonce(nonce)) = nonce {
+                provide_context(leptos::nonce::Nonce::from_value(nonce));
+            }
+        }
     };
+    let policy = std::sync::Arc::new(page_security::PagePolicy {
+        storage_origin: state.storage.presign_origin(),
+        live_reload: std::env::var_os("LEPTOS_WATCH").is_some(),
+    });
     let render_shell = {
         let options = state.leptos_options.clone();
         move || shell(options.clone())
@@ -57,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(csrf::refuse_cross_site_writes))
         .layer(Extension(state.hub.clone()))
         .layer(middleware::from_fn_with_state(state.hub.monitor().clone(), access_log::access_log))
+        .layer(middleware::from_fn_with_state(policy, page_security::page_security))
         .layer(CompressionLayer::new())
         .with_state(state)
 }
