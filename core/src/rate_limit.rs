@@ -3,29 +3,57 @@
 //! `window`, in a burst or spread out, with the exact wait until the next one
 //! is allowed (for `Retry-After`).
 //!
-//! State is per node and bounded: expired entries are pruned, and past
-//! `max_keys` the stalest entry is dropped.
+//! State is per node and bounded whatever callers send: a key is kept as
+//! 16 bytes of its SHA-256 (a 2 MB username costs what "bob" costs), and
+//! keys live in two generations of at most `max_keys / 2` each. When the
+//! current one fills, it becomes the previous and the older one is dropped
+//! whole, so a flood of unique keys costs O(1) per check and evicts only
+//! keys that were not seen for a whole generation.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+type Key = [u8; 16];
+
+fn key_of(key: &str) -> Key {
+    let digest = Sha256::digest(key.as_bytes());
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&digest[..16]);
+    out
+}
+
+#[derive(Default)]
+struct Generations {
+    current: HashMap<Key, Instant>,
+    previous: HashMap<Key, Instant>,
+}
 
 pub struct RateLimiter {
     /// Time between requests at the sustained rate (window / limit).
     interval: Duration,
     /// How far ahead of now a key's schedule may run (window - interval).
     tolerance: Duration,
-    max_keys: usize,
+    /// Keys per generation.
+    generation: usize,
     /// key -> theoretical arrival time of its next request
-    state: Mutex<HashMap<String, Instant>>,
+    state: Mutex<Generations>,
 }
 
 impl RateLimiter {
-    /// `limit` requests per `window` per key (limit ≥ 1).
+    /// `limit` requests per `window` per key (limit ≥ 1), tracking at most
+    /// `max_keys` keys.
     pub fn new(limit: u32, window: Duration, max_keys: usize) -> Self {
         let limit = limit.max(1);
         let interval = window / limit;
-        Self { interval, tolerance: window.saturating_sub(interval), max_keys: max_keys.max(1), state: Mutex::new(HashMap::new()) }
+        Self {
+            interval,
+            tolerance: window.saturating_sub(interval),
+            generation: (max_keys / 2).max(1),
+            state: Mutex::new(Generations::default()),
+        }
     }
 
     /// Allows the request, or says how long until one would be allowed.
@@ -45,8 +73,10 @@ impl RateLimiter {
     }
 
     fn decide(&self, key: &str, now: Instant, count: bool) -> Result<(), Duration> {
+        let key = key_of(key);
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let tat = state.get(key).copied().unwrap_or(now).max(now);
+        let known = state.current.get(&key).or_else(|| state.previous.get(&key)).copied();
+        let tat = known.unwrap_or(now).max(now);
         let ahead = tat - now;
         if ahead > self.tolerance {
             return Err(ahead - self.tolerance);
@@ -54,21 +84,18 @@ impl RateLimiter {
         if !count {
             return Ok(());
         }
-        if !state.contains_key(key) && state.len() >= self.max_keys {
-            state.retain(|_, t| *t > now);
-            if state.len() >= self.max_keys {
-                if let Some(stalest) = state.iter().min_by_key(|(_, t)| **t).map(|(k, _)| k.clone()) {
-                    state.remove(&stalest);
-                }
-            }
+        if !state.current.contains_key(&key) && state.current.len() >= self.generation {
+            state.previous = std::mem::take(&mut state.current);
         }
-        state.insert(key.to_owned(), tat + self.interval);
+        state.previous.remove(&key);
+        state.current.insert(key, tat + self.interval);
         Ok(())
     }
 
     /// How many keys are tracked (for tests and metrics).
     pub fn tracked(&self) -> usize {
-        self.state.lock().unwrap_or_else(|e| e.into_inner()).len()
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.current.len() + state.previous.len()
     }
 }
 
@@ -119,8 +146,19 @@ mod tests {
             limiter.check_at(&format!("ip:{i}"), t0).unwrap();
         }
         assert!(limiter.tracked() <= 50);
-        // Expired entries go first once their time has passed.
-        limiter.check_at("late", t0 + Duration::from_secs(3600)).unwrap();
-        assert!(limiter.tracked() <= 50);
+    }
+
+    #[test]
+    fn a_key_in_use_survives_a_flood_of_new_ones_for_a_generation() {
+        let limiter = RateLimiter::new(1, Duration::from_secs(60), 1000);
+        let t0 = Instant::now();
+        limiter.check_at("account:victim", t0).unwrap();
+        for i in 0..499 {
+            limiter.check_at(&format!("flood:{i}"), t0).unwrap();
+        }
+        assert!(limiter.check_at("account:victim", t0).is_err(), "one generation later it is still limited");
+        let huge = "x".repeat(2 << 20);
+        limiter.check_at(&huge, t0).unwrap();
+        assert!(limiter.check_at(&huge, t0).is_err(), "a 2 MB key is a key like any other");
     }
 }

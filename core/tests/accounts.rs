@@ -25,11 +25,17 @@ both_backends!(only_the_setup_path_makes_the_first_admin_and_everyone_must_verif
     let early = accounts.register(registration("early", "early@example.com", "first one here!")).await.unwrap();
     assert_eq!(early.role, Role::User);
     assert!(!accounts.has_had_admin().await.unwrap());
-    let alice = accounts.register(Registration { first_admin: true, ..registration("Alice", "alice@example.com", "correct horse battery") }).await.unwrap();
+    let alice = accounts
+        .register(Registration { first_admin: true, ..registration("Alice", "alice@example.com", "correct horse battery") })
+        .await
+        .unwrap();
     assert_eq!((alice.username.as_str(), alice.role, alice.email_verified), ("alice", Role::Admin, false));
     assert!(accounts.has_had_admin().await.unwrap());
     // A second first-admin registration is refused whole: its name stays free.
-    let err = accounts.register(Registration { first_admin: true, ..registration("bob", "bob@example.com", "another long password") }).await.unwrap_err();
+    let err = accounts
+        .register(Registration { first_admin: true, ..registration("bob", "bob@example.com", "another long password") })
+        .await
+        .unwrap_err();
     assert_eq!((err.kind(), err.to_api().field.as_deref()), (ErrorKind::Conflict, Some("setup_code")));
     let bob = accounts.register(registration("bob", "bob@example.com", "another long password")).await.unwrap();
     assert_eq!(bob.role, Role::User);

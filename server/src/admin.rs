@@ -145,7 +145,10 @@ async fn act(accounts: &Accounts, action: AdminAction) -> anyhow::Result<()> {
     match action {
         AdminAction::CreateUser { username, email, admin } => {
             let password = read_password()?;
-            let user = accounts.register(Registration { username, email, password, first_admin: false }).await.map_err(|e| anyhow::anyhow!(e.to_api()))?;
+            let user = accounts
+                .register(Registration { username, email, password, first_admin: false })
+                .await
+                .map_err(|e| anyhow::anyhow!(e.to_api()))?;
             accounts.mark_verified(&user.id).await.map_err(|e| anyhow::anyhow!(e.to_api()))?;
             let user = if admin && user.role != Role::Admin {
                 accounts.set_role(&user.id, Role::Admin).await.map_err(|e| anyhow::anyhow!(e.to_api()))?

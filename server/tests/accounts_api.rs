@@ -22,7 +22,8 @@ async fn the_first_administrator_needs_the_setup_code_and_only_once() {
         assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600, "only Agora's user reads the code");
     }
     let code = server.setup_code();
-    let awaits = || async { server.client.post(server.url("/api/fn/awaits_first_admin")).send().await.unwrap().json::<bool>().await.unwrap() };
+    let awaits =
+        || async { server.client.post(server.url("/api/fn/awaits_first_admin")).send().await.unwrap().json::<bool>().await.unwrap() };
     assert!(awaits().await, "the registration form offers the setup code");
 
     let early = server.register("early").await;
@@ -30,7 +31,8 @@ async fn the_first_administrator_needs_the_setup_code_and_only_once() {
     let early_token = common::api::verified_user_token(&server, &smtp, "early").await;
     assert_eq!(server.get("/api/v1/admin/users", Some(&early_token)).await.0, StatusCode::FORBIDDEN);
 
-    let wrong = json!({"username": "eve", "email": "eve@example.com", "password": "eve's password", "setup_code": "AAAAA-BBBBB-CCCCC-DDDDD"});
+    let wrong =
+        json!({"username": "eve", "email": "eve@example.com", "password": "eve's password", "setup_code": "AAAAA-BBBBB-CCCCC-DDDDD"});
     let (status, body) = server.post("/api/v1/auth/register", None, wrong).await;
     assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("setup_code")), "{body}");
     assert!(!body.to_string().contains(&code), "the error does not tell the code");

@@ -21,7 +21,12 @@ pub async fn current_user() -> Result<Option<UserView>, ApiError> {
 
 /// `setup_code` is empty unless the hub awaits its first administrator.
 #[server(prefix = "/api/fn", endpoint = "register")]
-pub async fn register(username: String, email: String, password: String, #[server(default)] setup_code: String) -> Result<UserView, ApiError> {
+pub async fn register(
+    username: String,
+    email: String,
+    password: String,
+    #[server(default)] setup_code: String,
+) -> Result<UserView, ApiError> {
     let (hub, caller) = request().await?;
     let setup_code = Some(setup_code).filter(|c| !c.trim().is_empty());
     hub.register(&caller, RegisterRequest { username, email, password, setup_code }).await.map_err(fail)

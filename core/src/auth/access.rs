@@ -131,8 +131,17 @@ mod tests {
     }
 
     fn session(id: &str, role: Role) -> Caller {
-        let claims =
-            Claims { sub: id.into(), ver: 0, typ: "session".into(), iss: "agora".into(), aud: "agora".into(), iat: 0, exp: 0, auth: 0, email: None };
+        let claims = Claims {
+            sub: id.into(),
+            ver: 0,
+            typ: "session".into(),
+            iss: "agora".into(),
+            aud: "agora".into(),
+            iat: 0,
+            exp: 0,
+            auth: 0,
+            email: None,
+        };
         Caller { identity: Identity::Session { user: Box::new(user(id, role)), claims }, ip: None }
     }
 

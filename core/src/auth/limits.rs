@@ -82,14 +82,32 @@ impl AuthLimits {
         self.login_ip.peek(&ip).and_then(|()| self.login_account.peek(&account)).map_err(ApiError::rate_limited)
     }
 
+    /// Keys tracked across the limits (for the memory figures).
+    pub fn tracked(&self) -> usize {
+        [&self.login_ip, &self.login_account, &self.register_ip, &self.mail_ip, &self.mail_account, &self.link_ip]
+            .iter()
+            .map(|l| l.tracked())
+            .sum()
+    }
+
     pub fn login_failed(&self, ip: Option<IpAddr>, account: &str) {
         let _ = self.login_ip.check(&ip_key(ip));
         let _ = self.login_account.check(&account_key(account));
     }
 }
 
+/// IPv4 addresses count one by one; IPv6 ones by their /64, the block one
+/// subscriber is given (rotating through it is one client). Mapped IPv4
+/// addresses count as the IPv4 address.
 fn ip_key(ip: Option<IpAddr>) -> String {
-    ip.map(|ip| ip.to_string()).unwrap_or_else(|| "unknown".into())
+    match ip.map(|ip| ip.to_canonical()) {
+        Some(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Some(v4) => v4.to_string(),
+        None => "unknown".into(),
+    }
 }
 
 fn account_key(account: &str) -> String {
@@ -99,6 +117,20 @@ fn account_key(account: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rotating_through_an_ipv6_block_is_one_client() {
+        let limits = AuthLimits::default();
+        for i in 0..20u16 {
+            let ip: IpAddr = format!("2001:db8:1:2:{i:x}:ffff:{i:x}:1").parse().unwrap();
+            limits.check(Attempt::Register { ip: Some(ip) }).unwrap();
+        }
+        let next: IpAddr = "2001:db8:1:2:dead:beef::1".parse().unwrap();
+        assert!(limits.check(Attempt::Register { ip: Some(next) }).is_err(), "the 21st registration from one /64 waits");
+        let neighbour: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        limits.check(Attempt::Register { ip: Some(neighbour) }).unwrap();
+        assert_eq!(ip_key(Some("::ffff:192.0.2.7".parse().unwrap())), "192.0.2.7");
+    }
 
     #[test]
     fn only_failed_logins_count() {

@@ -6,7 +6,11 @@
 //!   serve`, next to `GET /api/v1/me` (same server, no hashing);
 //! - a burst of concurrent logins: throughput, latency, and the server's
 //!   peak resident memory over idle, against the stated bound (hashes run
-//!   at most one per core, 19 MiB each).
+//!   at most one per core, 19 MiB each);
+//! - the abuse limits under a flood of failed logins from unique accounts
+//!   (2 MB names among them) and IPv6 addresses rotating through 65,536
+//!   /64s: keys tracked, memory, and the cost of a check, next to the same
+//!   number of checks of one key.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -40,6 +44,7 @@ const PASSWORD: &str = "a bench password";
 
 pub fn run(args: AccountsArgs) -> anyhow::Result<()> {
     println!("{}", machine_line());
+    abuse_limits();
     hashing();
 
     let data = tempfile::tempdir().context("no temp dir")?;
@@ -53,6 +58,38 @@ pub fn run(args: AccountsArgs) -> anyhow::Result<()> {
         sequential(&client, &base, args.logins).await?;
         burst(&client, &base, &child, &args).await
     })
+}
+
+fn abuse_limits() {
+    use agora_core::auth::limits::AuthLimits;
+    const FLOOD: u32 = 1_000_000;
+    let time = |work: &dyn Fn(u32)| {
+        let started = Instant::now();
+        for i in 0..FLOOD {
+            work(i);
+        }
+        started.elapsed().as_secs_f64() * 1e9 / f64::from(FLOOD)
+    };
+    let one = AuthLimits::default();
+    let ip = Some(std::net::IpAddr::from([192, 0, 2, 1]));
+    let same_ns = time(&|_| one.login_failed(ip, "alice"));
+
+    let flooded = AuthLimits::default();
+    let rss_before = super::own_rss_kib();
+    let huge = "x".repeat(2 << 20);
+    let flood_ns = time(&|i| {
+        // 65,536 /64s of one /48, a new address in each every time.
+        let ip = std::net::Ipv6Addr::new(0x2001, 0xdb8, 7, (i % 65_536) as u16, (i >> 16) as u16, 1, 2, 3);
+        let account = if i % 100_000 == 0 { format!("{huge}{i}") } else { format!("guess-{i:0>200}") };
+        flooded.login_failed(Some(ip.into()), &account);
+    });
+    let grown_mib = super::own_rss_kib().saturating_sub(rss_before) as f64 / 1024.0;
+    println!(
+        "abuse limits: {FLOOD} failed logins from unique accounts (200 B, ten of 2 MB) and 65,536 rotating IPv6 /64s: \
+         {} keys tracked (bound 600,000), +{grown_mib:.1} MiB RSS, {flood_ns:.0} ns per check; \
+         the same number of checks of one key: {same_ns:.0} ns each",
+        flooded.tracked()
+    );
 }
 
 fn hashing() {

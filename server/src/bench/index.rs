@@ -16,7 +16,7 @@ use agora_model::tags::Tag;
 
 use super::accounts::{create_user, login, USER};
 use super::child::AgoraChild;
-use super::{machine_line, percentiles};
+use super::{machine_line, own_rss_kib, percentiles};
 
 #[derive(Debug, Args)]
 pub struct IndexArgs {
@@ -124,8 +124,17 @@ fn session(id: &str) -> Caller {
         pending_email: None,
         deletion_job: None,
     };
-    let claims =
-        Claims { sub: id.into(), ver: 0, typ: "session".into(), iss: "agora".into(), aud: "agora".into(), iat: 0, exp: 0, auth: 0, email: None };
+    let claims = Claims {
+        sub: id.into(),
+        ver: 0,
+        typ: "session".into(),
+        iss: "agora".into(),
+        aud: "agora".into(),
+        iat: 0,
+        exp: 0,
+        auth: 0,
+        email: None,
+    };
     Caller { identity: Identity::Session { user: Box::new(user), claims }, ip: None }
 }
 
@@ -137,13 +146,6 @@ fn dir_size(path: &std::path::Path) -> u64 {
     std::fs::read_dir(path).map_or(0, |entries| {
         entries.flatten().map(|e| if e.path().is_dir() { dir_size(&e.path()) } else { e.metadata().map_or(0, |m| m.len()) }).sum()
     })
-}
-
-fn own_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
 }
 
 pub fn run(args: IndexArgs) -> anyhow::Result<()> {

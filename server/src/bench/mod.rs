@@ -62,6 +62,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
 }
 
+/// This process's resident memory (KiB; 0 where /proc is missing).
+pub fn own_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
 /// The header line every benchmark prints.
 pub fn machine_line() -> String {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
