@@ -1,6 +1,7 @@
 //! Plotly figures in the browser. plotly.js is one of Agora's own assets
-//! (`/vendor/plotly.min.js`, from npm's `plotly.js-dist-min`), loaded the
-//! first time a page draws a figure.
+//! (`/vendor/plotly.min.js`, from npm's `plotly.js-strict-dist-min`, the
+//! bundle that needs no `eval` under the pages' Content-Security-Policy),
+//! loaded the first time a page draws a figure.
 
 use leptos::html::Div;
 use leptos::prelude::*;
