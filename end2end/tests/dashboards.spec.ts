@@ -121,3 +121,61 @@ test("a dataset statistic panel stays live and the list warns of nothing on a ro
   await expect(page.getByTestId("dashboard-row")).toHaveCount(1);
   await expect(page.getByTestId("badge-at-risk")).toHaveCount(0);
 });
+
+test("plotly strings and markdown are data: the known XSS vectors run no script", async ({ page, request }) => {
+  const owner = unique("xss");
+  await verifiedAccount(request, owner, "owner password");
+  const token = (await (await request.post("/api/v1/auth/token", { data: { username: owner, password: "owner password" } })).json()).token;
+  // Vectors plotly renders as (pseudo-)HTML: titles, axis titles, trace
+  // names, hover templates, annotations, and links in any of them.
+  const vectors = [
+    `<img src=x onerror="window.__xss='img'">`,
+    `<a href="javascript:window.__xss='link'">click</a>`,
+    `<svg onload="window.__xss='svg'">`,
+    `<script>window.__xss='script'</script>`,
+    `<a href="jAvAsCrIpT:window.__xss='case'" target="_self">x</a>`,
+    `<b onmouseover="window.__xss='hover'">bold</b>`,
+    `<iframe src="javascript:window.parent.__xss='frame'"></iframe>`,
+  ];
+  const text = vectors.join(" ");
+  const figure = {
+    data: [{ type: "bar", name: text, x: ["a", "b"], y: [1, 2], hovertemplate: `${text}<extra>${text}</extra>`, text: [text, text] }],
+    layout: {
+      title: { text },
+      xaxis: { title: { text } },
+      annotations: [{ text, x: "a", y: 1, showarrow: true }],
+    },
+  };
+  const markdown = [
+    `[x](javascript:window.__xss='md-link')`,
+    `<a href="data:text/html,<script>window.__xss=1</script>">data</a>`,
+    `<img src=x onerror="window.__xss='md-img'">`,
+    `<div style="background:url(javascript:window.__xss='css')">css</div>`,
+    `<math><mtext><table><mglyph><style><img src=x onerror="window.__xss='mxss'">`,
+    `![x](x" onerror="window.__xss='alt')`,
+  ].join("\n\n");
+  const created = await request.post("/api/v1/dashboards", {
+    headers: { authorization: `Bearer ${token}` },
+    data: {
+      title: `XSS ${unique("")}`,
+      panels: [
+        { title: text, x: 0, y: 0, w: 12, h: 4, kind: "figure", figure },
+        { title: "notes", x: 0, y: 4, w: 12, h: 4, kind: "markdown", text: markdown },
+      ],
+    },
+  });
+  expect(created.status(), await created.text()).toBe(201);
+  const id = (await created.json()).id;
+
+  await logIn(page, owner, "owner password");
+  await gotoHydrated(page, `/dashboards/${id}`);
+  const grid = page.getByTestId("dashboard-grid");
+  await expect(grid.locator(".plot svg.main-svg").first()).toBeVisible();
+  // Hover the bars (hover labels render the templates): nothing runs.
+  for (const bar of await grid.locator(".plot .point").all()) await bar.hover();
+  const hrefs = await grid.locator("a[href]").evaluateAll((links) => links.map((a) => a.getAttribute("href") ?? ""));
+  expect(hrefs.filter((href) => /^\s*(javascript|data|vbscript):/i.test(href)), "no script or data link survives").toEqual([]);
+  await expect(grid.getByTestId("markdown").locator("script, iframe, math, [onerror], [onload], [style*=javascript]")).toHaveCount(0);
+  await expect(grid.locator(".plot [onerror], .plot [onload], .plot [onmouseover], .plot script, .plot iframe")).toHaveCount(0);
+  expect(await page.evaluate(() => (window as unknown as { __xss?: string }).__xss)).toBeUndefined();
+});

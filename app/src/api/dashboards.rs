@@ -62,7 +62,7 @@ pub async fn dashboard_stat(id: String, panel: usize) -> Result<StatFigure, ApiE
 #[server(prefix = "/api/fn", endpoint = "render_markdown", input = Json)]
 pub async fn render_markdown(text: String) -> Result<String, ApiError> {
     let (hub, caller) = request().await?;
-    hub.render_markdown(&caller, &text).map_err(fail)
+    hub.render_markdown(&caller, &text).await.map_err(fail)
 }
 
 #[server(prefix = "/api/fn", endpoint = "dashboard_overview")]

@@ -2,7 +2,79 @@
 //! event handlers, or `javascript:` links survive), so any reader's browser
 //! can show the HTML as it is.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use pulldown_cmark::{html, Options, Parser};
+use sha2::{Digest, Sha256};
+
+/// Rendered HTML kept per node, by the SHA-256 of its markdown: a saved
+/// panel renders once, however many readers (a public dashboard's
+/// included) open it. Misses render off the executor. Bounded by bytes in
+/// two generations: when the current one is full it becomes the previous
+/// and the older is dropped.
+pub struct MarkdownCache {
+    generation_bytes: usize,
+    state: Mutex<Generations>,
+}
+
+#[derive(Default)]
+struct Generations {
+    current: HashMap<[u8; 32], Arc<str>>,
+    current_bytes: usize,
+    previous: HashMap<[u8; 32], Arc<str>>,
+}
+
+impl MarkdownCache {
+    /// Holds at most about `max_bytes` of HTML.
+    pub fn new(max_bytes: usize) -> Self {
+        MarkdownCache { generation_bytes: (max_bytes / 2).max(1), state: Mutex::default() }
+    }
+
+    pub async fn render(&self, text: &str) -> Arc<str> {
+        let key: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+        if let Some(html) = self.get(&key) {
+            return html;
+        }
+        let owned = text.to_owned();
+        let html: Arc<str> = match tokio::task::spawn_blocking(move || render(&owned)).await {
+            Ok(html) => html.into(),
+            Err(_) => render(text).into(),
+        };
+        self.put(key, Arc::clone(&html));
+        html
+    }
+
+    fn get(&self, key: &[u8; 32]) -> Option<Arc<str>> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(html) = state.current.get(key) {
+            return Some(Arc::clone(html));
+        }
+        let html = state.previous.remove(key)?;
+        Self::insert(&mut state, self.generation_bytes, *key, Arc::clone(&html));
+        Some(html)
+    }
+
+    fn put(&self, key: [u8; 32], html: Arc<str>) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        Self::insert(&mut state, self.generation_bytes, key, html);
+    }
+
+    fn insert(state: &mut Generations, generation_bytes: usize, key: [u8; 32], html: Arc<str>) {
+        if state.current_bytes + html.len() > generation_bytes && !state.current.is_empty() {
+            state.previous = std::mem::take(&mut state.current);
+            state.current_bytes = 0;
+        }
+        state.current_bytes += html.len();
+        state.current.insert(key, html);
+    }
+
+    /// Bytes of HTML held (for tests).
+    pub fn held_bytes(&self) -> usize {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.current.values().chain(state.previous.values()).map(|h| h.len()).sum()
+    }
+}
 
 pub fn render(text: &str) -> String {
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS | Options::ENABLE_FOOTNOTES;
@@ -18,7 +90,49 @@ pub fn render(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::render;
+    use super::{render, MarkdownCache};
+
+    #[tokio::test]
+    async fn the_cache_renders_once_and_stays_within_its_bytes() {
+        let cache = MarkdownCache::new(64 * 1024);
+        let first = cache.render("# Notes\n\nfell").await;
+        let again = cache.render("# Notes\n\nfell").await;
+        assert!(std::sync::Arc::ptr_eq(&first, &again), "the second reader gets the rendered HTML");
+        assert_eq!(&*first, render("# Notes\n\nfell"));
+        for i in 0..2_000 {
+            cache.render(&format!("{i} {}", "word ".repeat(40))).await;
+        }
+        assert!(cache.held_bytes() <= 64 * 1024 + 512, "{}", cache.held_bytes());
+    }
+
+    #[test]
+    fn the_usual_sanitiser_bypasses_run_nothing() {
+        for hostile in [
+            "[x](javascript:alert(1))",
+            "[x](JaVaScRiPt:alert(1))",
+            "[x](&#106;avascript:alert(1))",
+            "<a href=\"data:text/html,<script>alert(1)</script>\">d</a>",
+            "<a href=\"vbscript:msgbox(1)\">v</a>",
+            "<img src=x onerror=alert(1)>",
+            "<svg><script>alert(1)</script></svg>",
+            "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+            "<div style=\"background:url(javascript:alert(1))\">c</div>",
+            "<iframe src=\"javascript:alert(1)\"></iframe>",
+            "<form action=\"javascript:alert(1)\"><button>b</button></form>",
+            "![x](x\" onerror=\"alert(1))",
+            "<details open ontoggle=alert(1)>",
+            "<a href=\"#\" onclick=\"alert(1)\">c</a>",
+        ] {
+            let html = render(hostile).to_lowercase();
+            // Text is escaped (no raw `<` in it), so every `<…>` is a tag.
+            let tags: Vec<&str> = html.split('<').skip(1).map(|t| t.split('>').next().unwrap_or_default()).collect();
+            for bad in
+                ["script", "javascript:", "vbscript:", "data:", "onerror", "ontoggle", "onclick", "iframe", "form", "math", "svg", "style"]
+            {
+                assert!(!tags.iter().any(|t| t.contains(bad)), "{hostile:?} became {html:?}");
+            }
+        }
+    }
 
     #[test]
     fn markdown_becomes_html_without_anything_that_runs() {

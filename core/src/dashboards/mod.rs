@@ -179,7 +179,11 @@ pub struct Dashboards {
     index: Indexer,
     limits: Arc<DashboardLimits>,
     state: Arc<Mutex<State>>,
+    markdown: Arc<markdown::MarkdownCache>,
 }
+
+/// Rendered markdown a node keeps (see [`markdown::MarkdownCache`]).
+const MARKDOWN_CACHE_BYTES: usize = 32 << 20;
 
 /// Reads a dashboard with its flags ("not found" for a malformed id too).
 pub(crate) async fn load(storage: &Storage, id: &str) -> Result<Stored, ApiError> {
@@ -247,7 +251,14 @@ fn stale() -> ApiError {
 
 impl Dashboards {
     pub fn new(storage: Storage, accounts: Accounts, index: Indexer, limits: DashboardLimits) -> Self {
-        Self { storage, accounts, index, limits: Arc::new(limits), state: Arc::default() }
+        let markdown = Arc::new(markdown::MarkdownCache::new(MARKDOWN_CACHE_BYTES));
+        Self { storage, accounts, index, limits: Arc::new(limits), state: Arc::default(), markdown }
+    }
+
+    /// Markdown rendered and sanitised, from the node's cache (misses render
+    /// off the executor).
+    pub async fn render_markdown(&self, text: &str) -> String {
+        self.markdown.render(text).await.to_string()
     }
 
     pub fn limits(&self) -> &DashboardLimits {
@@ -361,14 +372,13 @@ impl Dashboards {
         let level = crate::auth::access::allowed(caller, &r.resource());
         let manageable = level >= Some(Need::Manage);
         let members = if manageable { self.member_views(r).await } else { Vec::new() };
-        let panel_html = r
-            .panels
-            .iter()
-            .map(|p| match &p.content {
-                PanelContent::Markdown { text } => Some(markdown::render(text)),
+        let mut panel_html = Vec::with_capacity(r.panels.len());
+        for panel in &r.panels {
+            panel_html.push(match &panel.content {
+                PanelContent::Markdown { text } => Some(self.markdown.render(text).await.to_string()),
                 _ => None,
-            })
-            .collect();
+            });
+        }
         DashboardView {
             id: r.id.clone(),
             title: r.title.clone(),

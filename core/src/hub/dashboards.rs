@@ -9,7 +9,7 @@ use agora_model::ApiError;
 
 use super::Hub;
 use crate::auth::caller::Caller;
-use crate::dashboards::{markdown, stats, Change, Stored};
+use crate::dashboards::{stats, Change, Stored};
 
 impl Hub {
     async fn dashboard_view(&self, caller: &Caller, stored: &Stored) -> DashboardView {
@@ -89,12 +89,12 @@ impl Hub {
     }
 
     /// Markdown as a panel would show it (the editor's preview).
-    pub fn render_markdown(&self, caller: &Caller, text: &str) -> Result<String, ApiError> {
+    pub async fn render_markdown(&self, caller: &Caller, text: &str) -> Result<String, ApiError> {
         caller.require_session()?;
         if text.chars().count() > agora_model::dashboards::MARKDOWN_MAX_CHARS {
             return Err(ApiError::invalid("text", format!("must be at most {} characters", agora_model::dashboards::MARKDOWN_MAX_CHARS)));
         }
-        Ok(markdown::render(text))
+        Ok(self.dashboards().render_markdown(text).await)
     }
 
     pub async fn set_dashboard_flags(&self, caller: &Caller, id: &str, flags: DashboardFlags) -> Result<DashboardView, ApiError> {

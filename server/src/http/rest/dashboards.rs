@@ -125,7 +125,7 @@ async fn stat(RequestCaller(hub, caller): RequestCaller, Path((id, panel)): Path
 #[utoipa::path(post, path = "/dashboards/markdown", tag = "dashboards", security(("bearer" = [])), request_body = MarkdownRequest,
     responses((status = 200, body = String, content_type = "text/html"), (status = 400, body = ErrorBody)))]
 async fn markdown(RequestCaller(hub, caller): RequestCaller, Body(request): Body<MarkdownRequest>) -> Answer<axum::response::Html<String>> {
-    Ok(axum::response::Html(hub.render_markdown(&caller, &request.text)?))
+    Ok(axum::response::Html(hub.render_markdown(&caller, &request.text).await?))
 }
 
 /// Whitelists or protects a dashboard (administrators only). Protecting
