@@ -76,19 +76,55 @@ both_backends!(owners_share_and_members_get_their_role_only, |f: Fixture| async 
     assert_eq!(view.members.iter().map(|m| m.username.as_str()).collect::<Vec<_>>(), ["ann"]);
 });
 
-both_backends!(ownership_moves_and_the_old_owner_stays_an_editor, |f: Fixture| async move {
-    let (datasets, _, _, ann, ben) = setup(&f, 10).await;
+both_backends!(ownership_moves_only_when_the_recipient_accepts_within_their_limit, |f: Fixture| async move {
+    let (datasets, accounts, _, ann, ben) = setup(&f, 2).await;
     let (ann_c, ben_c) = (session(&ann), session(&ben));
     let ds = datasets.create(&ann_c, new("Audio")).await.unwrap();
     assert_eq!(
         datasets.transfer(&ben_c, &ds.id, TransferRequest { username: "ben".into() }).await.unwrap_err().to_api().kind,
-        ErrorKind::NotFound
+        ErrorKind::NotFound,
+        "only who manages it offers it"
     );
-    let moved = datasets.transfer(&ann_c, &ds.id, TransferRequest { username: "ben".into() }).await.unwrap();
-    assert_eq!(moved.owner, ben.id);
-    assert_eq!(datasets.view(&ann_c, &moved).await.permission, Permission::Write);
-    assert_eq!(datasets.view(&ben_c, &moved).await.permission, Permission::Manage);
-    assert_eq!(datasets.list(&ann_c).await.unwrap().len(), 1);
+    let offered = datasets.transfer(&ann_c, &ds.id, TransferRequest { username: "ben".into() }).await.unwrap();
+    assert_eq!(offered.owner, ann.id, "an offer changes nothing yet");
+    assert_eq!(datasets.view(&ann_c, &offered).await.offered_to.as_deref(), Some("ben"));
+    assert_eq!(datasets.get(&ben_c, &ds.id).await.unwrap_err().to_api().kind, ErrorKind::NotFound, "an offer grants no access");
+    let offers = datasets.transfer_offers(&ben_c).await.unwrap();
+    assert_eq!((offers.len(), offers[0].dataset_name.as_str(), offers[0].from.as_str()), (1, "Audio", "ann"));
+    assert!(datasets.transfer_offers(&ann_c).await.unwrap().is_empty());
+
+    // Someone else cannot take it; the recipient can decline it.
+    let carl = agora_testkit::people::user(&accounts, "carl").await;
+    let carl_c = session(&carl);
+    assert_eq!(datasets.accept_transfer(&carl_c, &ds.id).await.unwrap_err().to_api().kind, ErrorKind::NotFound);
+    datasets.end_transfer(&ben_c, &ds.id).await.unwrap();
+    assert!(datasets.transfer_offers(&ben_c).await.unwrap().is_empty());
+    assert_eq!(datasets.accept_transfer(&ben_c, &ds.id).await.unwrap_err().to_api().kind, ErrorKind::NotFound, "a declined offer is gone");
+
+    // Over the recipient's limit: refused when offered, and when accepted.
+    datasets.create(&ben_c, new("ben one")).await.unwrap();
+    datasets.create(&ben_c, new("ben two")).await.unwrap();
+    let full = datasets.transfer(&ann_c, &ds.id, TransferRequest { username: "ben".into() }).await.unwrap_err().to_api();
+    assert_eq!(full.field.as_deref(), Some("username"), "{full}");
+    assert!(full.message.contains("AGORA_MAX_DATASETS_PER_USER"), "{full}");
+    datasets.transfer(&ann_c, &ds.id, TransferRequest { username: "carl".into() }).await.unwrap();
+    datasets.create(&carl_c, new("carl one")).await.unwrap();
+    datasets.create(&carl_c, new("carl two")).await.unwrap();
+    let over = datasets.accept_transfer(&carl_c, &ds.id).await.unwrap_err().to_api();
+    assert_eq!(over.field.as_deref(), Some("dataset"), "{over}");
+    assert_eq!(datasets.get(&ann_c, &ds.id).await.unwrap().owner, ann.id);
+
+    // Offered to someone with room: it is theirs once they accept.
+    let dora = agora_testkit::people::user(&accounts, "dora").await;
+    let dora_c = session(&dora);
+    datasets.transfer(&ann_c, &ds.id, TransferRequest { username: "dora".into() }).await.unwrap();
+    assert!(datasets.transfer_offers(&carl_c).await.unwrap().is_empty(), "the new offer replaced carl's");
+    let moved = datasets.accept_transfer(&dora_c, &ds.id).await.unwrap();
+    assert_eq!((moved.owner.as_str(), moved.offered_to.is_none()), (dora.id.as_str(), true));
+    assert_eq!(datasets.view(&ann_c, &moved).await.permission, Permission::Write, "the old owner stays an editor");
+    assert_eq!(datasets.view(&dora_c, &moved).await.permission, Permission::Manage);
+    assert!(datasets.transfer_offers(&dora_c).await.unwrap().is_empty());
+    assert_eq!(datasets.accept_transfer(&dora_c, &ds.id).await.unwrap_err().to_api().kind, ErrorKind::NotFound, "accepted once");
 });
 
 both_backends!(quotas_and_bad_names_are_refused_with_the_rule, |f: Fixture| async move {

@@ -261,3 +261,41 @@ test("a label typed in the header search finds the file, which opens in its data
   await page.getByTestId("search-submit").click();
   await expect(page.getByTestId("empty-state")).toContainText("Nothing found");
 });
+
+test("a dataset changes hands only when the recipient accepts the offer", async ({ browser, request }) => {
+  const owner = unique("giver");
+  const taker = unique("taker");
+  await verifiedAccount(request, owner, "owner password");
+  await verifiedAccount(request, taker, "taker password");
+  const name = `Handover ${unique("")}`;
+
+  const page = await browser.newPage();
+  await logIn(page, owner, "owner password");
+  await createDataset(page, name);
+  const transfer = page.getByTestId("transfer");
+  // Keyboard path: type the name and press Enter.
+  await transfer.getByLabel("New owner (username)").fill("nobody-is-called-this");
+  await transfer.getByLabel("New owner (username)").press("Enter");
+  await expect(page.getByTestId("error-transfer_username")).toContainText("no account");
+  await transfer.getByLabel("New owner (username)").fill(taker);
+  await transfer.getByLabel("New owner (username)").press("Enter");
+  await expect(page.getByTestId("offered-to")).toContainText(taker);
+  await expect(page.getByTestId("member-row").first()).toHaveAttribute("data-username", owner);
+
+  const other = await browser.newPage();
+  await logIn(other, taker, "taker password");
+  await gotoHydrated(other, "/datasets");
+  const offer = other.getByTestId("transfer-offer");
+  await expect(offer).toContainText(name);
+  await expect(offer).toContainText(owner);
+  await offer.getByTestId("accept-offer").click();
+  await expect(other.getByTestId("dataset-name")).toHaveText(name);
+  await expect(other.getByTestId("member-row").first()).toHaveAttribute("data-username", taker);
+  await expect(other.locator(`[data-testid=member-row][data-username="${owner}"] [data-testid=member-role]`)).toContainText("editor");
+
+  // The former owner sees the change, and no offer remains anywhere.
+  await page.reload();
+  await expect(page.getByTestId("transfer")).toHaveCount(0);
+  await gotoHydrated(other, "/datasets");
+  await expect(other.getByTestId("transfer-offers")).toHaveCount(0);
+});

@@ -64,8 +64,21 @@ pub struct ShareRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TransferRequest {
-    /// The new owner; the old owner stays as an editor.
+    /// Who is offered the dataset. They become its owner when they accept
+    /// (the old owner then stays as an editor).
     pub username: String,
+}
+
+/// A dataset someone offered to hand over to the caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TransferOffer {
+    pub dataset_id: String,
+    pub dataset_name: String,
+    /// The owner who offered it (a username).
+    pub from: String,
+    /// Unix seconds.
+    pub offered_at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +112,10 @@ pub struct DatasetView {
     pub updated_at: i64,
     /// What the caller may do with it.
     pub permission: Permission,
+    /// Whom the owner offered the dataset to, until they accept or decline
+    /// (a username; shown to those who manage the dataset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offered_to: Option<String>,
 }
 
 /// One line of a dataset's activity log.

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 #[tokio::test]
 async fn the_first_administrator_needs_the_setup_code_and_only_once() {
     let (server, smtp) = server_with_mail().await;
-    let file = server.data_dir.path().join("data/setup-code");
+    let file = server.data.join("setup-code");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -338,3 +338,42 @@ async fn a_script_sends_a_large_file_in_parts_and_can_resume_or_cancel() {
     assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
     server.stop().await.unwrap();
 }
+
+/// A transfer over REST is an offer: nothing changes until the recipient
+/// accepts, an offer grants no access, and it can be declined or withdrawn.
+#[tokio::test]
+async fn a_transfer_is_an_offer_the_recipient_accepts_over_rest() {
+    let (server, smtp) = server_with_mail().await;
+    let ann = verified_user(&server, &smtp, "ann").await;
+    let ben = verified_user(&server, &smtp, "ben").await;
+    let (_, ds) = server.post("/api/v1/datasets", Some(&ann), json!({"name": "Handover"})).await;
+    let id = ds["id"].as_str().unwrap().to_owned();
+    let transfer = format!("/api/v1/datasets/{id}/transfer");
+
+    let (status, body) = server.post(&transfer, Some(&ben), json!({"username": "ben"})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "only who manages it offers it: {body}");
+    let (status, body) = server.post(&transfer, Some(&ann), json!({"username": "nobody-at-all"})).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("username")), "{body}");
+    let (status, offered) = server.post(&transfer, Some(&ann), json!({"username": "ben"})).await;
+    assert_eq!((status, offered["offered_to"].as_str()), (StatusCode::OK, Some("ben")), "{offered}");
+    assert_eq!(offered["members"][0]["username"], "ann", "still ann's");
+    assert_eq!(server.get(&format!("/api/v1/datasets/{id}"), Some(&ben)).await.0, StatusCode::NOT_FOUND, "an offer grants no access");
+    let (status, offers) = server.get("/api/v1/me/transfer-offers", Some(&ben)).await;
+    assert_eq!((status, offers[0]["dataset_name"].as_str(), offers[0]["from"].as_str()), (StatusCode::OK, Some("Handover"), Some("ann")));
+
+    // Declined, then offered again and accepted.
+    assert_eq!(server.call(Method::DELETE, &transfer, Some(&ben), None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(server.post(&format!("{transfer}/accept"), Some(&ben), json!({})).await.0, StatusCode::NOT_FOUND);
+    server.post(&transfer, Some(&ann), json!({"username": "ben"})).await;
+    let (status, moved) = server.post(&format!("{transfer}/accept"), Some(&ben), json!({})).await;
+    assert_eq!((status, moved["permission"].as_str()), (StatusCode::OK, Some("manage")), "{moved}");
+    let (_, seen) = server.get(&format!("/api/v1/datasets/{id}"), Some(&ann)).await;
+    assert_eq!(seen["permission"], "write", "the old owner stays an editor");
+    assert!(server.get("/api/v1/me/transfer-offers", Some(&ben)).await.1.as_array().unwrap().is_empty());
+
+    let (_, doc) = server.get("/api/v1/openapi.json", None).await;
+    for path in ["/api/v1/datasets/{id}/transfer", "/api/v1/datasets/{id}/transfer/accept", "/api/v1/me/transfer-offers"] {
+        assert!(doc["paths"].get(path).is_some(), "OpenAPI lacks {path}");
+    }
+    assert!(doc["paths"]["/api/v1/datasets/{id}/transfer"].get("delete").is_some());
+}

@@ -1,7 +1,7 @@
 //! Server functions for the dataset pages.
 
 use agora_model::accounts::JobView;
-use agora_model::datasets::{ActivityEntry, DatasetChange, DatasetView, NewDataset, ShareRequest};
+use agora_model::datasets::{ActivityEntry, DatasetChange, DatasetView, NewDataset, ShareRequest, TransferOffer};
 use agora_model::files::{
     BulkLabelsRequest, BulkLabelsResult, DownloadLink, FilePage, FileQuery, FileView, LabelsRequest, PartUrl, PartUrlsRequest,
     ThumbnailLink, ThumbnailsRequest, UploadRequest, UploadTicket,
@@ -41,6 +41,32 @@ pub async fn update_dataset(id: String, change: DatasetChange) -> Result<Dataset
 pub async fn share_dataset(id: String, share: ShareRequest) -> Result<DatasetView, ApiError> {
     let (hub, caller) = request().await?;
     hub.share_dataset(&caller, &id, share).await.map_err(fail)
+}
+
+/// Offers the dataset to `username`; it is theirs once they accept.
+#[server(prefix = "/api/fn", endpoint = "transfer_dataset")]
+pub async fn transfer_dataset(id: String, username: String) -> Result<DatasetView, ApiError> {
+    let (hub, caller) = request().await?;
+    hub.transfer_dataset(&caller, &id, agora_model::datasets::TransferRequest { username }).await.map_err(fail)
+}
+
+#[server(prefix = "/api/fn", endpoint = "accept_transfer")]
+pub async fn accept_transfer(id: String) -> Result<DatasetView, ApiError> {
+    let (hub, caller) = request().await?;
+    hub.accept_transfer(&caller, &id).await.map_err(fail)
+}
+
+/// Declines an offer (its recipient) or withdraws it (the owner).
+#[server(prefix = "/api/fn", endpoint = "end_transfer")]
+pub async fn end_transfer(id: String) -> Result<(), ApiError> {
+    let (hub, caller) = request().await?;
+    hub.end_transfer(&caller, &id).await.map_err(fail)
+}
+
+#[server(prefix = "/api/fn", endpoint = "transfer_offers")]
+pub async fn transfer_offers() -> Result<Vec<TransferOffer>, ApiError> {
+    let (hub, caller) = request().await?;
+    hub.transfer_offers(&caller).await.map_err(fail)
 }
 
 #[server(prefix = "/api/fn", endpoint = "delete_dataset")]

@@ -57,6 +57,7 @@ fn Dataset(ds: DatasetView, changed: impl Fn() + Clone + Send + Sync + 'static) 
 #[component]
 fn Members(ds: DatasetView, manage: bool, changed: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
     let id = ds.id.clone();
+    let ds_for_transfer = ds.clone();
     let share = Action::new(move |(id, request): &(String, ShareRequest)| share_dataset(id.clone(), request.clone()));
     let result = Signal::from(share.value());
     let username = RwSignal::new(String::new());
@@ -109,6 +110,7 @@ fn Members(ds: DatasetView, manage: bool, changed: impl Fn() + Clone + Send + Sy
                     <button type="submit" class="button button-primary" data-testid="share-submit" disabled=move || share.pending().get()>"Share"</button>
                 </form>
             })}
+            {manage.then(|| view! { <crate::pages::transfers::TransferOwnership ds=ds_for_transfer.clone() changed=changed.clone() /> })}
         </section>
     }
 }

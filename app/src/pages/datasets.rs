@@ -26,7 +26,7 @@ pub fn DatasetsPage() -> impl IntoView {
         {move || deleted().map(|name| view! { <Notice>{format!("“{name}” is deleted; its files are being removed in the background.")}</Notice> })}
         <Transition fallback=|| view! { <Loading /> }>
             {move || session.resource().get().map(|user| match user.ok().flatten() {
-                Some(_) => view! { <NewDatasetForm /> }.into_any(),
+                Some(_) => view! { <crate::pages::transfers::TransferOffers /> <NewDatasetForm /> }.into_any(),
                 None => view! {
                     <p class="muted">"Public datasets are listed below. " <a href="/login?next=/datasets">"Log in"</a> " to create your own."</p>
                 }

@@ -21,4 +21,5 @@ pub mod register;
 pub mod runs;
 pub mod search;
 pub mod settings;
+pub mod transfers;
 pub mod uploads;

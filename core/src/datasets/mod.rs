@@ -6,6 +6,7 @@
 //! ds/{id}/files/{path}            the data (labels are the objects' tags)
 //! sys/user-datasets/{user}/{id}   marker: a dataset the user owns or is a member of
 //! sys/public-datasets/{id}        marker: a public dataset
+//! sys/transfer-offers/{user}/{id} marker: the dataset's owner offered it to the user
 //! ```
 //!
 //! The markers make "the datasets I can see" a prefix listing until the
@@ -20,11 +21,11 @@ pub mod files;
 pub mod runs;
 mod sync;
 pub mod thumbs;
+mod transfer;
 mod uploads;
 
 use agora_model::datasets::{
     normalize_dataset_name, validate_description, DatasetChange, DatasetView, MemberView, NewDataset, Permission, ShareRequest,
-    TransferRequest,
 };
 use agora_model::sharing::{Member, MemberRole, Visibility};
 use agora_model::ApiError;
@@ -68,6 +69,17 @@ pub struct DatasetRecord {
     /// Set once deletion was asked for: the dataset is gone for every purpose.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_job: Option<String>,
+    /// The owner offered the dataset to this person; it is theirs once they
+    /// accept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offered_to: Option<Offer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    pub user_id: String,
+    /// Unix seconds.
+    pub at: i64,
 }
 
 impl DatasetRecord {
@@ -184,6 +196,7 @@ impl Datasets {
             created_at: now,
             updated_at: now,
             deletion_job: None,
+            offered_to: None,
         };
         let json = serde_json::to_vec(&record)?;
         let create =
@@ -294,24 +307,6 @@ impl Datasets {
         Ok(shared)
     }
 
-    /// Makes someone else the owner; the previous owner stays as an editor.
-    pub async fn transfer(&self, caller: &Caller, id: &str, request: TransferRequest) -> Result<DatasetRecord, DatasetError> {
-        let user = self.find_user(&request.username).await?;
-        let moved = self
-            .modify(caller, id, Need::Manage, |record| {
-                if user.id == record.owner {
-                    return Err(ApiError::invalid("username", "this person owns the dataset already"));
-                }
-                let previous = std::mem::replace(&mut record.owner, user.id.clone());
-                record.members.retain(|m| m.user_id != user.id && m.user_id != previous);
-                record.members.push(Member { user_id: previous, role: MemberRole::Editor });
-                Ok(())
-            })
-            .await?;
-        self.record(caller, id, format!("made {} the owner", user.username)).await;
-        Ok(moved)
-    }
-
     /// Deletes the dataset: gone from every list at once, its objects removed
     /// by a background job ([`Self::run_deletion`]). Returns the job.
     pub async fn delete(&self, caller: &Caller, id: &str) -> Result<JobRecord, DatasetError> {
@@ -418,7 +413,7 @@ impl Datasets {
     /// Views of several records; each person's name is looked up once, however
     /// many of the datasets they belong to.
     pub async fn views(&self, caller: &Caller, records: &[DatasetRecord]) -> Vec<DatasetView> {
-        let mut ids: Vec<&str> = records.iter().flat_map(DatasetRecord::people).collect();
+        let mut ids: Vec<&str> = records.iter().flat_map(|r| r.people().chain(r.offered_to.as_ref().map(|o| o.user_id.as_str()))).collect();
         ids.sort_unstable();
         ids.dedup();
         let looked_up = futures::future::join_all(ids.iter().map(|id| self.accounts.get(id))).await;
@@ -449,6 +444,11 @@ impl Datasets {
                     members,
                     created_at: record.created_at,
                     updated_at: record.updated_at,
+                    offered_to: record
+                        .offered_to
+                        .as_ref()
+                        .filter(|_| permission == Permission::Manage)
+                        .map(|o| names[o.user_id.as_str()].clone()),
                     permission,
                 }
             })

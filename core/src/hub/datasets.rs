@@ -1,7 +1,7 @@
 //! Dataset operations as a caller performs them, in the wire types.
 
 use agora_model::accounts::JobView;
-use agora_model::datasets::{ActivityEntry, DatasetChange, DatasetView, NewDataset, ShareRequest, TransferRequest};
+use agora_model::datasets::{ActivityEntry, DatasetChange, DatasetView, NewDataset, ShareRequest, TransferOffer, TransferRequest};
 use agora_model::files::{
     BulkLabelsRequest, BulkLabelsResult, DownloadLink, FilePage, FileQuery, FileView, LabelsRequest, Manifest, PartUrl, PartUrlsRequest,
     ThumbnailLink, ThumbnailsRequest, UploadRequest, UploadTicket,
@@ -38,9 +38,24 @@ impl Hub {
         Ok(self.datasets().view(caller, &record).await)
     }
 
+    /// Offers the dataset to someone; it is theirs once they accept.
     pub async fn transfer_dataset(&self, caller: &Caller, id: &str, request: TransferRequest) -> Result<DatasetView, ApiError> {
         let record = self.datasets().transfer(caller, id, request).await.map_err(|e| e.to_api())?;
         Ok(self.datasets().view(caller, &record).await)
+    }
+
+    pub async fn accept_transfer(&self, caller: &Caller, id: &str) -> Result<DatasetView, ApiError> {
+        let record = self.datasets().accept_transfer(caller, id).await.map_err(|e| e.to_api())?;
+        Ok(self.datasets().view(caller, &record).await)
+    }
+
+    /// Declines (the recipient) or withdraws (who manages it) an offer.
+    pub async fn end_transfer(&self, caller: &Caller, id: &str) -> Result<(), ApiError> {
+        self.datasets().end_transfer(caller, id).await.map_err(|e| e.to_api())
+    }
+
+    pub async fn transfer_offers(&self, caller: &Caller) -> Result<Vec<TransferOffer>, ApiError> {
+        self.datasets().transfer_offers(caller).await.map_err(|e| e.to_api())
     }
 
     /// Hides the dataset at once and removes its objects in the background.

@@ -72,7 +72,7 @@ impl TestServer {
 
     /// The setup code, as the server wrote it at start.
     pub fn setup_code(&self) -> String {
-        let file = self.data_dir.path().join("data").join("setup-code");
+        let file = self.data.join("setup-code");
         std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display())).trim().to_owned()
     }
 

@@ -26,6 +26,8 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 pub struct TestServer {
     pub addr: SocketAddr,
     pub data_dir: tempfile::TempDir,
+    /// The data directory the server uses (in `data_dir` unless a test chose).
+    pub data: std::path::PathBuf,
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -51,6 +53,7 @@ impl TestServer {
         };
         adjust(&mut args);
         let config = Config::from_args(args)?;
+        let data = config.data_dir.clone();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a free port");
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -68,7 +71,7 @@ impl TestServer {
             healthy = wait_until_healthy(&client, addr) => healthy,
         };
         healthy?;
-        Ok(TestServer { addr, data_dir, client, stop: Some(stop), task: Some(task), _turn: turn })
+        Ok(TestServer { addr, data_dir, data, client, stop: Some(stop), task: Some(task), _turn: turn })
     }
 
     pub fn url(&self, path: &str) -> String {

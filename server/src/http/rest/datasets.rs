@@ -8,7 +8,7 @@ use utoipa::OpenApi;
 
 use agora_app::server::RequestCaller;
 use agora_model::accounts::JobView;
-use agora_model::datasets::{ActivityEntry, DatasetChange, DatasetView, NewDataset, ShareRequest, TransferRequest};
+use agora_model::datasets::{ActivityEntry, DatasetChange, DatasetView, NewDataset, ShareRequest, TransferOffer, TransferRequest};
 use agora_model::files::{
     BulkLabelsRequest, BulkLabelsResult, DownloadLink, FilePage, FileQuery, FileSort, FileView, LabelsRequest, Manifest, PartUrl,
     PartUrlsRequest, ThumbnailLink, ThumbnailsRequest, UploadRequest, UploadTicket,
@@ -19,7 +19,7 @@ use super::{Answer, Body, ErrorBody};
 #[derive(OpenApi)]
 #[openapi(
     paths(
-        list, create, show, update, delete, share, transfer, start_upload, pending_uploads, part_urls, complete_upload, cancel_upload, download, files, delete_file, set_labels, bulk_labels, activity, events, thumbnails, manifest),
+        list, create, show, update, delete, share, transfer, accept_transfer, end_transfer, transfer_offers, start_upload, pending_uploads, part_urls, complete_upload, cancel_upload, download, files, delete_file, set_labels, bulk_labels, activity, events, thumbnails, manifest),
     tags((name = "datasets", description = "Datasets, their members and visibility"))
 )]
 pub struct DatasetsApi;
@@ -29,7 +29,9 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/datasets", get(list).post(create))
         .route("/datasets/{id}", get(show).patch(update).delete(delete))
         .route("/datasets/{id}/members", post(share))
-        .route("/datasets/{id}/transfer", post(transfer))
+        .route("/datasets/{id}/transfer", post(transfer).delete(end_transfer))
+        .route("/datasets/{id}/transfer/accept", post(accept_transfer))
+        .route("/me/transfer-offers", get(transfer_offers))
         .route("/datasets/{id}/uploads", post(start_upload).get(pending_uploads))
         .route("/datasets/{id}/uploads/{upload_id}", axum::routing::delete(cancel_upload))
         .route("/datasets/{id}/uploads/{upload_id}/parts", post(part_urls))
@@ -94,7 +96,10 @@ async fn share(
     Ok(Json(hub.share_dataset(&caller, &id, request).await?))
 }
 
-/// Makes someone else the owner; the previous owner stays as an editor.
+/// Offers the dataset to someone (owner or administrator). Nothing changes
+/// until they accept (`POST …/transfer/accept`); offering it to someone else
+/// replaces the offer. `400` on `username` for an unknown account, the
+/// current owner, or someone who owns as many datasets as one person may.
 #[utoipa::path(post, path = "/datasets/{id}/transfer", tag = "datasets", security(("bearer" = [])), params(("id" = String, Path)), request_body = TransferRequest,
     responses((status = 200, body = DatasetView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn transfer(
@@ -103,6 +108,30 @@ async fn transfer(
     Body(request): Body<TransferRequest>,
 ) -> Answer<Json<DatasetView>> {
     Ok(Json(hub.transfer_dataset(&caller, &id, request).await?))
+}
+
+/// The person the dataset was offered to takes it over (a session); the
+/// previous owner stays as an editor. `404` when it is not on offer to the
+/// caller; `400` on `dataset` when they own as many datasets as one person may.
+#[utoipa::path(post, path = "/datasets/{id}/transfer/accept", tag = "datasets", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = DatasetView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn accept_transfer(RequestCaller(hub, caller): RequestCaller, Path(id): Path<String>) -> Answer<Json<DatasetView>> {
+    Ok(Json(hub.accept_transfer(&caller, &id).await?))
+}
+
+/// Ends the offer: the recipient declines, or the owner withdraws it.
+#[utoipa::path(delete, path = "/datasets/{id}/transfer", tag = "datasets", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn end_transfer(RequestCaller(hub, caller): RequestCaller, Path(id): Path<String>) -> Answer<StatusCode> {
+    hub.end_transfer(&caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Datasets offered to the caller, newest first.
+#[utoipa::path(get, path = "/me/transfer-offers", tag = "datasets", security(("bearer" = [])),
+    responses((status = 200, body = Vec<TransferOffer>), (status = 401, body = ErrorBody)))]
+async fn transfer_offers(RequestCaller(hub, caller): RequestCaller) -> Answer<Json<Vec<TransferOffer>>> {
+    Ok(Json(hub.transfer_offers(&caller).await?))
 }
 
 /// Starts an upload: checks rights, name, size and labels, and answers with
