@@ -159,7 +159,7 @@ test("plotly strings and markdown are data: the known XSS vectors run no script"
     data: {
       title: `XSS ${unique("")}`,
       panels: [
-        { title: text, x: 0, y: 0, w: 12, h: 4, kind: "figure", figure },
+        { title: vectors[0], x: 0, y: 0, w: 12, h: 4, kind: "figure", figure },
         { title: "notes", x: 0, y: 4, w: 12, h: 4, kind: "markdown", text: markdown },
       ],
     },
@@ -172,7 +172,7 @@ test("plotly strings and markdown are data: the known XSS vectors run no script"
   const grid = page.getByTestId("dashboard-grid");
   await expect(grid.locator(".plot svg.main-svg").first()).toBeVisible();
   // Hover the bars (hover labels render the templates): nothing runs.
-  for (const bar of await grid.locator(".plot .point").all()) await bar.hover();
+  for (const bar of await grid.locator(".plot .point").all()) await bar.hover({ force: true });
   const hrefs = await grid.locator("a[href]").evaluateAll((links) => links.map((a) => a.getAttribute("href") ?? ""));
   expect(hrefs.filter((href) => /^\s*(javascript|data|vbscript):/i.test(href)), "no script or data link survives").toEqual([]);
   await expect(grid.getByTestId("markdown").locator("script, iframe, math, [onerror], [onload], [style*=javascript]")).toHaveCount(0);

@@ -20,6 +20,9 @@ pub fn RegisterPage() -> impl IntoView {
     // A hub that never had an administrator asks for the setup code it
     // printed at start; without the code, the account is a regular one.
     let setting_up = OnceResource::new(awaits_first_admin());
+    // The form is built once: an error re-renders only the messages, so
+    // what was typed (and the form's submit handling) stays.
+    let registered = Memo::new(move |_| register.value().get().and_then(Result::ok));
 
     // Inline checks once something is typed; the server's word wins after a submit.
     let inline = move |value: String, check: &dyn Fn(&str) -> Option<String>| (!value.is_empty()).then(|| check(&value)).flatten();
@@ -37,8 +40,8 @@ pub fn RegisterPage() -> impl IntoView {
     view! {
         <Title text="Create an account" />
         <section class="card auth-card">
-            {move || match register.value().get() {
-                Some(Ok(user)) => view! {
+            {move || match registered.get() {
+                Some(user) => view! {
                     <div data-testid="registered">
                         <h1>"Check your inbox"</h1>
                         <Notice>
@@ -71,7 +74,7 @@ pub fn RegisterPage() -> impl IntoView {
                     </div>
                 }
                 .into_any(),
-                _ => view! {
+                None => view! {
                     <h1>"Create an account"</h1>
                     <ActionForm action=register attr:class="form" attr:data-testid="register-form">
                         <Field label="Username" name="username" autocomplete="username" bind=username error=username_error
