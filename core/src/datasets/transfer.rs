@@ -110,7 +110,7 @@ impl Datasets {
             let from = self.accounts.get(&record.owner).await.map(|u| u.username).unwrap_or_else(|_| "(deleted account)".into());
             offers.push(TransferOffer { dataset_id: record.id.clone(), dataset_name: record.name.clone(), from, offered_at: offer.at });
         }
-        offers.sort_by(|a, b| b.offered_at.cmp(&a.offered_at));
+        offers.sort_by_key(|o| std::cmp::Reverse(o.offered_at));
         Ok(offers)
     }
 

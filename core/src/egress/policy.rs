@@ -250,9 +250,12 @@ mod tests {
         addr.parse().unwrap()
     }
 
+    /// An address and what its place must satisfy.
+    type Case = (&'static str, fn(Place) -> bool);
+
     #[test]
     fn places() {
-        let cases: [(&str, fn(Place) -> bool); 22] = [
+        let cases: [Case; 22] = [
             ("8.8.8.8", |p| p == Place::Public),
             ("127.0.0.1", |p| p == Place::Inside("loopback")),
             ("127.255.0.9", |p| p == Place::Inside("loopback")),

@@ -19,6 +19,9 @@ pub const MAX_PART_NUMBER: i32 = 10_000;
 /// Every part but the last must be at least 5 MiB (S3's rule).
 pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 
+/// Part files linked into `tmp/`, each with the blob id it will take.
+type StagedBlobs = Vec<(TempFile, String)>;
+
 /// A part as the client lists it when completing.
 #[derive(Debug, Clone)]
 pub struct CompletedPartRef {
@@ -95,6 +98,7 @@ impl Store {
         Ok(upload)
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub async fn upload_part<S, E>(
         &self,
         bucket: &str,
@@ -288,7 +292,7 @@ impl Store {
         // Link the very files the checked records vouch for into tmp/; the
         // commit then moves them into blobs/.
         let (from_dir, tmp) = (dir.clone(), self.tmp_dir().to_path_buf());
-        let (blobs, files) = blocking(move || -> StoreResult<(Vec<BlobRef>, Vec<(TempFile, String)>)> {
+        let (blobs, files) = blocking(move || -> StoreResult<(Vec<BlobRef>, StagedBlobs)> {
             let mut blobs = Vec::with_capacity(chosen.len());
             let mut files = Vec::with_capacity(chosen.len());
             for part in chosen {
