@@ -125,6 +125,13 @@ both_backends!(ownership_moves_only_when_the_recipient_accepts_within_their_limi
     assert_eq!(datasets.view(&dora_c, &moved).await.permission, Permission::Manage);
     assert!(datasets.transfer_offers(&dora_c).await.unwrap().is_empty());
     assert_eq!(datasets.accept_transfer(&dora_c, &ds.id).await.unwrap_err().to_api().kind, ErrorKind::NotFound, "accepted once");
+
+    // An offer to an account that is then deleted ends with it.
+    datasets.transfer(&dora_c, &ds.id, TransferRequest { username: "ann".into() }).await.unwrap();
+    datasets.remove_user(&ann.id).await.unwrap();
+    let after = datasets.get(&dora_c, &ds.id).await.unwrap();
+    assert_eq!(after.offered_to, None, "the deleted account's offer is gone");
+    assert!(f.storage.list_all(&format!("sys/transfer-offers/{}/", ann.id)).await.unwrap().is_empty());
 });
 
 both_backends!(quotas_and_bad_names_are_refused_with_the_rule, |f: Fixture| async move {

@@ -368,6 +368,7 @@ impl Datasets {
             self.storage.delete(&marker.key).await?;
             touched += 1;
         }
+        self.drop_offers_to(user_id).await?;
         Ok(touched)
     }
 

@@ -7,6 +7,7 @@
 //! The offer lives in the manifest (`offered_to`); a marker
 //! `sys/transfer-offers/{user}/{id}` lets the recipient list their offers.
 //! A marker whose manifest no longer names them is stale and ignored.
+//! Deleting an account ends the offers made to it.
 
 use agora_model::datasets::{TransferOffer, TransferRequest};
 use agora_model::sharing::{Member, MemberRole};
@@ -112,6 +113,29 @@ impl Datasets {
         }
         offers.sort_by_key(|o| std::cmp::Reverse(o.offered_at));
         Ok(offers)
+    }
+
+    /// For a deleted account: the offers made to it end.
+    pub(super) async fn drop_offers_to(&self, user_id: &str) -> Result<(), DatasetError> {
+        for marker in self.storage.list_all(&format!("sys/transfer-offers/{user_id}/")).await? {
+            let Some(id) = marker.key.rsplit('/').next() else { continue };
+            let ended = self
+                .modify_checked(
+                    id,
+                    |record| offered_to(record, user_id),
+                    |record| {
+                        record.offered_to = None;
+                        Ok(())
+                    },
+                )
+                .await;
+            match ended {
+                Ok(_) | Err(DatasetError::Api(_)) => {}
+                Err(other) => return Err(other),
+            }
+            self.storage.delete(&marker.key).await?;
+        }
+        Ok(())
     }
 
     /// Refuses when `user` owns as many datasets as one person may.
