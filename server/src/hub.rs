@@ -161,26 +161,29 @@ fn rebuild_index(hub: Hub) {
 /// Deletions a crash interrupted carry on in the background, and stored
 /// credentials sealed with an older key are sealed with the current one.
 fn resume_jobs(hub: Hub, stop: CancellationToken) {
-    let resealing = (hub.clone(), stop.clone());
-    tokio::spawn(async move {
-        let (hub, stop) = resealing;
-        tokio::select! {
-            _ = stop.cancelled() => {}
-            resealed = hub.reseal_credentials() => match resealed {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(sources = n, "stored credentials are sealed with the current key; older sealing keys can be removed"),
-                Err(err) => tracing::warn!(error = %err, "could not seal stored credentials with the current key; retried at the next start"),
-            },
+    let resealing = hub.clone();
+    until_stopped(stop.clone(), async move {
+        match resealing.reseal_credentials().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sources = n, "stored credentials are sealed with the current key; older sealing keys can be removed"),
+            Err(err) => tracing::warn!(error = %err, "could not seal stored credentials with the current key; retried at the next start"),
         }
     });
+    until_stopped(stop, async move {
+        match hub.resume_jobs().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "resumed interrupted deletions"),
+            Err(err) => tracing::warn!(error = %err, "could not resume interrupted deletions; they are retried at the next start"),
+        }
+    });
+}
+
+/// Runs `work` in the background until it ends or the server stops.
+fn until_stopped(stop: CancellationToken, work: impl std::future::Future<Output = ()> + Send + 'static) {
     tokio::spawn(async move {
         tokio::select! {
             _ = stop.cancelled() => {}
-            resumed = hub.resume_jobs() => match resumed {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(jobs = n, "resumed interrupted deletions"),
-                Err(err) => tracing::warn!(error = %err, "could not resume interrupted deletions; they are retried at the next start"),
-            },
+            () = work => {}
         }
     });
 }
