@@ -10,6 +10,7 @@ pub mod dashboards;
 pub mod data_dir;
 pub mod datasets;
 pub mod egress;
+pub mod generations;
 pub mod hub;
 pub mod index;
 pub mod jobs;

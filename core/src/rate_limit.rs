@@ -10,11 +10,12 @@
 //! whole, so a flood of unique keys costs O(1) per check and evicts only
 //! keys that were not seen for a whole generation.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
+
+use crate::generations::Generations;
 
 type Key = [u8; 16];
 
@@ -25,21 +26,14 @@ fn key_of(key: &str) -> Key {
     out
 }
 
-#[derive(Default)]
-struct Generations {
-    current: HashMap<Key, Instant>,
-    previous: HashMap<Key, Instant>,
-}
-
 pub struct RateLimiter {
     /// Time between requests at the sustained rate (window / limit).
     interval: Duration,
     /// How far ahead of now a key's schedule may run (window - interval).
     tolerance: Duration,
-    /// Keys per generation.
-    generation: usize,
-    /// key -> theoretical arrival time of its next request
-    state: Mutex<Generations>,
+    /// key -> theoretical arrival time of its next request; each key costs
+    /// one, `max_keys / 2` per generation.
+    state: Mutex<Generations<Key, Instant>>,
 }
 
 impl RateLimiter {
@@ -48,12 +42,7 @@ impl RateLimiter {
     pub fn new(limit: u32, window: Duration, max_keys: usize) -> Self {
         let limit = limit.max(1);
         let interval = window / limit;
-        Self {
-            interval,
-            tolerance: window.saturating_sub(interval),
-            generation: (max_keys / 2).max(1),
-            state: Mutex::new(Generations::default()),
-        }
+        Self { interval, tolerance: window.saturating_sub(interval), state: Mutex::new(Generations::new(max_keys / 2)) }
     }
 
     /// Allows the request, or says how long until one would be allowed.
@@ -75,8 +64,7 @@ impl RateLimiter {
     fn decide(&self, key: &str, now: Instant, count: bool) -> Result<(), Duration> {
         let key = key_of(key);
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let known = state.current.get(&key).or_else(|| state.previous.get(&key)).copied();
-        let tat = known.unwrap_or(now).max(now);
+        let tat = state.get(&key).copied().unwrap_or(now).max(now);
         let ahead = tat - now;
         if ahead > self.tolerance {
             return Err(ahead - self.tolerance);
@@ -84,18 +72,13 @@ impl RateLimiter {
         if !count {
             return Ok(());
         }
-        if !state.current.contains_key(&key) && state.current.len() >= self.generation {
-            state.previous = std::mem::take(&mut state.current);
-        }
-        state.previous.remove(&key);
-        state.current.insert(key, tat + self.interval);
+        state.insert(key, tat + self.interval, 1);
         Ok(())
     }
 
     /// How many keys are tracked (for tests and metrics).
     pub fn tracked(&self) -> usize {
-        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.current.len() + state.previous.len()
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 }
 

@@ -15,7 +15,6 @@ use agora_core::index::journal::{Cursor, Indexer};
 use agora_core::index::SearchIndex;
 use agora_core::mail::Mailer;
 use agora_core::sealing::SealingKeys;
-use agora_core::secret::Secret;
 use agora_core::storage::Storage;
 
 use crate::config::Config;
@@ -62,9 +61,10 @@ pub async fn start(
     let policy =
         own_listeners.iter().fold(DestinationPolicy::new(config.monitor_allow.clone()), |policy, addr| policy.with_own_listener(*addr));
     let setup_code_file = data_dir.root().join(SETUP_CODE_FILE);
+    let setup_code = SetupCode::derive(&secret);
     let hub = Hub::new(HubParts {
-        setup_code: SetupCode::derive(&secret),
-        setup_code_file: Some(setup_code_file.clone()),
+        setup_code: setup_code.clone(),
+        setup_code_file: setup_code_file.clone(),
         storage,
         tokens,
         mailer,
@@ -85,7 +85,7 @@ pub async fn start(
         egress: Egress::new(policy),
         sealing: std::sync::Arc::new(sealing),
     });
-    announce_setup(&hub, &secret, &setup_code_file, &public_url).await?;
+    announce_setup(&hub, &setup_code, &setup_code_file, &public_url).await?;
     if rebuild {
         rebuild_index(hub.clone());
     }
@@ -107,14 +107,13 @@ pub const SETUP_CODE_FILE: &str = "setup-code";
 /// While the hub has never had an administrator, prints the setup code that
 /// makes a registration one and writes it to the data directory (`0600`);
 /// afterwards, removes a file an earlier start left.
-async fn announce_setup(hub: &Hub, secret: &Secret<Vec<u8>>, file: &std::path::Path, public_url: &str) -> anyhow::Result<()> {
+async fn announce_setup(hub: &Hub, code: &SetupCode, file: &std::path::Path, public_url: &str) -> anyhow::Result<()> {
     let waiting = hub.awaits_first_admin().await.map_err(|e| anyhow::anyhow!("could not check for an administrator: {e}"))?;
     let file = file.to_owned();
     if !waiting {
         tokio::task::spawn_blocking(move || std::fs::remove_file(file)).await.ok();
         return Ok(());
     }
-    let code = SetupCode::derive(secret);
     let (path, text) = (file.clone(), format!("{}\n", code.expose()));
     tokio::task::spawn_blocking(move || agora_core::data_dir::write_private_file(&path, text.as_bytes()))
         .await

@@ -1,8 +1,7 @@
 //! Accounts and callers for domain tests.
 
 use agora_core::accounts::{Accounts, Registration, UserRecord};
-use agora_core::auth::caller::{Caller, Identity};
-use agora_core::auth::token::Claims;
+use agora_core::auth::caller::Caller;
 use agora_core::secret::Secret;
 
 /// A registered, verified, regular account.
@@ -28,16 +27,5 @@ async fn registered(accounts: &Accounts, name: &str, first_admin: bool) -> UserR
 
 /// `user` calling with a logged-in session.
 pub fn session(user: &UserRecord) -> Caller {
-    let claims = Claims {
-        sub: user.id.clone(),
-        ver: 0,
-        typ: "session".into(),
-        iss: "agora".into(),
-        aud: "agora".into(),
-        iat: 0,
-        exp: 0,
-        auth: 0,
-        email: None,
-    };
-    Caller { identity: Identity::Session { user: Box::new(user.clone()), claims }, ip: None }
+    Caller::in_process_session(user.clone())
 }

@@ -111,7 +111,6 @@ fn email_key(email: &str) -> String {
 }
 
 const ADMIN_CLAIM: &str = "sys/admin-claimed";
-const ALREADY_SET_UP: &str = "this hub already has an administrator; leave the setup code empty";
 
 /// User metadata on a claim: when it was made (Unix seconds).
 const CLAIMED_AT: &str = "claimed-at";
@@ -161,7 +160,7 @@ impl Accounts {
             if let Err(err) = self.claim(ADMIN_CLAIM, &id, Claim::Permanent).await {
                 self.release(&name_key(&username)).await;
                 self.release(&email_key(&email)).await;
-                return Err(err.taken("setup_code", ALREADY_SET_UP));
+                return Err(err.taken("setup_code", setup::ALREADY_SET_UP));
             }
         }
         let record = UserRecord {

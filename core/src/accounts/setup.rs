@@ -17,6 +17,9 @@ use sha2::{Digest, Sha256};
 
 use crate::secret::Secret;
 
+/// The answer to a setup code once the hub has an administrator.
+pub const ALREADY_SET_UP: &str = "this hub already has an administrator; leave the setup code empty";
+
 /// Crockford's base32: no I, L, O or U to misread.
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// 20 symbols of 5 bits: 100 bits, in four groups of five.

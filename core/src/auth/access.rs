@@ -110,7 +110,6 @@ mod tests {
     use super::*;
     use crate::accounts::api_keys::{ApiKeyRecord, Scope};
     use crate::accounts::{Role, UserRecord};
-    use crate::auth::token::Claims;
     use agora_model::ErrorKind;
 
     fn user(id: &str, role: Role) -> UserRecord {
@@ -131,18 +130,7 @@ mod tests {
     }
 
     fn session(id: &str, role: Role) -> Caller {
-        let claims = Claims {
-            sub: id.into(),
-            ver: 0,
-            typ: "session".into(),
-            iss: "agora".into(),
-            aud: "agora".into(),
-            iat: 0,
-            exp: 0,
-            auth: 0,
-            email: None,
-        };
-        Caller { identity: Identity::Session { user: Box::new(user(id, role)), claims }, ip: None }
+        Caller::in_process_session(user(id, role))
     }
 
     fn key(id: &str, scopes: Vec<Scope>) -> Caller {

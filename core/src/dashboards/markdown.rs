@@ -2,33 +2,25 @@
 //! event handlers, or `javascript:` links survive), so any reader's browser
 //! can show the HTML as it is.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use pulldown_cmark::{html, Options, Parser};
 use sha2::{Digest, Sha256};
 
+use crate::generations::Generations;
+
 /// Rendered HTML kept per node, by the SHA-256 of its markdown: a saved
 /// panel renders once, however many readers (a public dashboard's
-/// included) open it. Misses render off the executor. Bounded by bytes in
-/// two generations: when the current one is full it becomes the previous
-/// and the older is dropped.
+/// included) open it. Misses render off the executor. Bounded by bytes, in
+/// two generations (see [`Generations`]).
 pub struct MarkdownCache {
-    generation_bytes: usize,
-    state: Mutex<Generations>,
-}
-
-#[derive(Default)]
-struct Generations {
-    current: HashMap<[u8; 32], Arc<str>>,
-    current_bytes: usize,
-    previous: HashMap<[u8; 32], Arc<str>>,
+    state: Mutex<Generations<[u8; 32], Arc<str>>>,
 }
 
 impl MarkdownCache {
     /// Holds at most about `max_bytes` of HTML.
     pub fn new(max_bytes: usize) -> Self {
-        MarkdownCache { generation_bytes: (max_bytes / 2).max(1), state: Mutex::default() }
+        MarkdownCache { state: Mutex::new(Generations::new(max_bytes / 2)) }
     }
 
     pub async fn render(&self, text: &str) -> Arc<str> {
@@ -45,34 +37,22 @@ impl MarkdownCache {
         html
     }
 
+    /// A hit is written again, so what readers keep opening stays.
     fn get(&self, key: &[u8; 32]) -> Option<Arc<str>> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(html) = state.current.get(key) {
-            return Some(Arc::clone(html));
-        }
-        let html = state.previous.remove(key)?;
-        Self::insert(&mut state, self.generation_bytes, *key, Arc::clone(&html));
+        let html = Arc::clone(state.get(key)?);
+        state.insert(*key, Arc::clone(&html), html.len());
         Some(html)
     }
 
     fn put(&self, key: [u8; 32], html: Arc<str>) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        Self::insert(&mut state, self.generation_bytes, key, html);
-    }
-
-    fn insert(state: &mut Generations, generation_bytes: usize, key: [u8; 32], html: Arc<str>) {
-        if state.current_bytes + html.len() > generation_bytes && !state.current.is_empty() {
-            state.previous = std::mem::take(&mut state.current);
-            state.current_bytes = 0;
-        }
-        state.current_bytes += html.len();
-        state.current.insert(key, html);
+        let cost = html.len();
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).insert(key, html, cost);
     }
 
     /// Bytes of HTML held (for tests).
     pub fn held_bytes(&self) -> usize {
-        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.current.values().chain(state.previous.values()).map(|h| h.len()).sum()
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).cost()
     }
 }
 

@@ -179,8 +179,7 @@ impl Datasets {
         }
         let name = normalize_dataset_name(&request.name).map_err(DatasetError::Api)?;
         validate_description(&request.description).map_err(DatasetError::Api)?;
-        let owned = self.owned_count(&owner.id).await?;
-        if owned >= self.limits.per_user {
+        if let Some(owned) = self.at_owned_limit(&owner.id).await? {
             return Err(DatasetError::Api(ApiError::forbidden(format!(
                 "you own {owned} datasets, the most allowed per person (AGORA_MAX_DATASETS_PER_USER); delete one or ask an administrator"
             ))));
@@ -532,6 +531,13 @@ impl Datasets {
         self.storage.delete_many(&keys).await?;
         self.index.changed(vec![Op::RemoveDataset(record.id.clone())]).await;
         Ok(())
+    }
+
+    /// How many datasets `user` owns, when that is as many as one person
+    /// may (`None` while they may own another).
+    async fn at_owned_limit(&self, user: &str) -> Result<Option<usize>, DatasetError> {
+        let owned = self.owned_count(user).await?;
+        Ok((owned >= self.limits.per_user).then_some(owned))
     }
 
     async fn owned_count(&self, user: &str) -> Result<usize, DatasetError> {

@@ -18,6 +18,8 @@ use super::{authorize, unix_now, DatasetError, DatasetRecord, Datasets, Need, Of
 use crate::auth::caller::Caller;
 use crate::storage::PutOptions;
 
+const AT_LIMIT: &str = "the most allowed per person (AGORA_MAX_DATASETS_PER_USER)";
+
 fn offer_marker(user: &str, id: &str) -> String {
     format!("sys/transfer-offers/{user}/{id}")
 }
@@ -26,7 +28,10 @@ impl Datasets {
     /// Offers the dataset to `request.username` (owner or administrator).
     pub async fn transfer(&self, caller: &Caller, id: &str, request: TransferRequest) -> Result<DatasetRecord, DatasetError> {
         let user = self.find_user(&request.username).await?;
-        self.ensure_may_own_another(&user.id, "username", &user.username).await?;
+        if let Some(owned) = self.at_owned_limit(&user.id).await? {
+            let why = format!("{} owns {owned} datasets, {AT_LIMIT}", user.username);
+            return Err(DatasetError::Api(ApiError::invalid("username", why)));
+        }
         let offer = Offer { user_id: user.id.clone(), at: unix_now() };
         // The change may run again (a concurrent write): the last run counts.
         let replaced = std::sync::Mutex::new(None);
@@ -52,7 +57,9 @@ impl Datasets {
     /// an editor.
     pub async fn accept_transfer(&self, caller: &Caller, id: &str) -> Result<DatasetRecord, DatasetError> {
         let me = caller.require_session().map_err(DatasetError::Api)?.clone();
-        self.ensure_may_own_another(&me.id, "dataset", "you").await?;
+        if let Some(owned) = self.at_owned_limit(&me.id).await? {
+            return Err(DatasetError::Api(ApiError::invalid("dataset", format!("you own {owned} datasets, {AT_LIMIT}"))));
+        }
         let moved = self
             .modify_checked(
                 id,
@@ -134,21 +141,6 @@ impl Datasets {
                 Err(other) => return Err(other),
             }
             self.storage.delete(&marker.key).await?;
-        }
-        Ok(())
-    }
-
-    /// Refuses when `user` owns as many datasets as one person may.
-    async fn ensure_may_own_another(&self, user: &str, field: &str, who: &str) -> Result<(), DatasetError> {
-        let owned = self.owned_count(user).await?;
-        if owned >= self.limits.per_user {
-            return Err(DatasetError::Api(ApiError::invalid(
-                field,
-                format!(
-                    "{who} own{} {owned} datasets, the most allowed per person (AGORA_MAX_DATASETS_PER_USER)",
-                    if who == "you" { "" } else { "s" }
-                ),
-            )));
         }
         Ok(())
     }

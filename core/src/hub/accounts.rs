@@ -27,6 +27,7 @@ impl Hub {
 
     /// Registers and mails the verification link. A failed mail does not undo
     /// the account: the person can ask for the link again.
+    ///
     /// With the setup code on a hub that never had an administrator, the
     /// account becomes it; a wrong code is refused before anything is
     /// written.
@@ -36,7 +37,7 @@ impl Hub {
             None => false,
             Some(code) => {
                 if self.accounts().has_had_admin().await.map_err(api)? {
-                    return Err(ApiError::conflict("setup_code", "this hub already has an administrator; leave the setup code empty"));
+                    return Err(ApiError::conflict("setup_code", crate::accounts::setup::ALREADY_SET_UP));
                 }
                 if !self.0.setup_code.matches(code) {
                     tracing::warn!(ip = ?caller.ip, "a registration gave a wrong setup code");
@@ -53,9 +54,7 @@ impl Hub {
         let user = self.accounts().register(registration).await.map_err(api)?;
         if first_admin {
             tracing::info!(user = %user.username, "the hub's first administrator is set up; the setup code no longer works");
-            if let Some(file) = &self.0.setup_code_file {
-                let _ = tokio::fs::remove_file(file).await;
-            }
+            let _ = tokio::fs::remove_file(&self.0.setup_code_file).await;
         }
         if let Err(err) = self.accounts().send_verification(&user, &self.mailing()).await {
             tracing::warn!(user = %user.username, error = %err, "the verification mail could not be sent; the person can ask again");

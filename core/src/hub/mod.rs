@@ -23,6 +23,10 @@ use crate::jobs::JobRecord;
 use crate::mail::Mailer;
 use crate::storage::Storage;
 
+fn now_secs() -> u64 {
+    crate::accounts::unix_now().max(0) as u64
+}
+
 /// What the web layer found on the request.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Credentials<'a> {
@@ -54,7 +58,7 @@ pub struct HubParts {
     /// The code that makes a registration the hub's first administrator,
     /// and the file this node wrote it to (removed once it is used).
     pub setup_code: crate::accounts::setup::SetupCode,
-    pub setup_code_file: Option<std::path::PathBuf>,
+    pub setup_code_file: std::path::PathBuf,
 }
 
 #[derive(Clone)]
@@ -75,7 +79,7 @@ struct Inner {
     session_ttl: Duration,
     session_max: Duration,
     setup_code: crate::accounts::setup::SetupCode,
-    setup_code_file: Option<std::path::PathBuf>,
+    setup_code_file: std::path::PathBuf,
 }
 
 impl Hub {
@@ -185,7 +189,7 @@ impl Hub {
     /// new login, or of the login made at `logged_in` (a session's fresh
     /// token never outlives its login's absolute lifetime).
     pub fn issue_session(&self, user: &UserRecord, logged_in: Option<u64>) -> Result<(String, i64), ApiError> {
-        let now = crate::accounts::unix_now().max(0) as u64;
+        let now = now_secs();
         let logged_in = logged_in.unwrap_or(now);
         let ttl = self.session_secs_left(logged_in, now);
         if ttl == 0 {
@@ -211,7 +215,7 @@ impl Hub {
     /// absolute lifetime. `None`: nothing to renew.
     pub fn renewed_session_cookie(&self, token: &str) -> Option<String> {
         let claims = self.0.tokens.verify(token).ok()?;
-        let now = crate::accounts::unix_now().max(0) as u64;
+        let now = now_secs();
         let ttl = self.0.session_ttl.as_secs();
         if now.saturating_sub(claims.iat) < (ttl / 4).max(60) {
             return None;
@@ -253,8 +257,7 @@ impl Hub {
         };
         // Checked here too, not only through `exp`: a lifetime shortened by
         // the operator applies to sessions already issued.
-        let now = crate::accounts::unix_now().max(0) as u64;
-        if claims.logged_in_at().saturating_add(self.0.session_max.as_secs()) <= now {
+        if self.session_secs_left(claims.logged_in_at(), now_secs()) == 0 {
             return Ok(None);
         }
         let user = match self.0.accounts.get(&claims.sub).await {

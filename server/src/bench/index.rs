@@ -8,8 +8,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 
 use agora_core::accounts::{Role, UserRecord};
-use agora_core::auth::caller::{Caller, Identity};
-use agora_core::auth::token::Claims;
+use agora_core::auth::caller::Caller;
 use agora_core::index::{DatasetDoc, FileDoc, Op, SearchIndex};
 use agora_model::search::SearchRequest;
 use agora_model::tags::Tag;
@@ -124,18 +123,7 @@ fn session(id: &str) -> Caller {
         pending_email: None,
         deletion_job: None,
     };
-    let claims = Claims {
-        sub: id.into(),
-        ver: 0,
-        typ: "session".into(),
-        iss: "agora".into(),
-        aud: "agora".into(),
-        iat: 0,
-        exp: 0,
-        auth: 0,
-        email: None,
-    };
-    Caller { identity: Identity::Session { user: Box::new(user), claims }, ip: None }
+    Caller::in_process_session(user)
 }
 
 fn queries() -> [(&'static str, &'static str); 3] {
