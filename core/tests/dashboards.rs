@@ -163,7 +163,7 @@ both_backends!(eviction_deletes_least_recently_used_and_spares_whitelisted_and_p
     node(&f, &accounts, &index, DashboardLimits::default()).delete(&ann, &probe.record.id).await.unwrap();
     // Eviction starts at 5.5 dashboards (95 %) and goes down to 3.47 (60 %).
     let total = size * 55 / 10 * 100 / 95;
-    let budget = Budget::new(total, 95, 60).unwrap();
+    let budget = Budget::new(total, 95, 60, None).unwrap();
     let dashboards = node(&f, &accounts, &index, DashboardLimits { budget, ..Default::default() });
 
     let mut ids = std::collections::HashMap::new();
@@ -205,6 +205,42 @@ both_backends!(eviction_deletes_least_recently_used_and_spares_whitelisted_and_p
     let admin_view = dashboards.admin(&admin).await.unwrap();
     assert_eq!((admin_view.storage.dashboards, admin_view.storage.at_risk, admin_view.evictions.len()), (5, 2, 3));
     assert_eq!(dashboards.admin(&ann).await.unwrap_err().kind, ErrorKind::Forbidden);
+});
+
+both_backends!(one_owner_filling_the_budget_loses_only_their_own_dashboards, |f: Fixture| async move {
+    let accounts = Accounts::new(f.storage.clone());
+    let ann = session(&user(&accounts, "ann").await);
+    let max = session(&user(&accounts, "max").await);
+    let index = Indexer::local(SearchIndex::in_memory());
+    let text = "w".repeat(1500);
+    let probe = node(&f, &accounts, &index, DashboardLimits::default()).create(&ann, "z", "", vec![note(&text)]).await.unwrap();
+    let size = probe.bytes;
+    node(&f, &accounts, &index, DashboardLimits::default()).delete(&ann, &probe.record.id).await.unwrap();
+    // Eviction at 10 dashboards, down to 6.3; each owner's share is 3.
+    let budget = Budget::new(size * 10 * 100 / 95, 95, 60, Some(size * 3)).unwrap();
+    let dashboards = node(&f, &accounts, &index, DashboardLimits { budget, ..Default::default() });
+
+    // Ann's are the least recently used of all: plain LRU would take them first.
+    let mut anns = Vec::new();
+    for name in ["a", "b", "c"] {
+        anns.push(dashboards.create(&ann, name, "", vec![note(&text)]).await.unwrap().record.id);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for n in 0..15 {
+        dashboards.create(&max, &format!("{}", n % 10), "", vec![note(&text)]).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let history = dashboards.evictions().await.unwrap();
+    assert!(!history.is_empty(), "max passed the threshold");
+    assert!(history.iter().all(|e| e.owner == max.user().unwrap().id), "only max's were evicted: {history:?}");
+    for id in &anns {
+        assert!(dashboards.get(&ann, id).await.is_ok(), "ann keeps {id}");
+    }
+    let ann_list = dashboards.list(&ann).await.unwrap();
+    assert_eq!((ann_list.own_bytes, ann_list.share_bytes), (size * 3, size * 3));
+    assert!(ann_list.dashboards.iter().all(|d| !d.at_risk), "ann's are not at risk while max is over his share");
+    let max_list = dashboards.list(&max).await.unwrap();
+    assert_eq!(max_list.own_bytes, max_list.total * size, "{} of max's left", max_list.total);
 });
 
 both_backends!(export_then_wipe_then_import_gives_back_the_same_documents, |f: Fixture| async move {

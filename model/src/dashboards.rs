@@ -156,6 +156,12 @@ pub struct DashboardList {
     pub dashboards: Vec<DashboardSummary>,
     /// While the index is rebuilt the list may be incomplete.
     pub indexing: bool,
+    /// Bytes the caller's own dashboards take (as of the last budget pass)…
+    #[serde(default)]
+    pub own_bytes: u64,
+    /// …and the share past which eviction takes theirs before anyone else's.
+    #[serde(default)]
+    pub share_bytes: u64,
 }
 
 /// "Save as new": a copy owned by the caller, private.
@@ -173,6 +179,9 @@ pub struct DuplicateRequest {
 pub struct DashboardStorage {
     pub used_bytes: u64,
     pub budget_bytes: u64,
+    /// Each owner's share: eviction takes first from owners over it.
+    #[serde(default)]
+    pub per_user_bytes: u64,
     /// Eviction starts when usage reaches this many bytes…
     pub evict_at_bytes: u64,
     /// …and deletes least-recently-used dashboards until usage is down to this.

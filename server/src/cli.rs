@@ -343,6 +343,12 @@ pub struct ServeArgs {
     #[arg(long, env = "AGORA_DASHBOARD_TARGET_PERCENT", value_name = "PERCENT")]
     pub dashboard_target_percent: Option<u8>,
 
+    /// Each owner's share of the dashboard budget: eviction takes first
+    /// from owners whose dashboards take more [default: a tenth of the
+    /// budget].
+    #[arg(long, env = "AGORA_DASHBOARD_USER_BUDGET_BYTES", value_name = "BYTES")]
+    pub dashboard_user_budget_bytes: Option<u64>,
+
     /// A JSON schema file every dashboard must match, instead of the one
     /// shipped in schemas/dashboard.schema.json.
     #[arg(long, env = "AGORA_DASHBOARD_SCHEMA", value_name = "PATH")]

@@ -176,9 +176,10 @@ impl Config {
             args.dashboard_budget_bytes.unwrap_or(agora_core::dashboards::budget::DEFAULT_BUDGET),
             args.dashboard_evict_at_percent.unwrap_or(agora_core::dashboards::budget::DEFAULT_EVICT_AT_PERCENT),
             args.dashboard_target_percent.unwrap_or(agora_core::dashboards::budget::DEFAULT_TARGET_PERCENT),
+            args.dashboard_user_budget_bytes,
         )
         .map_err(|message| ConfigError {
-            setting: "AGORA_DASHBOARD_BUDGET_BYTES / AGORA_DASHBOARD_EVICT_AT_PERCENT / AGORA_DASHBOARD_TARGET_PERCENT",
+            setting: "AGORA_DASHBOARD_BUDGET_BYTES / AGORA_DASHBOARD_EVICT_AT_PERCENT / AGORA_DASHBOARD_TARGET_PERCENT / AGORA_DASHBOARD_USER_BUDGET_BYTES",
             message,
         })?;
         let schema = agora_core::dashboards::document_schema::DocumentSchema::load(args.dashboard_schema.as_deref())

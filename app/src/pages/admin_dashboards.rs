@@ -123,8 +123,8 @@ fn StorageBar(storage: DashboardStorage) -> impl IntoView {
         <section class="card" aria-label="Storage" data-testid="dashboard-storage">
             <p>
                 <strong>{human_bytes(storage.used_bytes)}</strong>{format!(" of {} used by {} dashboards ({:.1} %). ", human_bytes(storage.budget_bytes), storage.dashboards, share(storage.used_bytes))}
-                {format!("Eviction starts at {} and deletes least-recently-used dashboards (never whitelisted or protected ones) down to {}.",
-                    human_bytes(storage.evict_at_bytes), human_bytes(storage.target_bytes))}
+                {format!("Eviction starts at {} and deletes down to {}: first the least recently used of owners over their share of {}, then the least recently used of everyone's (never whitelisted or protected ones).",
+                    human_bytes(storage.evict_at_bytes), human_bytes(storage.target_bytes), human_bytes(storage.per_user_bytes))}
             </p>
             <progress max="100" value=share(storage.used_bytes) aria-label="Dashboard storage used"></progress>
             {(storage.at_risk > 0).then(|| view! { <p class="muted">{format!("{} dashboard(s) at risk of eviction.", storage.at_risk)}</p> })}

@@ -43,10 +43,12 @@ fn DashboardList() -> impl IntoView {
                 Ok(list) => {
                     let more = (list.total > list.dashboards.len() as u64)
                         .then(|| format!("Showing the {} most recently used of {}; search finds the others.", list.dashboards.len(), list.total));
+                    let share = own_share(list.own_bytes, list.share_bytes);
                     view! {
                     {list.indexing.then(|| view! { <p class="muted">"Indexing… the list may be incomplete for a moment."</p> })}
                     <DashboardTable dashboards=list.dashboards />
                     {more.map(|more| view! { <p class="muted">{more}</p> })}
+                    {share}
                     }
                     .into_any()
                 }
@@ -54,6 +56,21 @@ fn DashboardList() -> impl IntoView {
             })}
         </Transition>
     }
+}
+
+/// What the caller's own dashboards take of their share of the storage
+/// budget; past it, eviction takes theirs before anyone else's.
+fn own_share(own: u64, share: u64) -> Option<impl IntoView> {
+    use agora_model::files::human_bytes;
+    (share > 0).then(|| {
+        let over = own > share;
+        let text = if over {
+            format!("Your dashboards take {} — more than your share of {}: if storage fills up, yours are deleted first (least recently used first).", human_bytes(own), human_bytes(share))
+        } else {
+            format!("Your dashboards take {} of your {} share of dashboard storage.", human_bytes(own), human_bytes(share))
+        };
+        view! { <p class=if over { "notice" } else { "muted" } data-testid="dashboard-share">{text}</p> }
+    })
 }
 
 pub fn flag_badges(whitelisted: bool, protected: bool, at_risk: bool) -> impl IntoView {

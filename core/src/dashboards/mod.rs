@@ -170,6 +170,8 @@ struct State {
     seen: HashMap<String, Instant>,
     at_risk: HashSet<String>,
     storage: DashboardStorage,
+    /// Bytes per owner, as of the last budget pass.
+    by_owner: HashMap<String, u64>,
 }
 
 #[derive(Clone)]
@@ -524,7 +526,10 @@ impl Dashboards {
     /// The dashboards the caller may list, most recently used first.
     pub async fn list(&self, caller: &Caller) -> Result<DashboardList, ApiError> {
         let user = caller.require_session()?;
-        self.listing(Some(user.id.clone())).await
+        let mut list = self.listing(Some(user.id.clone())).await?;
+        list.own_bytes = self.state.lock().unwrap().by_owner.get(&user.id).copied().unwrap_or_default();
+        list.share_bytes = self.limits.budget.per_user;
+        Ok(list)
     }
 
     async fn listing(&self, reader: Option<String>) -> Result<DashboardList, ApiError> {
@@ -538,7 +543,7 @@ impl Dashboards {
             dashboard.at_risk = state.at_risk.contains(&dashboard.id);
         }
         drop(state);
-        Ok(DashboardList { total, dashboards, indexing: index.rebuilding().is_some() })
+        Ok(DashboardList { total, dashboards, indexing: index.rebuilding().is_some(), ..Default::default() })
     }
 
     /// Storage, every dashboard and the eviction history (administrators).
@@ -568,31 +573,33 @@ impl Dashboards {
     pub async fn enforce_budget(&self) -> Result<Vec<Eviction>, ApiError> {
         let budget = self.limits.budget;
         let read = || self.index.search().read(crate::index::dashboards::budget_view);
-        let (mut used, mut count, mut candidates) = read().await.map_err(index_error)?;
+        let (mut usage, mut candidates) = read().await.map_err(index_error)?;
         let mut evicted = Vec::new();
-        if used >= budget.evict_at() {
-            for candidate in budget::plan(used, candidates, budget.target()) {
+        if usage.total >= budget.evict_at() {
+            for candidate in budget::plan(&usage, candidates, budget.target(), budget.per_user) {
                 if let Some(eviction) = self.evict(&candidate).await? {
                     evicted.push(eviction);
                 }
             }
-            (used, count, candidates) = read().await.map_err(index_error)?;
+            (usage, candidates) = read().await.map_err(index_error)?;
         }
-        let at_risk: HashSet<String> = if used >= budget.warn_at() {
-            budget::plan(used, candidates, budget.target()).into_iter().map(|c| c.id).collect()
+        let at_risk: HashSet<String> = if usage.total >= budget.warn_at() {
+            budget::plan(&usage, candidates, budget.target(), budget.per_user).into_iter().map(|c| c.id).collect()
         } else {
             HashSet::new()
         };
         let mut state = self.state.lock().unwrap();
         state.storage = DashboardStorage {
-            used_bytes: used,
+            used_bytes: usage.total,
             budget_bytes: budget.total,
+            per_user_bytes: budget.per_user,
             evict_at_bytes: budget.evict_at(),
             target_bytes: budget.target(),
-            dashboards: count,
+            dashboards: usage.count,
             at_risk: at_risk.len() as u64,
         };
         state.at_risk = at_risk;
+        state.by_owner = usage.by_owner;
         Ok(evicted)
     }
 

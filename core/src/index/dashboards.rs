@@ -10,9 +10,9 @@ use tantivy::{DocId, Order, Score, Searcher, SegmentOrdinal, SegmentReader, Tant
 
 use agora_model::dashboards::DashboardSummary;
 
-use super::query::{term, SizeSum};
+use super::query::term;
 use super::{Fields, IndexError};
-use crate::dashboards::budget::Candidate;
+use crate::dashboards::budget::{Candidate, Usage};
 
 /// Dashboards `reader` may list (every one for `None`), most recently used
 /// first: how many, and the first `limit` (not marked at risk: the budget
@@ -46,18 +46,20 @@ pub fn list(searcher: &Searcher, f: &Fields, reader: Option<&str>, limit: usize)
     Ok((count as u64, rows))
 }
 
-/// Bytes all dashboards take, how many there are, and the ones eviction
-/// may delete (neither whitelisted nor protected).
-pub fn budget_view(searcher: &Searcher, f: &Fields) -> Result<(u64, u64, Vec<Candidate>), IndexError> {
-    let all = term(f.kind, "dashboard");
-    let (count, used) = searcher.search(&*all, &(Count, SizeSum))?;
+/// What all dashboards take (in total and per owner), and the ones
+/// eviction may delete (neither whitelisted nor protected).
+pub fn budget_view(searcher: &Searcher, f: &Fields) -> Result<(Usage, Vec<Candidate>), IndexError> {
+    let mut usage = Usage::default();
+    for dashboard in searcher.search(&*term(f.kind, "dashboard"), &Candidates)? {
+        usage.add(&dashboard.owner, dashboard.bytes);
+    }
     let evictable = BooleanQuery::new(vec![
         (Occur::Must, term(f.kind, "dashboard")),
         (Occur::MustNot, term(f.flags, "whitelisted")),
         (Occur::MustNot, term(f.flags, "protected")),
     ]);
     let candidates = searcher.search(&evictable, &Candidates)?;
-    Ok((used, count as u64, candidates))
+    Ok((usage, candidates))
 }
 
 /// Collects [`Candidate`]s from the fast fields.
@@ -65,6 +67,7 @@ struct Candidates;
 
 struct SegmentCandidates {
     ids: tantivy::columnar::StrColumn,
+    owners: tantivy::columnar::StrColumn,
     sizes: tantivy::columnar::Column<u64>,
     used: tantivy::columnar::Column<i64>,
     found: Vec<Candidate>,
@@ -77,7 +80,8 @@ impl Collector for Candidates {
     fn for_segment(&self, _: SegmentOrdinal, segment: &SegmentReader) -> tantivy::Result<SegmentCandidates> {
         let fast = segment.fast_fields();
         let ids = fast.str("dashboard")?.ok_or_else(|| tantivy::TantivyError::SchemaError("dashboard is not a fast field".into()))?;
-        Ok(SegmentCandidates { ids, sizes: fast.u64("size")?, used: fast.i64("last_used")?, found: Vec::new() })
+        let owners = fast.str("owner")?.ok_or_else(|| tantivy::TantivyError::SchemaError("owner is not a fast field".into()))?;
+        Ok(SegmentCandidates { ids, owners, sizes: fast.u64("size")?, used: fast.i64("last_used")?, found: Vec::new() })
     }
 
     fn requires_scoring(&self) -> bool {
@@ -93,12 +97,16 @@ impl SegmentCollector for SegmentCandidates {
     type Fruit = Vec<Candidate>;
 
     fn collect(&mut self, doc: DocId, _: Score) {
-        let mut id = String::new();
-        if let Some(ord) = self.ids.term_ords(doc).next() {
-            let _ = self.ids.ord_to_str(ord, &mut id);
-        }
+        let text = |column: &tantivy::columnar::StrColumn| {
+            let mut text = String::new();
+            if let Some(ord) = column.term_ords(doc).next() {
+                let _ = column.ord_to_str(ord, &mut text);
+            }
+            text
+        };
         self.found.push(Candidate {
-            id,
+            id: text(&self.ids),
+            owner: text(&self.owners),
             bytes: self.sizes.first(doc).unwrap_or_default(),
             last_used: self.used.first(doc).unwrap_or_default(),
         });

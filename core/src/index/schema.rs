@@ -11,7 +11,7 @@ use tantivy::schema::{Facet, FacetOptions, Field, NumericOptions, Schema, TextFi
 use tantivy::TantivyDocument;
 
 /// Bump when fields change: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 pub const PUBLIC: &str = "public";
 
@@ -82,7 +82,7 @@ pub fn build() -> (Schema, Fields) {
         size: s.add_u64_field("size", number.clone()),
         modified: s.add_i64_field("modified", number),
         readers: s.add_text_field("readers", STRING | STORED),
-        owner: s.add_text_field("owner", STRING | STORED),
+        owner: s.add_text_field("owner", STRING | STORED | FAST),
         description: s.add_text_field("description", STORED),
         dashboard: s.add_text_field("dashboard", STRING | STORED | FAST),
         last_used: s.add_i64_field("last_used", NumericOptions::default().set_indexed().set_fast().set_stored()),

@@ -124,12 +124,12 @@ async fn eviction_pass(args: &DashboardsArgs) -> anyhow::Result<()> {
     }
     println!("{} dashboards' metadata indexed in {:.1} s", args.dashboards, started.elapsed().as_secs_f64());
     // A budget the dashboards have just passed the threshold of.
-    let budget = Budget::new(used * 100 / 96, 95, 60).map_err(anyhow::Error::msg)?;
+    let budget = Budget::new(used * 100 / 96, 95, 60, None).map_err(anyhow::Error::msg)?;
     let (mut passes, mut counts, mut chosen) = (Vec::new(), Vec::new(), 0);
     for _ in 0..args.passes {
         let started = Instant::now();
-        let (used, _, candidates) = index.read(budget_view).await?;
-        chosen = plan(used, candidates, budget.target()).len();
+        let (usage, candidates) = index.read(budget_view).await?;
+        chosen = plan(&usage, candidates, budget.target(), budget.per_user).len();
         passes.push(started.elapsed().as_secs_f64() * 1000.0);
         let started = Instant::now();
         index.read(count).await?;
@@ -138,7 +138,7 @@ async fn eviction_pass(args: &DashboardsArgs) -> anyhow::Result<()> {
     let (pass_p50, pass_max) = percentiles(&mut passes);
     let (count_p50, _) = percentiles(&mut counts);
     println!(
-        "eviction pass over {} dashboards (usage, candidates without whitelisted/protected, LRU order, {chosen} chosen down to 60 %):",
+        "eviction pass over {} dashboards (usage per owner, candidates without whitelisted/protected, over-share owners then LRU, {chosen} chosen down to 60 %):",
         args.dashboards
     );
     println!("  p50 {pass_p50:.0} ms, slowest {pass_max:.0} ms  (goal: ≤ 2,000 ms); only counting them (same run): p50 {count_p50:.1} ms");
