@@ -33,6 +33,15 @@ fn node(f: &Fixture, accounts: &Accounts, index: &Indexer, limits: DashboardLimi
     Dashboards::new(f.storage.clone(), accounts.clone(), index.clone(), limits)
 }
 
+/// The stored bytes of a dashboard with a one-letter title and one note
+/// of `text` (made and deleted again).
+async fn stored_size(f: &Fixture, accounts: &Accounts, index: &Indexer, owner: &Caller, text: &str) -> u64 {
+    let probe = node(f, accounts, index, DashboardLimits::default());
+    let made = probe.create(owner, "z", "", vec![note(text)]).await.unwrap();
+    probe.delete(owner, &made.record.id).await.unwrap();
+    made.bytes
+}
+
 fn limits(max_bytes: u64) -> DashboardLimits {
     DashboardLimits { max_bytes, ..Default::default() }
 }
@@ -158,9 +167,7 @@ both_backends!(eviction_deletes_least_recently_used_and_spares_whitelisted_and_p
     let index = Indexer::local(SearchIndex::in_memory());
     let text = "w".repeat(1500);
     // Every dashboard here has the same size: a one-letter title, one panel.
-    let probe = node(&f, &accounts, &index, DashboardLimits::default()).create(&ann, "z", "", vec![note(&text)]).await.unwrap();
-    let size = probe.bytes;
-    node(&f, &accounts, &index, DashboardLimits::default()).delete(&ann, &probe.record.id).await.unwrap();
+    let size = stored_size(&f, &accounts, &index, &ann, &text).await;
     // Eviction starts at 5.5 dashboards (95 %) and goes down to 3.47 (60 %).
     let total = size * 55 / 10 * 100 / 95;
     let budget = Budget::new(total, 95, 60, None).unwrap();
@@ -213,9 +220,7 @@ both_backends!(one_owner_filling_the_budget_loses_only_their_own_dashboards, |f:
     let max = session(&user(&accounts, "max").await);
     let index = Indexer::local(SearchIndex::in_memory());
     let text = "w".repeat(1500);
-    let probe = node(&f, &accounts, &index, DashboardLimits::default()).create(&ann, "z", "", vec![note(&text)]).await.unwrap();
-    let size = probe.bytes;
-    node(&f, &accounts, &index, DashboardLimits::default()).delete(&ann, &probe.record.id).await.unwrap();
+    let size = stored_size(&f, &accounts, &index, &ann, &text).await;
     // Eviction at 10 dashboards, down to 6.3; each owner's share is 3.
     let budget = Budget::new(size * 10 * 100 / 95, 95, 60, Some(size * 3)).unwrap();
     let dashboards = node(&f, &accounts, &index, DashboardLimits { budget, ..Default::default() });
