@@ -7,7 +7,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
 # Debug builds of the server share artifacts with `cargo test` only when the
-# flags match the ones cargo-leptos uses for dev builds.
+# flags match the ones scripts/build-site (and cargo-leptos) use.
 LEPTOS_DEV_RUSTFLAGS := --cfg erase_components
 
 AGORA_DATA_DIR ?= ./data
@@ -16,10 +16,13 @@ export AGORA_DATA_DIR
 .PHONY: serve test watch tools test-tools bench lint
 
 serve: tools
-	@printf '\033[1;34m==>\033[0m %s\n' "building and serving the release build (from an empty cargo cache on 2 cores: 17 to 42 minutes; later builds reuse it); it serves at http://$${AGORA_ADDR:-127.0.0.1:3000} once built"
-	cargo leptos serve --release
+	@printf '\033[1;34m==>\033[0m %s\n' "building and serving the release build (from an empty cargo cache on 2 cores: about 15 minutes; later builds reuse it); it serves at http://$${AGORA_ADDR:-127.0.0.1:3000} once built"
+	scripts/build-site --release
+	target/release/agora serve
 
-watch: tools
+# Live reload while developing: needs cargo-leptos (built once, ~30 minutes).
+watch:
+	@scripts/install-tools --watch
 	cargo leptos watch
 
 # Rust tests, the WASM dependency check, then Playwright in Chromium.
@@ -34,7 +37,7 @@ test-tools:
 
 # Release-build benchmarks; figures go in the README.
 bench: tools
-	cargo leptos build --release
+	scripts/build-site --release
 	target/release/agora bench startup
 	target/release/agora bench storage
 	target/release/agora bench datasets
@@ -45,4 +48,4 @@ bench: tools
 
 lint:
 	cargo fmt --all --check
-	RUSTFLAGS="$(LEPTOS_DEV_RUSTFLAGS)" cargo clippy --workspace --exclude agora-frontend --all-targets -- -D warnings
+	RUSTFLAGS="$(LEPTOS_DEV_RUSTFLAGS)" LEPTOS_OUTPUT_NAME=agora cargo clippy --workspace --exclude agora-frontend --all-targets -- -D warnings

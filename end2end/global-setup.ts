@@ -1,6 +1,6 @@
 import type { FullConfig } from "@playwright/test";
 
-// `cargo leptos end-to-end` starts the server and the suite at the same time:
+// The server may still be starting (cargo leptos end-to-end starts both at once):
 // wait until Agora reports ready before the first test runs.
 export default async function globalSetup(config: FullConfig) {
   const baseURL = config.projects[0].use.baseURL ?? "http://127.0.0.1:3000";

@@ -1,7 +1,7 @@
 import { defineConfig, devices } from "@playwright/test";
 
-// The server is started by `cargo leptos end-to-end` (see the Makefile) at the
-// workspace's site-addr; AGORA_E2E_BASE_URL points the suite elsewhere.
+// The server is started by scripts/e2e, which points AGORA_E2E_BASE_URL at
+// it; without it the suite expects a hub at 127.0.0.1:3000 (cargo leptos end-to-end).
 const baseURL = process.env.AGORA_E2E_BASE_URL ?? "http://127.0.0.1:3000";
 
 // Debian's Chromium (Playwright's own browser download is not available here).
