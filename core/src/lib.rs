@@ -14,6 +14,7 @@ pub mod generations;
 pub mod hub;
 pub mod index;
 pub mod jobs;
+pub mod live;
 pub mod mail;
 pub mod monitoring;
 pub mod rate_limit;

@@ -449,3 +449,35 @@ async fn previews_never_serve_a_page_that_runs() {
         assert_eq!(disposition.starts_with("attachment"), !inline, "{path}: {disposition}");
     }
 }
+
+both_backends!(a_log_watcher_gets_the_last_lines_and_the_download_the_whole_log, |f: Fixture| async move {
+    use futures::StreamExt;
+    let (datasets, _, _, ann, _) = setup(&f, 10).await;
+    let ann_c = session(&ann);
+    let ds = datasets.create(&ann_c, new("Logs")).await.unwrap();
+    let run = datasets.start_run(&ann_c, &ds.id, agora_model::runs::NewRun { name: "long".into(), ..Default::default() }).await.unwrap();
+    // Five chunks: 1,500 + 300 + 300 + 300 + 300 lines, so the tail spans four.
+    let mut all = Vec::new();
+    for (chunk, count) in [1500, 300, 300, 300, 300].into_iter().enumerate() {
+        let lines: Vec<String> = (0..count).map(|n| format!("chunk {chunk} line {n}")).collect();
+        all.extend(lines.clone());
+        datasets.append_log(&ann_c, &ds.id, &run.id, lines).await.unwrap();
+    }
+    let (tail, last, _live) = datasets.watch_log(&ann_c, &ds.id, &run.id).await.unwrap();
+    assert_eq!(tail.len(), agora_core::datasets::runs::TAIL_LINES);
+    assert_eq!(tail[..], all[all.len() - tail.len()..], "the newest lines, in order");
+    let newest = datasets.log_chunks(&ds.id, &run.id, None).await.unwrap().pop().unwrap();
+    assert_eq!(last, Some(newest.key), "the key of the last chunk, to follow from");
+
+    let mut download = Vec::new();
+    let mut body = Box::pin(datasets.log_text(&ann_c, &ds.id, &run.id).await.unwrap());
+    while let Some(chunk) = body.next().await {
+        download.extend_from_slice(&chunk.unwrap());
+    }
+    let expected: String = all.iter().map(|line| format!("{line}\n")).collect();
+    assert_eq!(String::from_utf8(download).unwrap(), expected);
+    // Someone without access gets neither.
+    let stranger = session(&user(&Accounts::new(f.storage.clone()), "stranger").await);
+    assert!(datasets.watch_log(&stranger, &ds.id, &run.id).await.is_err());
+    assert!(datasets.log_text(&stranger, &ds.id, &run.id).await.is_err());
+});

@@ -299,6 +299,16 @@ pub struct ServeArgs {
     #[arg(long, env = "AGORA_RUN_LOG_MAX_BYTES", value_name = "BYTES")]
     pub run_log_max_bytes: Option<u64>,
 
+    /// Live streams (dataset changes, run logs) one account, or one address
+    /// when anonymous, may hold open at once, 1 to 10000 [default: 20].
+    #[arg(long, env = "AGORA_LIVE_STREAMS_PER_USER", value_name = "COUNT")]
+    pub live_streams_per_user: Option<usize>,
+
+    /// Live streams this node holds open at once, all callers together,
+    /// 1 to 1000000 [default: 1000].
+    #[arg(long, env = "AGORA_LIVE_STREAMS", value_name = "COUNT")]
+    pub live_streams: Option<usize>,
+
     /// How often Agora writes its request records to the bucket, in
     /// milliseconds, 100 to 60000 (a crash loses at most this much) [default: 5000].
     #[arg(long, env = "AGORA_MONITOR_FLUSH_MS", value_name = "MS")]
@@ -460,6 +470,8 @@ mod tests {
             "AGORA_SESSION_TTL_MINS",
             "AGORA_MAX_DATASETS_PER_USER",
             "AGORA_MAX_DATASET_BYTES",
+            "AGORA_LIVE_STREAMS_PER_USER",
+            "AGORA_LIVE_STREAMS",
         ] {
             assert!(help.contains(needle), "`agora serve --help` lacks {needle}:\n{help}");
         }

@@ -58,6 +58,8 @@ pub struct Config {
     pub run_stale_after: std::time::Duration,
     /// Bytes of log one training session keeps.
     pub run_log_max_bytes: u64,
+    /// Live streams per caller and per node.
+    pub live_limits: agora_core::live::LiveLimits,
     /// A dashboard's size limit, the dashboards' storage budget, the schema.
     pub dashboard_limits: agora_core::dashboards::DashboardLimits,
 }
@@ -222,6 +224,20 @@ impl Config {
         if run_log_max_bytes < 1024 {
             return Err(ConfigError { setting: "--run-log-max-bytes / AGORA_RUN_LOG_MAX_BYTES", message: "must be at least 1024".into() });
         }
+        let defaults = agora_core::live::LiveLimits::default();
+        let live_limits = agora_core::live::LiveLimits {
+            per_caller: args.live_streams_per_user.unwrap_or(defaults.per_caller),
+            per_node: args.live_streams.unwrap_or(defaults.per_node),
+        };
+        if !(1..=10_000).contains(&live_limits.per_caller) {
+            return Err(ConfigError {
+                setting: "--live-streams-per-user / AGORA_LIVE_STREAMS_PER_USER",
+                message: "must be 1 to 10000".into(),
+            });
+        }
+        if !(1..=1_000_000).contains(&live_limits.per_node) {
+            return Err(ConfigError { setting: "--live-streams / AGORA_LIVE_STREAMS", message: "must be 1 to 1000000".into() });
+        }
         Ok(Config {
             addr,
             data_dir,
@@ -240,6 +256,7 @@ impl Config {
             sealing_keys,
             run_stale_after: std::time::Duration::from_secs(run_stale_secs),
             run_log_max_bytes,
+            live_limits,
         })
     }
 

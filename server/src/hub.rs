@@ -84,6 +84,7 @@ pub async fn start(
         monitor,
         egress: Egress::new(policy),
         sealing: std::sync::Arc::new(sealing),
+        live_limits: config.live_limits,
     });
     announce_setup(&hub, &setup_code, &setup_code_file, &public_url).await?;
     if rebuild {

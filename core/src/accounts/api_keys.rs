@@ -212,6 +212,22 @@ impl Accounts {
         Ok(record)
     }
 
+    /// The key's record as it stands now, if the key `record` was read
+    /// from is still live: not revoked, not expired, not replaced.
+    pub async fn recheck_api_key(&self, record: &ApiKeyRecord) -> Result<ApiKeyRecord, AccountError> {
+        let current = match self.load_key(&record.id).await {
+            Ok(current) => current,
+            Err(AccountError::NotFound) => return Err(AccountError::BadCredentials),
+            Err(other) => return Err(other),
+        };
+        let same = constant_time_eq(current.secret_sha256.as_bytes(), record.secret_sha256.as_bytes()) && current.owner == record.owner;
+        let live = !current.revoked && current.expires_at.is_none_or(|at| at > now());
+        if !(same && live) {
+            return Err(AccountError::BadCredentials);
+        }
+        Ok(current)
+    }
+
     /// Records that a key was used, at most once a minute per key; a
     /// failure is logged, never the caller's problem.
     pub async fn touch_api_key(&self, record: &ApiKeyRecord) {

@@ -51,9 +51,14 @@ impl Datasets {
 
     /// Notices (dataset ids) of changes to this dataset, for a live page.
     pub async fn watch(&self, caller: &Caller, id: &str) -> Result<tokio::sync::broadcast::Receiver<String>, DatasetError> {
-        let record = self.load(id).await?;
-        authorize(caller, &record.resource(), Need::Read).map_err(DatasetError::Api)?;
+        self.check_read(caller, id).await?;
         Ok(self.index.subscribe())
+    }
+
+    /// Whether `caller` may read the dataset (a live stream's periodic check).
+    pub async fn check_read(&self, caller: &Caller, id: &str) -> Result<(), DatasetError> {
+        let record = self.load(id).await?;
+        authorize(caller, &record.resource(), Need::Read).map_err(DatasetError::Api)
     }
 
     /// The newest entries first, for whoever may read the dataset.

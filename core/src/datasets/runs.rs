@@ -475,9 +475,19 @@ impl Datasets {
     /// Chunks of the log stored after `after` (a chunk key), in order: for
     /// watchers, and for chunks other nodes stored.
     pub async fn log_chunks(&self, id: &str, run: &str, after: Option<&str>) -> Result<Vec<LogChunk>, DatasetError> {
+        let keys = self.log_keys(id, run, after).await?;
+        self.read_chunks(keys).await
+    }
+
+    /// The keys of the log's chunks after `after`, in order.
+    async fn log_keys(&self, id: &str, run: &str, after: Option<&str>) -> Result<Vec<String>, DatasetError> {
         let options = ListOptions { prefix: log_prefix(id, run), start_after: after.map(str::to_owned), ..Default::default() };
         let mut keys: Vec<String> = self.storage.list_every(&options).await?.objects.into_iter().map(|o| o.key).collect();
         keys.sort();
+        Ok(keys)
+    }
+
+    async fn read_chunks(&self, keys: Vec<String>) -> Result<Vec<LogChunk>, DatasetError> {
         let chunks: Vec<Result<LogChunk, DatasetError>> = futures::stream::iter(keys)
             .map(|key| async move {
                 let body = self.storage.get(&key, None).await?.body;
@@ -490,18 +500,31 @@ impl Datasets {
         chunks.into_iter().collect()
     }
 
-    /// The whole log as text (the download).
-    pub async fn log_text(&self, caller: &Caller, id: &str, run: &str) -> Result<String, DatasetError> {
+    /// The whole log as text (the download), chunk by chunk as storage
+    /// answers: a 64 MiB log is never held in memory whole.
+    pub async fn log_text(
+        &self,
+        caller: &Caller,
+        id: &str,
+        run: &str,
+    ) -> Result<impl futures::Stream<Item = Result<Bytes, DatasetError>> + Send + 'static, DatasetError> {
         self.run_access(caller, id, Need::Read).await?;
         self.load_run(id, run).await?;
-        let mut text = String::new();
-        for chunk in self.log_chunks(id, run, None).await? {
-            for line in chunk.lines {
-                text.push_str(&line);
-                text.push('\n');
-            }
-        }
-        Ok(text)
+        let keys = self.log_keys(id, run, None).await?;
+        let storage = self.storage.clone();
+        Ok(futures::stream::iter(keys)
+            .map(move |key| {
+                let storage = storage.clone();
+                async move { Ok::<_, DatasetError>(storage.get(&key, None).await?.body) }
+            })
+            .buffered(4))
+    }
+
+    /// Whether `caller` may still read the session's log (a live stream's
+    /// periodic check).
+    pub async fn check_run_read(&self, caller: &Caller, id: &str, run: &str) -> Result<(), DatasetError> {
+        self.run_access(caller, id, Need::Read).await?;
+        self.load_run(id, run).await.map(drop)
     }
 
     /// For a watcher: the log so far (its last [`TAIL_LINES`] lines and the
@@ -519,12 +542,29 @@ impl Datasets {
             feeds.retain(|_, feed| feed.receiver_count() > 0);
             feeds.entry(format!("{id}/{run}")).or_insert_with(|| tokio::sync::broadcast::channel(4096).0).subscribe()
         };
-        let chunks = self.log_chunks(id, run, None).await?;
-        let last = chunks.last().map(|c| c.key.clone());
-        let mut lines: Vec<String> = chunks.into_iter().flat_map(|c| c.lines).collect();
-        let skip = lines.len().saturating_sub(TAIL_LINES);
+        let keys = self.log_keys(id, run, None).await?;
+        let last = keys.last().cloned();
+        Ok((self.log_tail(keys, TAIL_LINES).await?, last, receiver))
+    }
+
+    /// The last `want` lines of the chunks at `keys`, reading from the end
+    /// only as many chunks as hold them (1, 2, 4… at a time).
+    async fn log_tail(&self, mut keys: Vec<String>, want: usize) -> Result<Vec<String>, DatasetError> {
+        let mut newest_first: Vec<LogChunk> = Vec::new();
+        let mut have = 0;
+        let mut batch = 1;
+        while have < want && !keys.is_empty() {
+            let older = keys.split_off(keys.len().saturating_sub(batch));
+            for chunk in self.read_chunks(older).await?.into_iter().rev() {
+                have += chunk.lines.len();
+                newest_first.push(chunk);
+            }
+            batch = (batch * 2).min(CONCURRENCY);
+        }
+        let mut lines: Vec<String> = newest_first.into_iter().rev().flat_map(|c| c.lines).collect();
+        let skip = lines.len().saturating_sub(want);
         lines.drain(..skip);
-        Ok((lines, last, receiver))
+        Ok(lines)
     }
 
     /// Starts uploading an artifact of a reported round (one PUT or parts,

@@ -110,8 +110,15 @@ impl Hub {
     }
 
     /// Notices of changes to a dataset (other datasets' ids too: filter them).
-    pub async fn watch_dataset(&self, caller: &Caller, id: &str) -> Result<tokio::sync::broadcast::Receiver<String>, ApiError> {
-        self.datasets().watch(caller, id).await.map_err(|e| e.to_api())
+    /// Dataset ids as they change, and the watcher's place among the
+    /// node's live streams.
+    pub async fn watch_dataset(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<(tokio::sync::broadcast::Receiver<String>, crate::live::StreamPermit), ApiError> {
+        let changes = self.datasets().watch(caller, id).await.map_err(|e| e.to_api())?;
+        Ok((changes, self.live().admit(caller)?))
     }
 
     pub async fn thumbnails(&self, caller: &Caller, id: &str, request: ThumbnailsRequest) -> Result<Vec<ThumbnailLink>, ApiError> {

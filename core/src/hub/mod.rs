@@ -59,6 +59,8 @@ pub struct HubParts {
     /// and the file this node wrote it to (removed once it is used).
     pub setup_code: crate::accounts::setup::SetupCode,
     pub setup_code_file: std::path::PathBuf,
+    /// How many live streams a caller and the node may hold open.
+    pub live_limits: crate::live::LiveLimits,
 }
 
 #[derive(Clone)]
@@ -80,6 +82,7 @@ struct Inner {
     session_max: Duration,
     setup_code: crate::accounts::setup::SetupCode,
     setup_code_file: std::path::PathBuf,
+    live: crate::live::LiveStreams,
 }
 
 impl Hub {
@@ -106,6 +109,7 @@ impl Hub {
             session_max: parts.session_max,
             setup_code: parts.setup_code,
             setup_code_file: parts.setup_code_file,
+            live: crate::live::LiveStreams::new(parts.live_limits),
         }))
     }
 
@@ -127,6 +131,49 @@ impl Hub {
 
     pub fn datasets(&self) -> &Datasets {
         &self.0.datasets
+    }
+
+    /// The node's open live streams.
+    pub fn live(&self) -> &crate::live::LiveStreams {
+        &self.0.live
+    }
+
+    /// Whether a live stream opened by `caller` may stay open: the
+    /// credentials it was opened with still hold (not logged out, token
+    /// version unchanged, token and login within their lifetimes, account
+    /// active, API key neither revoked nor expired) and they still reach
+    /// what it shows. Any doubt, a storage error included, ends the
+    /// stream: its client reconnects and is checked afresh.
+    pub async fn still_allowed(&self, caller: &Caller, watched: &crate::live::Watched) -> bool {
+        let caller = match self.recheck_caller(caller).await {
+            Ok(Some(caller)) => caller,
+            Ok(None) | Err(_) => return false,
+        };
+        let access = match watched {
+            crate::live::Watched::Dataset(id) => self.0.datasets.check_read(&caller, id).await,
+            crate::live::Watched::RunLog { dataset, run } => self.0.datasets.check_run_read(&caller, dataset, run).await,
+        };
+        access.is_ok()
+    }
+
+    /// `caller` as their credentials stand now, or `None` if these no
+    /// longer hold.
+    async fn recheck_caller(&self, caller: &Caller) -> Result<Option<Caller>, ApiError> {
+        let identity = match &caller.identity {
+            Identity::Anonymous => return Ok(Some(caller.clone())),
+            Identity::Session { claims, .. } => {
+                if claims.exp <= now_secs() {
+                    return Ok(None);
+                }
+                self.claims_identity(claims.clone()).await?
+            }
+            Identity::ApiKey { key, .. } => match self.0.accounts.recheck_api_key(key).await {
+                Ok(record) => self.key_identity(record).await?,
+                Err(AccountError::BadCredentials) => None,
+                Err(other) => return Err(other.to_api()),
+            },
+        };
+        Ok(identity.map(|identity| Caller { identity, ip: caller.ip }))
     }
 
     /// Finishes what a crash interrupted: dataset and account deletions.
@@ -255,6 +302,12 @@ impl Hub {
             Ok(claims) => claims,
             Err(TokenError::Expired | TokenError::Invalid | TokenError::TooLong | TokenError::WeakSecret) => return Ok(None),
         };
+        self.claims_identity(claims).await
+    }
+
+    /// The session behind verified `claims`, if its login and account still
+    /// allow it.
+    async fn claims_identity(&self, claims: crate::auth::token::Claims) -> Result<Option<Identity>, ApiError> {
         // Checked here too, not only through `exp`: a lifetime shortened by
         // the operator applies to sessions already issued.
         if self.session_secs_left(claims.logged_in_at(), now_secs()) == 0 {
@@ -278,14 +331,20 @@ impl Hub {
             Err(AccountError::BadCredentials) => return Err(refused()),
             Err(other) => return Err(other.to_api()),
         };
-        let user = match self.0.accounts.get(&record.owner).await {
-            Ok(user) if user.check_active().is_ok() => user,
-            Ok(_) | Err(AccountError::NotFound) => return Err(refused()),
-            Err(other) => return Err(other.to_api()),
-        };
         let accounts = self.0.accounts.clone();
         let touched = record.clone();
+        let identity = self.key_identity(record).await?.ok_or_else(refused)?;
         tokio::spawn(async move { accounts.touch_api_key(&touched).await });
-        Ok(Identity::ApiKey { user: Box::new(user), key: Box::new(record) })
+        Ok(identity)
+    }
+
+    /// The identity of a live key's owner, if their account is active.
+    async fn key_identity(&self, record: crate::accounts::api_keys::ApiKeyRecord) -> Result<Option<Identity>, ApiError> {
+        let user = match self.0.accounts.get(&record.owner).await {
+            Ok(user) if user.check_active().is_ok() => user,
+            Ok(_) | Err(AccountError::NotFound) => return Ok(None),
+            Err(other) => return Err(other.to_api()),
+        };
+        Ok(Some(Identity::ApiKey { user: Box::new(user), key: Box::new(record) }))
     }
 }

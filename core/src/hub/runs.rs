@@ -10,12 +10,15 @@ use agora_model::ApiError;
 use super::Hub;
 use crate::auth::caller::Caller;
 use crate::datasets::runs::LogChunk;
+use crate::live::StreamPermit;
 
 /// What a log watcher starts from.
 pub struct LogWatch {
     pub tail: Vec<String>,
     pub last_chunk: Option<String>,
     pub live: tokio::sync::broadcast::Receiver<Arc<LogChunk>>,
+    /// The watcher's place among the node's live streams.
+    pub permit: StreamPermit,
 }
 
 impl Hub {
@@ -47,13 +50,27 @@ impl Hub {
         self.datasets().append_log(caller, id, run, lines).await.map_err(|e| e.to_api())
     }
 
-    pub async fn run_log(&self, caller: &Caller, id: &str, run: &str) -> Result<String, ApiError> {
-        self.datasets().log_text(caller, id, run).await.map_err(|e| e.to_api())
+    /// The log's bytes, chunk by chunk. A chunk that cannot be read ends
+    /// the body early (logged), so a download is never silently short.
+    pub async fn run_log(
+        &self,
+        caller: &Caller,
+        id: &str,
+        run: &str,
+    ) -> Result<impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static, ApiError> {
+        let chunks = self.datasets().log_text(caller, id, run).await.map_err(|e| e.to_api())?;
+        Ok(futures::StreamExt::map(chunks, |chunk| {
+            chunk.map_err(|err| {
+                tracing::warn!(error = %err, "a log download ended early: a chunk could not be read");
+                std::io::Error::other("a log chunk could not be read")
+            })
+        }))
     }
 
     pub async fn watch_log(&self, caller: &Caller, id: &str, run: &str) -> Result<LogWatch, ApiError> {
         let (tail, last_chunk, live) = self.datasets().watch_log(caller, id, run).await.map_err(|e| e.to_api())?;
-        Ok(LogWatch { tail, last_chunk, live })
+        let permit = self.live().admit(caller)?;
+        Ok(LogWatch { tail, last_chunk, live, permit })
     }
 
     /// Log chunks stored after `after` (by any node).

@@ -324,16 +324,18 @@ async fn thumbnails(
 
 /// Server-sent events: a `changed` event (data: the dataset id) whenever
 /// files, labels, members or the activity log change, on this node or
-/// another; reload what you show. Keep-alive comments every 15 s.
+/// another; reload what you show. Keep-alive comments every 15 s. The
+/// caller's right is checked again every 2 s: once it is gone (logged out,
+/// key revoked, removed, dataset made private) a last `ended` event closes
+/// the stream. At most 20 streams per account (or address) and 1,000 per
+/// node by default; past that, 429.
 #[utoipa::path(get, path = "/datasets/{id}/events", tag = "datasets", security((), ("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, content_type = "text/event-stream", description = "`event: changed` with the dataset id"), (status = 404, body = ErrorBody)))]
-async fn events(
-    RequestCaller(hub, caller): RequestCaller,
-    Path(id): Path<String>,
-) -> Answer<axum::response::Sse<impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>>> {
-    use axum::response::sse::{Event, KeepAlive};
+    responses((status = 200, content_type = "text/event-stream", description = "`event: changed` with the dataset id; `event: ended` when access ends"), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn events(RequestCaller(hub, caller): RequestCaller, Path(id): Path<String>) -> Answer<super::live::LiveResponse> {
+    use axum::response::sse::Event;
     use tokio::sync::broadcast::error::RecvError;
-    let receiver = hub.watch_dataset(&caller, &id).await?;
+    let (receiver, permit) = hub.watch_dataset(&caller, &id).await?;
+    let watched = agora_core::live::Watched::Dataset(id.clone());
     let stream = futures::stream::unfold((receiver, id), |(mut receiver, id)| async move {
         loop {
             match receiver.recv().await {
@@ -347,7 +349,7 @@ async fn events(
             }
         }
     });
-    Ok(axum::response::Sse::new(stream).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15))))
+    Ok(super::live::guarded(Box::pin(stream), hub, caller, watched, permit))
 }
 
 /// The dataset's 50 newest activity entries: who uploaded, labelled, shared

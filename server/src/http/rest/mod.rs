@@ -6,6 +6,7 @@
 mod accounts;
 mod dashboards;
 mod datasets;
+mod live;
 mod monitoring;
 mod runs;
 mod search;

@@ -5,7 +5,7 @@
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path};
 use axum::http::{header, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::Event;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -129,26 +129,33 @@ async fn append_log(
     Ok(Json(hub.append_log(&caller, &id, &run, append.lines).await?))
 }
 
-/// The whole log as text, to download.
+/// The whole log as text, to download, streamed chunk by chunk.
 #[utoipa::path(get, path = "/datasets/{id}/runs/{run}/logs", tag = "runs", security((), ("bearer" = [])), params(("id" = String, Path), ("run" = String, Path)),
     responses((status = 200, content_type = "text/plain"), (status = 404, body = ErrorBody)))]
 async fn log(RequestCaller(hub, caller): RequestCaller, Path((id, run)): Path<(String, String)>) -> Answer<impl IntoResponse> {
-    let text = hub.run_log(&caller, &id, &run).await?;
+    let chunks = hub.run_log(&caller, &id, &run).await?;
     let disposition = format!("attachment; filename=\"run-{run}.log\"");
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)], text))
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)],
+        axum::body::Body::from_stream(chunks),
+    ))
 }
 
 /// Server-sent events: first `tail` (the log's last 2,000 lines), then
 /// `lines` as they are appended (`{"lines": [...]}`), on this node at once
-/// and from other nodes within 2 s.
+/// and from other nodes within 2 s. Like every live stream, it ends with an
+/// `ended` event once the caller's right to the dataset is gone (checked
+/// every 2 s), and counts toward the per-account and per-node stream caps.
 #[utoipa::path(get, path = "/datasets/{id}/runs/{run}/logs/events", tag = "runs", security((), ("bearer" = [])), params(("id" = String, Path), ("run" = String, Path)),
-    responses((status = 200, content_type = "text/event-stream"), (status = 404, body = ErrorBody)))]
+    responses((status = 200, content_type = "text/event-stream"), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn log_events(
     RequestCaller(hub, caller): RequestCaller,
     Path((id, run)): Path<(String, String)>,
-) -> Answer<Sse<impl futures::Stream<Item = Result<Event, std::convert::Infallible>>>> {
+) -> Answer<super::live::LiveResponse> {
     use tokio::sync::broadcast::error::RecvError;
     let watch = hub.watch_log(&caller, &id, &run).await?;
+    let watched = agora_core::live::Watched::RunLog { dataset: id.clone(), run: run.clone() };
+    let permit = watch.permit;
     let first = Event::default().event("tail").data(serde_json::json!({ "lines": watch.tail }).to_string());
     struct State {
         hub: agora_core::hub::Hub,
@@ -164,7 +171,7 @@ async fn log_events(
     let mut poll = tokio::time::interval(POLL_OTHER_NODES);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let state = State {
-        hub,
+        hub: hub.clone(),
         id,
         run,
         live: watch.live,
@@ -206,7 +213,7 @@ async fn log_events(
         }
     });
     let stream = futures::StreamExt::chain(futures::stream::once(async move { Ok(first) }), rest);
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15))))
+    Ok(super::live::guarded(Box::pin(stream), hub, caller, watched, permit))
 }
 
 /// Starts uploading an artifact of a reported round (`model.h5`…, any
