@@ -8,7 +8,7 @@
 //!   redirect to loopback not followed; a listed address reached.
 //! - What a peer can cost: an endless answer is cut off; a stalled peer
 //!   does not delay another account's fetches; an account adds at most
-//!   `MAX_SOURCES_PER_USER` sources.
+//!   `MAX_SOURCES_PER_USER` sources, racing adds included.
 
 mod common;
 
@@ -236,12 +236,26 @@ async fn a_peer_costs_only_its_own_budget() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    // At most MAX_SOURCES_PER_USER sources per account.
+    // At most MAX_SOURCES_PER_USER sources per account, even when adds
+    // race: Ann (who has one) sends the cap's worth and five more at once.
     let url = token_peer(false).await;
     let max = agora_core::monitoring::sources::MAX_SOURCES_PER_USER;
-    for n in 1..max {
+    let racing = (0..max + 4).map(|n| {
+        let (server, ann, url) = (&server, &ann, &url);
+        async move { add(server, ann, json!({"name": format!("s{n}"), "url": url, "protocol": "fmd-token", "token": PEER_TOKEN})).await.0 }
+    });
+    let statuses = futures::future::join_all(racing).await;
+    let accepted = statuses.iter().filter(|s| **s == StatusCode::CREATED).count();
+    assert!(statuses.iter().all(|s| *s == StatusCode::CREATED || *s == StatusCode::BAD_REQUEST), "{statuses:?}");
+    // Ann sees her own sources only.
+    let owned = |list: &Value| list.as_array().unwrap().iter().filter(|s| s["kind"] != "self").count();
+    let (_, list) = server.get(SOURCES, Some(&ann)).await;
+    assert_eq!(owned(&list), accepted + 1, "every accepted add is kept and every refused one is gone: {list}");
+    assert!(accepted < max, "{accepted} racing adds were accepted on top of the one she had; the cap is {max}");
+    // What the race left free can still be filled, up to the cap exactly.
+    for n in accepted + 1..max {
         let (status, message, _) =
-            add(&server, &ann, json!({"name": format!("s{n}"), "url": url, "protocol": "fmd-token", "token": PEER_TOKEN})).await;
+            add(&server, &ann, json!({"name": format!("t{n}"), "url": url, "protocol": "fmd-token", "token": PEER_TOKEN})).await;
         assert_eq!(status, StatusCode::CREATED, "source {n}: {message}");
     }
     let (status, message, _) =

@@ -283,13 +283,17 @@ impl Sources {
 
     /// Checks the address and credentials against the service, then saves
     /// the source (nothing is saved when the check fails).
+    ///
+    /// The cap holds against concurrent adds, on one node or several: each
+    /// add counts again after its record is written, and a record that finds
+    /// more than the cap removes itself and is refused. The last writer to
+    /// count sees every earlier one, so the cap is never exceeded; adds that
+    /// race at the very limit may all be refused, and a retry succeeds.
     pub async fn add(&self, owner: &str, source: CheckedSource) -> Result<SourceRecord, ApiError> {
-        let owned = self.list().await?.iter().filter(|r| !r.is_self() && r.owner == owner).count();
-        if owned >= MAX_SOURCES_PER_USER {
-            return Err(ApiError::invalid(
-                "url",
-                format!("an account can add at most {MAX_SOURCES_PER_USER} monitored sources; delete one first"),
-            ));
+        let full =
+            || ApiError::invalid("url", format!("an account can add at most {MAX_SOURCES_PER_USER} monitored sources; delete one first"));
+        if self.owned_by(owner).await? >= MAX_SOURCES_PER_USER {
+            return Err(full());
         }
         self.remote.check(Peer::from(&source)).await.map_err(|e| e.into_api())?;
         let now = crate::accounts::unix_now_ms();
@@ -305,8 +309,17 @@ impl Sources {
             ..Default::default()
         };
         self.put(&record, Some(WriteCondition::Create)).await.map_err(storage_failed)?;
+        if self.owned_by(owner).await? > MAX_SOURCES_PER_USER {
+            self.storage.delete(&key(&record.id)).await.map_err(storage_failed)?;
+            return Err(full());
+        }
         tracing::info!(source = %record.id, url = %record.url, "monitored source added");
         Ok(record)
+    }
+
+    /// How many remote sources `owner` has.
+    async fn owned_by(&self, owner: &str) -> Result<usize, ApiError> {
+        Ok(self.list().await?.iter().filter(|r| !r.is_self() && r.owner == owner).count())
     }
 
     /// Deletes a remote source and everything fetched from it; its fetches
