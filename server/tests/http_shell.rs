@@ -111,6 +111,26 @@ async fn pages_carry_a_nonce_policy_and_every_answer_the_security_headers() {
     server.stop().await.unwrap();
 }
 
+/// The REST API's OpenAPI document passes openapi-spec-validator, the
+/// checker client generators and API gateways rely on (unique operation
+/// ids, resolvable references, valid schemas).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_is_valid_openapi() {
+    let server = TestServer::start().await;
+    let spec = server.client.get(server.url("/api/v1/openapi.json")).send().await.unwrap().text().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, &spec).unwrap();
+    let output = std::process::Command::new(agora_testkit::peer_python("openapi"))
+        .args(["-m", "openapi_spec_validator"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success() && said.contains("OK"), "openapi-spec-validator refused the document: {said}");
+    server.stop().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_theme_cookie_is_rendered_on_the_first_byte() {
     let server = TestServer::start().await;

@@ -46,7 +46,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(dashboard_max_bytes: u64) -> Rou
 
 /// The dashboards the caller owns or is a member of, most recently used
 /// first (at most 500). Dashboards shared by link are not listed for others.
-#[utoipa::path(get, path = "/dashboards", tag = "dashboards", security(("bearer" = [])), responses(
+#[utoipa::path(get, operation_id = "list_dashboards", path = "/dashboards", tag = "dashboards", security(("bearer" = [])), responses(
     (status = 200, body = DashboardList), (status = 401, body = ErrorBody)))]
 async fn list(RequestCaller(hub, caller): RequestCaller) -> Answer<Json<DashboardList>> {
     Ok(Json(hub.dashboards_of(&caller).await?))
@@ -56,7 +56,7 @@ async fn list(RequestCaller(hub, caller): RequestCaller) -> Answer<Json<Dashboar
 /// checked: Plotly figure JSON (`{data, layout}`), markdown, dataset
 /// statistics, placed on a 12-column grid, and the whole against the
 /// dashboard JSON schema.
-#[utoipa::path(post, path = "/dashboards", tag = "dashboards", security(("bearer" = [])), request_body = NewDashboard, responses(
+#[utoipa::path(post, operation_id = "create_dashboard", path = "/dashboards", tag = "dashboards", security(("bearer" = [])), request_body = NewDashboard, responses(
     (status = 201, body = DashboardView), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody, description = "over AGORA_MAX_DASHBOARD_BYTES")))]
 async fn create(RequestCaller(hub, caller): RequestCaller, Body(request): Body<NewDashboard>) -> Answer<(StatusCode, Json<DashboardView>)> {
     Ok((StatusCode::CREATED, Json(hub.create_dashboard(&caller, request).await?)))
@@ -64,7 +64,7 @@ async fn create(RequestCaller(hub, caller): RequestCaller, Body(request): Body<N
 
 /// One dashboard; "not found" also when the caller may not see it. Anyone
 /// with the link reads a dashboard whose visibility is `public`.
-#[utoipa::path(get, path = "/dashboards/{id}", tag = "dashboards", security((), ("bearer" = [])), params(("id" = String, Path)), responses(
+#[utoipa::path(get, operation_id = "get_dashboard", path = "/dashboards/{id}", tag = "dashboards", security((), ("bearer" = [])), params(("id" = String, Path)), responses(
     (status = 200, body = DashboardView), (status = 404, body = ErrorBody)))]
 async fn show(RequestCaller(hub, caller): RequestCaller, Path(id): Path<String>) -> Answer<Json<DashboardView>> {
     Ok(Json(hub.dashboard(&caller, &id).await?))
@@ -72,7 +72,7 @@ async fn show(RequestCaller(hub, caller): RequestCaller, Path(id): Path<String>)
 
 /// Saves a change made from `version`. Someone else's save since then is a
 /// 409 (`field: version`); a protected dashboard refuses (403).
-#[utoipa::path(patch, path = "/dashboards/{id}", tag = "dashboards", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(patch, operation_id = "update_dashboard", path = "/dashboards/{id}", tag = "dashboards", security(("bearer" = [])), params(("id" = String, Path)),
     request_body = DashboardChange, responses((status = 200, body = DashboardView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
     (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)))]
 async fn update(
@@ -84,7 +84,7 @@ async fn update(
 }
 
 /// Deletes a dashboard (its owner; never a protected one).
-#[utoipa::path(delete, path = "/dashboards/{id}", tag = "dashboards", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(delete, operation_id = "delete_dashboard", path = "/dashboards/{id}", tag = "dashboards", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn delete(RequestCaller(hub, caller): RequestCaller, Path(id): Path<String>) -> Answer<StatusCode> {
     hub.delete_dashboard(&caller, &id).await?;
@@ -92,7 +92,7 @@ async fn delete(RequestCaller(hub, caller): RequestCaller, Path(id): Path<String
 }
 
 /// Gives a person view or edit access (`role: null` takes it away). Owner only.
-#[utoipa::path(post, path = "/dashboards/{id}/members", tag = "dashboards", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(post, operation_id = "share_dashboard", path = "/dashboards/{id}/members", tag = "dashboards", security(("bearer" = [])), params(("id" = String, Path)),
     request_body = ShareRequest, responses((status = 200, body = DashboardView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn share(
     RequestCaller(hub, caller): RequestCaller,

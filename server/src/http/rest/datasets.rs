@@ -47,27 +47,27 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
 }
 
 /// The datasets the caller may see: their own, shared with them, public.
-#[utoipa::path(get, path = "/datasets", tag = "datasets", security((), ("bearer" = [])), responses((status = 200, body = Vec<DatasetView>)))]
+#[utoipa::path(get, operation_id = "list_datasets", path = "/datasets", tag = "datasets", security((), ("bearer" = [])), responses((status = 200, body = Vec<DatasetView>)))]
 async fn list(RequestCaller(hub, caller): RequestCaller) -> Answer<Json<Vec<DatasetView>>> {
     Ok(Json(hub.list_datasets(&caller).await?))
 }
 
 /// Creates a dataset owned by the caller (an API key needs read-write access to all datasets).
-#[utoipa::path(post, path = "/datasets", tag = "datasets", security(("bearer" = [])), request_body = NewDataset, responses(
+#[utoipa::path(post, operation_id = "create_dataset", path = "/datasets", tag = "datasets", security(("bearer" = [])), request_body = NewDataset, responses(
     (status = 201, body = DatasetView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "quota reached or key without write access")))]
 async fn create(RequestCaller(hub, caller): RequestCaller, Body(request): Body<NewDataset>) -> Answer<(StatusCode, Json<DatasetView>)> {
     Ok((StatusCode::CREATED, Json(hub.create_dataset(&caller, request).await?)))
 }
 
 /// One dataset; "not found" also when the caller may not see it.
-#[utoipa::path(get, path = "/datasets/{id}", tag = "datasets", security((), ("bearer" = [])), params(("id" = String, Path)), responses(
+#[utoipa::path(get, operation_id = "get_dataset", path = "/datasets/{id}", tag = "datasets", security((), ("bearer" = [])), params(("id" = String, Path)), responses(
     (status = 200, body = DatasetView), (status = 404, body = ErrorBody)))]
 async fn show(RequestCaller(hub, caller): RequestCaller, Path(id): Path<String>) -> Answer<Json<DatasetView>> {
     Ok(Json(hub.dataset(&caller, &id).await?))
 }
 
 /// Renames or describes (editors), or changes visibility (owner).
-#[utoipa::path(patch, path = "/datasets/{id}", tag = "datasets", security(("bearer" = [])), params(("id" = String, Path)), request_body = DatasetChange,
+#[utoipa::path(patch, operation_id = "update_dataset", path = "/datasets/{id}", tag = "datasets", security(("bearer" = [])), params(("id" = String, Path)), request_body = DatasetChange,
     responses((status = 200, body = DatasetView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn update(
     RequestCaller(hub, caller): RequestCaller,
@@ -79,14 +79,14 @@ async fn update(
 
 /// Deletes the dataset (owner): it disappears at once; a background job
 /// removes its objects, with progress at `GET /jobs/{id}`.
-#[utoipa::path(delete, path = "/datasets/{id}", tag = "datasets", security(("bearer" = [])), params(("id" = String, Path)), responses(
+#[utoipa::path(delete, operation_id = "delete_dataset", path = "/datasets/{id}", tag = "datasets", security(("bearer" = [])), params(("id" = String, Path)), responses(
     (status = 202, body = JobView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn delete(RequestCaller(hub, caller): RequestCaller, Path(id): Path<String>) -> Answer<(StatusCode, Json<JobView>)> {
     Ok((StatusCode::ACCEPTED, Json(hub.delete_dataset(&caller, &id).await?)))
 }
 
 /// Gives someone a role (viewer, editor), changes it, or removes them (`role: null`).
-#[utoipa::path(post, path = "/datasets/{id}/members", tag = "datasets", security(("bearer" = [])), params(("id" = String, Path)), request_body = ShareRequest,
+#[utoipa::path(post, operation_id = "share_dataset", path = "/datasets/{id}/members", tag = "datasets", security(("bearer" = [])), params(("id" = String, Path)), request_body = ShareRequest,
     responses((status = 200, body = DatasetView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn share(
     RequestCaller(hub, caller): RequestCaller,

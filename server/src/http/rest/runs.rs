@@ -60,13 +60,13 @@ async fn start(
 
 /// The dataset's sessions, newest first, each with its status (`stale`:
 /// running but silent for longer than the hub allows).
-#[utoipa::path(get, path = "/datasets/{id}/runs", tag = "runs", security((), ("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(get, operation_id = "list_runs", path = "/datasets/{id}/runs", tag = "runs", security((), ("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = Vec<RunView>), (status = 404, body = ErrorBody)))]
 async fn list(RequestCaller(hub, caller): RequestCaller, Path(id): Path<String>) -> Answer<Json<Vec<RunView>>> {
     Ok(Json(hub.runs(&caller, &id).await?))
 }
 
-#[utoipa::path(get, path = "/datasets/{id}/runs/{run}", tag = "runs", security((), ("bearer" = [])), params(("id" = String, Path), ("run" = String, Path)),
+#[utoipa::path(get, operation_id = "get_run", path = "/datasets/{id}/runs/{run}", tag = "runs", security((), ("bearer" = [])), params(("id" = String, Path), ("run" = String, Path)),
     responses((status = 200, body = RunView), (status = 404, body = ErrorBody)))]
 async fn show(RequestCaller(hub, caller): RequestCaller, Path((id, run)): Path<(String, String)>) -> Answer<Json<RunView>> {
     Ok(Json(hub.run(&caller, &id, &run).await?))
