@@ -16,7 +16,7 @@ export AGORA_DATA_DIR
 .PHONY: serve test watch tools test-tools bench lint
 
 serve: tools
-	@printf '\033[1;34m==>\033[0m %s\n' "building and serving the release build (from an empty cargo cache on 2 cores: about 15 minutes; later builds reuse it); it serves at http://$${AGORA_ADDR:-127.0.0.1:3000} once built"
+	@printf '\033[1;34m==>\033[0m %s\n' "building and serving the release build (from an empty cargo cache on 2 cores: 15 to 20 minutes, after a 7-minute wasm-bindgen build on a new machine; later builds reuse it); it serves at http://$${AGORA_ADDR:-127.0.0.1:3000} once built"
 	scripts/build-site --release
 	target/release/agora serve
 
