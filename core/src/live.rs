@@ -13,7 +13,6 @@
 //! removed membership or a dataset made private ends it within seconds.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -90,10 +89,6 @@ impl LiveStreams {
         Self { limits, open: Arc::default() }
     }
 
-    pub fn limits(&self) -> LiveLimits {
-        self.limits
-    }
-
     /// A place for one more stream of `caller`, or 429 naming the limit.
     pub fn admit(&self, caller: &Caller) -> Result<StreamPermit, ApiError> {
         let key = caller_key(caller);
@@ -127,18 +122,12 @@ fn full(message: String) -> ApiError {
     ApiError { retry_after_secs: Some(5), ..ApiError::new(ErrorKind::RateLimited, message) }
 }
 
-/// Whose streams these are: the account, else the address (IPv6 by /64).
+/// Whose streams these are: the account, else the address (IPv6 by /64,
+/// as the abuse limits count it).
 fn caller_key(caller: &Caller) -> String {
-    if let Some(user) = caller.user() {
-        return format!("user:{}", user.id);
-    }
-    match caller.ip.map(|ip| ip.to_canonical()) {
-        Some(IpAddr::V4(v4)) => format!("ip:{v4}"),
-        Some(IpAddr::V6(v6)) => {
-            let s = v6.segments();
-            format!("ip:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-        None => "ip:unknown".to_owned(),
+    match caller.user() {
+        Some(user) => format!("user:{}", user.id),
+        None => format!("ip:{}", crate::auth::limits::ip_key(caller.ip)),
     }
 }
 

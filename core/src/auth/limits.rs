@@ -99,7 +99,7 @@ impl AuthLimits {
 /// IPv4 addresses count one by one; IPv6 ones by their /64, the block one
 /// subscriber is given (rotating through it is one client). Mapped IPv4
 /// addresses count as the IPv4 address.
-fn ip_key(ip: Option<IpAddr>) -> String {
+pub(crate) fn ip_key(ip: Option<IpAddr>) -> String {
     match ip.map(|ip| ip.to_canonical()) {
         Some(IpAddr::V6(v6)) => {
             let s = v6.segments();

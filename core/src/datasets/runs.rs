@@ -508,8 +508,7 @@ impl Datasets {
         id: &str,
         run: &str,
     ) -> Result<impl futures::Stream<Item = Result<Bytes, DatasetError>> + Send + 'static, DatasetError> {
-        self.run_access(caller, id, Need::Read).await?;
-        self.load_run(id, run).await?;
+        self.check_run_read(caller, id, run).await?;
         let keys = self.log_keys(id, run, None).await?;
         let storage = self.storage.clone();
         Ok(futures::stream::iter(keys)
@@ -520,8 +519,8 @@ impl Datasets {
             .buffered(4))
     }
 
-    /// Whether `caller` may still read the session's log (a live stream's
-    /// periodic check).
+    /// Whether `caller` may read the session's log: the download, a new
+    /// watcher, and a live stream's periodic check.
     pub async fn check_run_read(&self, caller: &Caller, id: &str, run: &str) -> Result<(), DatasetError> {
         self.run_access(caller, id, Need::Read).await?;
         self.load_run(id, run).await.map(drop)
@@ -535,8 +534,7 @@ impl Datasets {
         id: &str,
         run: &str,
     ) -> Result<(Vec<String>, Option<String>, tokio::sync::broadcast::Receiver<Arc<LogChunk>>), DatasetError> {
-        self.run_access(caller, id, Need::Read).await?;
-        self.load_run(id, run).await?;
+        self.check_run_read(caller, id, run).await?;
         let receiver = {
             let mut feeds = self.feeds.feeds.lock().unwrap();
             feeds.retain(|_, feed| feed.receiver_count() > 0);
