@@ -166,7 +166,7 @@ async fn hostile_keys_and_bodies_get_4xx() {
 
     // Malformed XML for a signed complete request goes through the SDK path:
     // an upload id that was never issued is a 404, not a 500.
-    let err = f.storage.complete_upload("m.bin", "../../../etc", &[(1, "x".into())], None).await.unwrap_err();
+    let err = f.storage.complete_upload("m.bin", "../../../etc", &[(1, "x".into())], None, &[]).await.unwrap_err();
     assert_eq!(err.kind(), agora_model::ErrorKind::NotFound, "{err}");
 }
 

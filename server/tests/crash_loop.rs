@@ -126,7 +126,7 @@ async fn work(storage: Storage, worker: usize, model: Model, killed: Arc<AtomicB
                 match parts.await {
                     Ok((id, one, two)) => {
                         set_in_flight(Some(state.clone()));
-                        storage.complete_upload(&key, &id, &[(1, one), (2, two)], None).await.map(|_| Some(state))
+                        storage.complete_upload(&key, &id, &[(1, one), (2, two)], None, &tags).await.map(|_| Some(state))
                     }
                     Err(err) => Err(err),
                 }

@@ -1,12 +1,13 @@
 //! Real S3 endpoints for integration tests: Agora's embedded endpoint (in
-//! process, on a free port) and moto's server (a second, independent S3
-//! implementation, started once per test binary); the other real peers
+//! process, on a free port), moto's server (a second, independent S3
+//! implementation) and Ceph's RADOS Gateway (a production object store), the
+//! last two started once per test binary; the other real peers
 //! (SMTP, monitored Flask services) are in [`peers`].
 
 mod peers;
 pub mod people;
 
-pub use peers::{flask_peer, moto_endpoint, peer_python, peer_script, smtp_server, FlaskPeer, SmtpServer, PEER_PASSWORD, PEER_TOKEN};
+pub use peers::{flask_peer, moto_endpoint, rgw_endpoint, RgwEndpoint, peer_python, peer_script, smtp_server, FlaskPeer, SmtpServer, PEER_PASSWORD, PEER_TOKEN};
 
 use std::sync::Arc;
 
@@ -20,6 +21,8 @@ use agora_s3d::store::Store;
 pub enum Backend {
     Embedded,
     Moto,
+    /// Ceph RGW (`rgw_endpoint`).
+    Rgw,
 }
 
 /// A bucket of its own on a running endpoint.
@@ -63,6 +66,7 @@ pub async fn fixture(backend: Backend) -> Fixture {
     match backend {
         Backend::Embedded => embedded().await,
         Backend::Moto => moto().await,
+        Backend::Rgw => rgw().await,
     }
 }
 
@@ -89,21 +93,30 @@ async fn embedded() -> Fixture {
 }
 
 async fn moto() -> Fixture {
-    let endpoint = moto_endpoint().to_owned();
+    external(Backend::Moto, moto_endpoint().to_owned(), ("testing".into(), "testing".into())).await
+}
+
+async fn rgw() -> Fixture {
+    let rgw = rgw_endpoint();
+    external(Backend::Rgw, rgw.url.clone(), (rgw.access_key.clone(), rgw.secret_key.clone())).await
+}
+
+/// A new bucket on a store that runs outside the test process.
+async fn external(backend: Backend, endpoint: String, credentials: (String, String)) -> Fixture {
     let storage = Storage::connect(&StorageConfig {
         endpoint: Some(endpoint.clone()),
         public_endpoint: None,
         region: "us-east-1".into(),
         bucket: unique_bucket(),
-        credentials: Some(("testing".into(), Secret::new("testing".into()))),
+        credentials: Some((credentials.0.clone(), Secret::new(credentials.1.clone()))),
         path_style: true,
     })
     .await;
     storage.ensure_bucket().await.unwrap();
-    Fixture { storage, endpoint, credentials: ("testing".into(), "testing".into()), backend: Backend::Moto, data: None }
+    Fixture { storage, endpoint, credentials, backend, data: None }
 }
 
-/// Runs one async test body against both endpoints.
+/// Runs one async test body against the embedded endpoint and moto.
 #[macro_export]
 macro_rules! both_backends {
     ($name:ident, $body:expr) => {
@@ -122,6 +135,34 @@ macro_rules! both_backends {
                 let fixture = $crate::fixture($crate::Backend::Moto).await;
                 let _files = fixture.guard();
                 ($body)(fixture).await;
+            }
+        }
+    };
+}
+
+/// Runs one async test body against all three stores: the embedded
+/// endpoint, moto and Ceph RGW.
+#[macro_export]
+macro_rules! every_store {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn embedded() {
+                let fixture = $crate::fixture($crate::Backend::Embedded).await;
+                let _files = fixture.guard();
+                ($body)(fixture).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn moto() {
+                ($body)($crate::fixture($crate::Backend::Moto).await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn rgw() {
+                ($body)($crate::fixture($crate::Backend::Rgw).await).await;
             }
         }
     };

@@ -244,3 +244,54 @@ pub fn flask_peer(version: &str) -> FlaskPeer {
     let port = start_peer(command, "the flask-monitoring-dashboard peer");
     FlaskPeer { port, _dir: dir }
 }
+
+/// An S3 endpoint of a real Ceph cluster: its address and the keys of its
+/// S3 user.
+pub struct RgwEndpoint {
+    pub url: String,
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+/// Starts a single-node Ceph cluster with the RADOS Gateway once for this
+/// test binary (`testkit/peers/ceph_rgw.sh`: a monitor, a memstore OSD and
+/// RGW, about 12 s); it dies with the test process. `AGORA_TEST_RGW_URL`,
+/// `AGORA_TEST_RGW_ACCESS_KEY` and `AGORA_TEST_RGW_SECRET_KEY` point at a
+/// running one instead.
+pub fn rgw_endpoint() -> &'static RgwEndpoint {
+    static ENDPOINT: OnceLock<RgwEndpoint> = OnceLock::new();
+    ENDPOINT.get_or_init(|| {
+        if let Ok(url) = std::env::var("AGORA_TEST_RGW_URL") {
+            let key = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("AGORA_TEST_RGW_URL is set, so {name} must be too"));
+            return RgwEndpoint { url, access_key: key("AGORA_TEST_RGW_ACCESS_KEY"), secret_key: key("AGORA_TEST_RGW_SECRET_KEY") };
+        }
+        let dir = rgw_dir();
+        let keys = agora_s3d::credentials::Credentials::generate();
+        let (access_key, secret_key) = (keys.access_key_id, keys.secret_access_key);
+        let mut command = Command::new(peer_script("ceph_rgw.sh"));
+        command.arg(&dir).arg(&access_key).arg(&secret_key);
+        let port = start_peer(command, "the Ceph cluster (radosgw)");
+        RgwEndpoint { url: format!("http://127.0.0.1:{port}"), access_key, secret_key }
+    })
+}
+
+/// `<temp>/agora-rgw-<pid>` for this process. The cluster dies with a
+/// SIGKILL, so nobody is left to remove its directory: each start removes
+/// those of processes that are gone.
+fn rgw_dir() -> PathBuf {
+    let temp = std::env::temp_dir();
+    if let Ok(entries) = std::fs::read_dir(&temp) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let pid = name.to_str().and_then(|n| n.strip_prefix("agora-rgw-")).and_then(|p| p.parse::<u32>().ok());
+            if let Some(pid) = pid {
+                if !Path::new(&format!("/proc/{pid}")).exists() {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+    }
+    let dir = temp.join(format!("agora-rgw-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}

@@ -521,7 +521,7 @@ impl Datasets {
         }
         self.check_or_discard(record, upload_id, pending, &discard).await?;
         let condition = (!pending.replace).then_some(WriteCondition::Create);
-        let assembled = match self.storage.complete_upload(&key, &m.s3_upload_id, &parts, condition).await {
+        let assembled = match self.storage.complete_upload(&key, &m.s3_upload_id, &parts, condition, &pending.labels).await {
             Ok(_) => self.check_in_place(&key, pending.size, multipart_etag(&parts)).await,
             Err(StorageError::PreconditionFailed) => Err(created_meanwhile(pending)),
             Err(StorageError::NotFound) => Err(not_found_upload()),

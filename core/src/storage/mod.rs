@@ -268,9 +268,11 @@ impl Storage {
         check_tags(&options.tags)?;
         let mut request = self.client.put_object().bucket(&self.bucket).key(key).body(ByteStream::from(body));
         with_put_options!(request, options);
+        // Conditions carry the bare ETag: AWS, s3s and moto take it quoted or
+        // not, Ceph RGW 16 compares the header with the unquoted ETag as text.
         request = match options.condition {
             Some(WriteCondition::Create) => request.if_none_match("*"),
-            Some(WriteCondition::Match(etag)) => request.if_match(format!("\"{etag}\"")),
+            Some(WriteCondition::Match(etag)) => request.if_match(etag),
             None => request,
         };
         let output = request.send().await.map_err(StorageError::from_sdk)?;
@@ -319,12 +321,28 @@ impl Storage {
             .bucket(&self.bucket)
             .key(to)
             .copy_source(copy_source(&self.bucket, from))
-            .copy_source_if_match(format!("\"{from_etag}\""))
+            .copy_source_if_match(from_etag)
             .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
             .tagging_directive(aws_sdk_s3::types::TaggingDirective::Replace);
+        let tags = set.tags.clone();
         with_put_options!(request, set);
         let output = request.send().await.map_err(StorageError::from_sdk)?;
+        self.ensure_tags(to, &tags).await?;
         Ok(unquote(output.copy_object_result().and_then(|r| r.e_tag())))
+    }
+
+    /// Sets `tags` on `key` unless it has them already. Ceph RGW 16 ignores
+    /// the tagging directive of CopyObject and the tags of
+    /// CreateMultipartUpload (docs/storage.md); elsewhere this is one read.
+    async fn ensure_tags(&self, key: &str, tags: &[Tag]) -> StorageResult<()> {
+        if self.get_tags(key).await? != tags {
+            if tags.is_empty() {
+                self.delete_tags(key).await?;
+            } else {
+                self.put_tags(key, tags).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Deleting a missing key succeeds.
@@ -409,8 +427,13 @@ impl Storage {
     }
 
     pub async fn get_tags(&self, key: &str) -> StorageResult<Vec<Tag>> {
-        let output = self.client.get_object_tagging().bucket(&self.bucket).key(key).send().await.map_err(StorageError::from_sdk)?;
-        Ok(output.tag_set().iter().map(|t| Tag::new(t.key(), t.value())).collect())
+        match self.client.get_object_tagging().bucket(&self.bucket).key(key).send().await {
+            Ok(output) => Ok(output.tag_set().iter().map(|t| Tag::new(t.key(), t.value())).collect()),
+            // Ceph RGW 16 answers an object that never had tags (one made by
+            // CompleteMultipartUpload) with 200 and no body.
+            Err(err) if err.raw_response().is_some_and(|r| r.status().as_u16() == 200 && r.body().bytes() == Some(&[])) => Ok(Vec::new()),
+            Err(err) => Err(StorageError::from_sdk(err)),
+        }
     }
 
     pub async fn put_tags(&self, key: &str, tags: &[Tag]) -> StorageResult<()> {
@@ -483,6 +506,7 @@ impl Storage {
         upload_id: &str,
         parts: &[(i32, String)],
         condition: Option<WriteCondition>,
+        tags: &[Tag],
     ) -> StorageResult<String> {
         let completed =
             parts.iter().map(|(n, etag)| CompletedPart::builder().part_number(*n).e_tag(format!("\"{etag}\"")).build()).collect();
@@ -495,11 +519,17 @@ impl Storage {
             .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(completed)).build());
         request = match condition {
             Some(WriteCondition::Create) => request.if_none_match("*"),
-            Some(WriteCondition::Match(etag)) => request.if_match(format!("\"{etag}\"")),
+            Some(WriteCondition::Match(etag)) => request.if_match(etag),
             None => request,
         };
         let output = request.send().await.map_err(StorageError::from_sdk)?;
-        Ok(unquote(output.e_tag()))
+        self.ensure_tags(key, tags).await?;
+        match unquote(output.e_tag()) {
+            // Ceph RGW 16 leaves the ETag out of its CompleteMultipartUpload
+            // answer (docs/storage.md); the object has it.
+            etag if etag.is_empty() => Ok(self.head(key).await?.etag),
+            etag => Ok(etag),
+        }
     }
 
     pub async fn abort_upload(&self, key: &str, upload_id: &str) -> StorageResult<()> {

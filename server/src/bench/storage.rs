@@ -302,7 +302,7 @@ async fn upload(storage: &Storage, source: &Path, size: u64, part_size: u64, par
         .await;
     let mut done = results.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
     done.sort_by_key(|(n, _)| *n);
-    storage.complete_upload(key, &upload_id, &done, None).await?;
+    storage.complete_upload(key, &upload_id, &done, None, &[]).await?;
     Ok(started.elapsed().as_secs_f64())
 }
 
