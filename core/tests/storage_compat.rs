@@ -261,3 +261,9 @@ every_store!(presigned_put_get_and_part_urls_work_from_a_plain_http_client, |f: 
     s.complete_upload("up/big.bin", &id, &parts, None, &[]).await.unwrap();
     assert_eq!(s.head("up/big.bin").await.unwrap().size, 5 * MIB as u64 + 10);
 });
+
+every_store!(the_start_up_self_check_finds_every_feature_and_leaves_nothing_behind, |f: Fixture| async move {
+    let s = &f.storage;
+    agora_core::storage::self_check::check_features(s, Some(&http())).await.unwrap();
+    assert!(s.list_all("sys/probes/").await.unwrap().is_empty(), "the probes removed their objects");
+});

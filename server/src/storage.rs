@@ -9,8 +9,8 @@ use tokio_util::sync::CancellationToken;
 
 use agora_core::readiness::{Probe, ProbeFuture};
 use agora_core::secret::Secret;
-use agora_core::storage::{PutOptions, Storage, StorageConfig, StorageError};
-use agora_model::tags::Tag;
+use agora_core::storage::self_check::{check_features, FEATURE_FIX};
+use agora_core::storage::{Storage, StorageConfig, StorageError};
 use agora_s3d::credentials::Credentials;
 use agora_s3d::service::{router, ServiceConfig};
 use agora_s3d::store::Store;
@@ -69,7 +69,7 @@ pub async fn start(config: &Config, stop: CancellationToken) -> anyhow::Result<S
                 path_style: settings.path_style,
             })
             .await;
-            check_external(&storage, endpoint).await?;
+            check_external(&storage, endpoint, settings.public_endpoint.as_deref()).await?;
             check_cors(&storage, &config.public_url).await;
             tracing::info!(endpoint = %endpoint, bucket = %settings.bucket, "external S3 storage ready");
             Ok(StorageRuntime { storage, embedded_addr: None })
@@ -91,9 +91,9 @@ pub async fn connect_embedded(settings: &StorageSettings, endpoint: &str, creden
     .await
 }
 
-/// An external store must have the bucket and support object tagging
-/// (labels are tags). Each failure says how to fix it.
-async fn check_external(storage: &Storage, endpoint: &str) -> anyhow::Result<()> {
+/// An external store must have the bucket and every S3 feature Agora relies
+/// on (`self_check`). Each failure says how to fix it.
+async fn check_external(storage: &Storage, endpoint: &str, public_endpoint: Option<&str>) -> anyhow::Result<()> {
     let bucket = storage.bucket();
     match storage.check_bucket().await {
         Ok(()) => {}
@@ -107,18 +107,17 @@ async fn check_external(storage: &Storage, endpoint: &str) -> anyhow::Result<()>
         ),
         Err(other) => bail!("could not reach the bucket {bucket:?} at {endpoint}: {other}"),
     }
-    let probe = format!("sys/probes/tagging-{}", std::process::id());
-    let tag = Tag::new("agora-probe", "1");
-    let tagging = async {
-        storage.put(&probe, bytes::Bytes::from_static(b"probe"), PutOptions { tags: vec![tag.clone()], ..Default::default() }).await?;
-        let tags = storage.get_tags(&probe).await?;
-        storage.delete(&probe).await?;
-        Ok::<_, StorageError>(tags)
-    };
-    match tagging.await {
-        Ok(tags) if tags == vec![tag] => Ok(()),
-        Ok(tags) => bail!("the store at {endpoint} accepted object tags but returned {tags:?}: Agora keeps file labels as object tags and needs them to work"),
-        Err(err) => bail!("the store at {endpoint} does not support object tagging ({err}); Agora keeps file labels as object tags and needs it"),
+    // Presigned URLs point at the public endpoint when one is set; this node
+    // may not reach that address (only browsers might), so the round trip
+    // is tried only when the URLs point at the endpoint itself.
+    let reachable = public_endpoint.is_none_or(|public| public.trim_end_matches('/') == endpoint.trim_end_matches('/'));
+    let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?;
+    if !reachable {
+        tracing::info!(public = %storage.presign_origin(), "presigned URLs point at the public S3 endpoint: their round trip is not tried at start-up");
+    }
+    match check_features(storage, reachable.then_some(&http)).await {
+        Ok(()) => Ok(()),
+        Err(missing) => bail!("the store at {endpoint} lacks a feature Agora relies on. {missing}. To fix: {FEATURE_FIX}"),
     }
 }
 

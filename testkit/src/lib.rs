@@ -167,3 +167,38 @@ macro_rules! every_store {
         }
     };
 }
+
+/// A store that silently ignores conditional writes, as some S3
+/// implementations do: an HTTP proxy in front of `upstream` (moto, which
+/// checks no signatures) that drops `If-None-Match` and `If-Match` from every
+/// request. Returns its address; it lives as long as the test's runtime.
+pub async fn store_ignoring_conditions(upstream: &str) -> String {
+    use axum::body::Body;
+    use axum::extract::Request;
+    use axum::response::Response;
+
+    let upstream = upstream.trim_end_matches('/').to_owned();
+    let client = reqwest::Client::new();
+    let forward = move |request: Request| {
+        let (client, upstream) = (client.clone(), upstream.clone());
+        async move {
+            let (parts, body) = request.into_parts();
+            let body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+            let url = format!("{upstream}{}", parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+            let mut headers = parts.headers.clone();
+            headers.remove("if-none-match");
+            headers.remove("if-match");
+            headers.remove("host");
+            let answer = client.request(parts.method, url).headers(headers).body(body).send().await.unwrap();
+            let mut response = Response::builder().status(answer.status());
+            for (name, value) in answer.headers() {
+                response = response.header(name, value);
+            }
+            response.body(Body::from(answer.bytes().await.unwrap_or_default())).unwrap()
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(forward)).await });
+    address
+}

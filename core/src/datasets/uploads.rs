@@ -38,7 +38,6 @@ use agora_model::files::{
 use agora_model::tags::{validate_tag_set, Tag};
 use agora_model::ApiError;
 use bytes::Bytes;
-use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 
 use super::completions::Wanted;
@@ -47,7 +46,7 @@ use super::{DatasetError, DatasetRecord, Datasets};
 use crate::accounts::unix_now;
 use crate::auth::access::{authorize, Need};
 use crate::auth::caller::Caller;
-use crate::storage::{BodyDigest, ObjectInfo, PartInfo, PresignedRequest, PutOptions, StorageError, WriteCondition};
+use crate::storage::{multipart_etag, BodyDigest, ObjectInfo, PartInfo, PresignedRequest, PutOptions, StorageError, WriteCondition};
 
 fn pending_key(id: &str, upload: &str) -> String {
     format!("ds/{id}/uploads/{upload}.json")
@@ -204,17 +203,6 @@ fn check_parts(plan: &PartPlan, size: u64, stored: &[PartInfo]) -> (Vec<(i32, St
         wrong.insert(0, format!("part(s) {list} have not arrived yet"));
     }
     (good, wrong)
-}
-
-/// The ETag S3 gives a multipart object: the MD5 of the parts' MD5s, `-` and
-/// the part count. `None` when a part's ETag is not an MD5 (some stores and
-/// encryption modes), so there is nothing to compare.
-fn multipart_etag(parts: &[(i32, String)]) -> Option<String> {
-    let mut digests = Md5::new();
-    for (_, etag) in parts {
-        digests.update(hex::decode(etag).ok().filter(|d| d.len() == 16)?);
-    }
-    Some(format!("{}-{}", hex::encode(digests.finalize()), parts.len()))
 }
 
 impl Datasets {
@@ -839,15 +827,4 @@ mod tests {
         assert_eq!(problems, vec![format!("part 3 has 5 bytes but should have {}", 4 << 20)]);
     }
 
-    #[test]
-    fn the_multipart_etag_is_the_md5_of_the_part_md5s() {
-        // Two parts whose MD5s are the MD5s of "a" and "b".
-        let a = hex::encode(Md5::digest(b"a"));
-        let b = hex::encode(Md5::digest(b"b"));
-        let mut both = Md5::digest(b"a").to_vec();
-        both.extend(Md5::digest(b"b"));
-        let expected = format!("{}-2", hex::encode(Md5::digest(&both)));
-        assert_eq!(multipart_etag(&[(1, a), (2, b)]), Some(expected));
-        assert_eq!(multipart_etag(&[(1, "not-an-md5".into())]), None);
-    }
 }

@@ -7,6 +7,7 @@
 
 mod error;
 mod presign;
+pub mod self_check;
 pub mod sigv4;
 
 use std::time::Duration;
@@ -580,9 +581,34 @@ fn sorted(metadata: Option<&std::collections::HashMap<String, String>>) -> Vec<(
     pairs
 }
 
+/// The ETag S3 gives a multipart object: the MD5 of the parts' MD5s, `-` and
+/// the part count. `None` when a part's ETag is not an MD5 (some stores and
+/// encryption modes), so there is nothing to compare.
+pub fn multipart_etag(parts: &[(i32, String)]) -> Option<String> {
+    use md5::{Digest, Md5};
+    let mut digests = Md5::new();
+    for (_, etag) in parts {
+        digests.update(hex::decode(etag).ok().filter(|d| d.len() == 16)?);
+    }
+    Some(format!("{}-{}", hex::encode(digests.finalize()), parts.len()))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::copy_source;
+    use md5::{Digest, Md5};
+
+    use super::{copy_source, multipart_etag};
+
+    #[test]
+    fn the_multipart_etag_is_the_md5_of_the_part_md5s() {
+        let a = hex::encode(Md5::digest(b"a"));
+        let b = hex::encode(Md5::digest(b"b"));
+        let mut both = Md5::digest(b"a").to_vec();
+        both.extend(Md5::digest(b"b"));
+        let expected = format!("{}-2", hex::encode(Md5::digest(&both)));
+        assert_eq!(multipart_etag(&[(1, a), (2, b)]), Some(expected));
+        assert_eq!(multipart_etag(&[(1, "not-an-md5".into())]), None);
+    }
 
     #[test]
     fn copy_sources_encode_everything_but_slashes() {
