@@ -1,5 +1,5 @@
 //! Two `agora serve` processes on one bucket: node B uses node A's embedded
-//! endpoint as its external S3. A label set through A is found by B's search
+//! endpoint as its external S3, or both use one bucket on Ceph RGW. A label set through A is found by B's search
 //! within 2 s (B learns of it from the change journal); dashboards exported
 //! and imported on the command line next to them reach B; a training log
 //! appended through A reaches a watcher on B.
@@ -28,15 +28,50 @@ async fn call(client: &reqwest::Client, method: reqwest::Method, url: String, to
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_on_one_bucket_see_each_others_changes() {
+    two_nodes_share_one_bucket(None).await;
+}
+
+/// The same two nodes, both on one bucket of a real Ceph cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_one_ceph_rgw_bucket_see_each_others_changes() {
+    two_nodes_share_one_bucket(Some(agora_testkit::rgw_endpoint())).await;
+}
+
+/// Node B uses node A's embedded endpoint, or (with `rgw`) both use a new
+/// bucket on Ceph RGW.
+async fn two_nodes_share_one_bucket(rgw: Option<&agora_testkit::RgwEndpoint>) {
     let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (a_addr, a_s3, b_addr, b_s3) = (free_addr(), free_addr(), free_addr(), free_addr());
+    let on_rgw: Vec<(&str, String)> = match rgw {
+        Some(rgw) => vec![
+            ("AGORA_S3_ENDPOINT", rgw.url.clone()),
+            ("AGORA_S3_BUCKET", format!("two-nodes-{}", std::process::id())),
+            ("AGORA_S3_ACCESS_KEY_ID", rgw.access_key.clone()),
+            ("AGORA_S3_SECRET_ACCESS_KEY", rgw.secret_key.clone()),
+        ],
+        None => Vec::new(),
+    };
+    if let Some(rgw) = rgw {
+        let storage = agora_core::storage::Storage::connect(&agora_core::storage::StorageConfig {
+            endpoint: Some(rgw.url.clone()),
+            public_endpoint: None,
+            region: "us-east-1".into(),
+            bucket: on_rgw[1].1.clone(),
+            credentials: Some((rgw.access_key.clone(), agora_core::secret::Secret::new(rgw.secret_key.clone()))),
+            path_style: true,
+        })
+        .await;
+        storage.ensure_bucket().await.unwrap();
+    }
     let a_dir_path = a_dir.path().to_owned();
     let a_s3_for_admin = a_s3.clone();
+    let admin_env = on_rgw.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<Vec<_>>();
     tokio::task::spawn_blocking(move || {
         let mut admin = agora()
             .args(["admin", "--s3-addr", &a_s3_for_admin, "--data-dir"])
             .arg(&a_dir_path)
             .args(["create-user", "ann", "ann@example.com"])
+            .envs(admin_env)
             .env("RUST_LOG", "error")
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
@@ -48,15 +83,20 @@ async fn two_nodes_on_one_bucket_see_each_others_changes() {
     })
     .await
     .unwrap();
-    let _a = Node::start(a_dir.path(), &a_addr, &a_s3, &[]);
+    let _a = Node::start(a_dir.path(), &a_addr, &a_s3, &on_rgw);
     let client = reqwest::Client::new();
     ready(&a_addr).await;
-    let credentials: Value = serde_json::from_slice(&std::fs::read(a_dir.path().join("s3/credentials.json")).unwrap()).unwrap();
-    let external = [
-        ("AGORA_S3_ENDPOINT", format!("http://{a_s3}")),
-        ("AGORA_S3_ACCESS_KEY_ID", credentials["access_key_id"].as_str().unwrap().to_owned()),
-        ("AGORA_S3_SECRET_ACCESS_KEY", credentials["secret_access_key"].as_str().unwrap().to_owned()),
-    ];
+    let external = match rgw {
+        Some(_) => on_rgw.clone(),
+        None => {
+            let credentials: Value = serde_json::from_slice(&std::fs::read(a_dir.path().join("s3/credentials.json")).unwrap()).unwrap();
+            vec![
+                ("AGORA_S3_ENDPOINT", format!("http://{a_s3}")),
+                ("AGORA_S3_ACCESS_KEY_ID", credentials["access_key_id"].as_str().unwrap().to_owned()),
+                ("AGORA_S3_SECRET_ACCESS_KEY", credentials["secret_access_key"].as_str().unwrap().to_owned()),
+            ]
+        }
+    };
     let _b = Node::start(b_dir.path(), &b_addr, &b_s3, &external);
     ready(&b_addr).await;
 
@@ -106,12 +146,14 @@ async fn two_nodes_on_one_bucket_see_each_others_changes() {
     let cli = |args: Vec<String>| {
         let a_dir = a_dir.path().to_owned();
         let a_s3 = a_s3.clone();
+        let cli_env = on_rgw.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<Vec<_>>();
         async move {
             tokio::task::spawn_blocking(move || {
                 agora()
                     .args(["dashboards", "--s3-addr", &a_s3, "--data-dir"])
                     .arg(&a_dir)
                     .args(&args)
+                    .envs(cli_env)
                     .env("RUST_LOG", "error")
                     .output()
                     .unwrap()
