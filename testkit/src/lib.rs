@@ -7,7 +7,10 @@
 mod peers;
 pub mod people;
 
-pub use peers::{flask_peer, moto_endpoint, rgw_endpoint, RgwEndpoint, peer_python, peer_script, smtp_server, FlaskPeer, SmtpServer, PEER_PASSWORD, PEER_TOKEN};
+pub use peers::{
+    flask_peer, moto_endpoint, peer_python, peer_script, rgw_endpoint, smtp_server, FlaskPeer, RgwEndpoint, SmtpServer, PEER_PASSWORD,
+    PEER_TOKEN,
+};
 
 use std::sync::Arc;
 

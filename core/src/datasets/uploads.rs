@@ -826,5 +826,4 @@ mod tests {
         let (_, problems) = check_parts(&plan, 20 << 20, &[part(1, 8 << 20), part(2, 8 << 20), part(3, 5)]);
         assert_eq!(problems, vec![format!("part 3 has 5 bytes but should have {}", 4 << 20)]);
     }
-
 }

@@ -94,7 +94,10 @@ async fn match_etag(storage: &Storage, key: &str) -> Result<(), MissingFeature> 
         Err(other) => return Err(failed(FEATURE, "the write with a stale ETag", other)),
     }
     let fresh = PutOptions { condition: Some(WriteCondition::Match(current)), ..Default::default() };
-    storage.put(key, Bytes::from_static(b"v2"), fresh).await.map_err(|e| failed(FEATURE, "a write with the current ETag in If-Match", e))?;
+    storage
+        .put(key, Bytes::from_static(b"v2"), fresh)
+        .await
+        .map_err(|e| failed(FEATURE, "a write with the current ETag in If-Match", e))?;
     Ok(())
 }
 
@@ -128,7 +131,10 @@ async fn presigned(storage: &Storage, http: &reqwest::Client, key: &str) -> Resu
     let body: &[u8] = b"a,b\n1,2\n";
     let digest = BodyDigest { size: body.len() as u64, md5: Md5::digest(body).into() };
     let tags = [Tag::new("agora-probe", "1")];
-    let put = storage.presign_put(key, digest, Some("text/csv"), &tags, PresignExpiry::default()).await.map_err(|e| failed(FEATURE, "presigning", e))?;
+    let put = storage
+        .presign_put(key, digest, Some("text/csv"), &tags, PresignExpiry::default())
+        .await
+        .map_err(|e| failed(FEATURE, "presigning", e))?;
     let mut request = http.put(&put.url).body(body);
     for (name, value) in &put.headers {
         request = request.header(name, value);
@@ -143,15 +149,24 @@ async fn presigned(storage: &Storage, http: &reqwest::Client, key: &str) -> Resu
     if stored.content_type.as_deref() != Some("text/csv") || stored_tags != tags {
         return Err(missing(
             FEATURE,
-            format!("the presigned PUT stored type {:?} and tags {stored_tags:?}, not the signed text/csv and agora-probe=1", stored.content_type),
+            format!(
+                "the presigned PUT stored type {:?} and tags {stored_tags:?}, not the signed text/csv and agora-probe=1",
+                stored.content_type
+            ),
         ));
     }
-    let get = storage.presign_get(key, Delivery::Attachment { filename: "probe.csv" }, PresignExpiry::default()).await.map_err(|e| failed(FEATURE, "presigning", e))?;
+    let get = storage
+        .presign_get(key, Delivery::Attachment { filename: "probe.csv" }, PresignExpiry::default())
+        .await
+        .map_err(|e| failed(FEATURE, "presigning", e))?;
     let got = http.get(&get.url).send().await.map_err(|e| missing(FEATURE, format!("the presigned GET did not reach the store: {e}")))?;
     let status = got.status();
     let bytes = got.bytes().await.unwrap_or_default();
     if !status.is_success() || bytes != body {
-        return Err(missing(FEATURE, format!("the presigned GET was answered {status} with {} bytes instead of the {} written", bytes.len(), body.len())));
+        return Err(missing(
+            FEATURE,
+            format!("the presigned GET was answered {status} with {} bytes instead of the {} written", bytes.len(), body.len()),
+        ));
     }
     Ok(())
 }
