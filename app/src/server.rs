@@ -2,14 +2,13 @@
 //! handlers: who the caller is (one extractor), how errors become HTTP
 //! responses, and the session cookie on server-function responses.
 
-use std::net::SocketAddr;
-
 use agora_core::auth::caller::Caller;
 use agora_core::auth::cookie;
+use agora_core::client_addr::ClientAddr;
 use agora_core::hub::{Credentials, Hub};
 use agora_model::accounts::TokenResponse;
 use agora_model::ApiError;
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, COOKIE, RETRY_AFTER, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
@@ -34,7 +33,7 @@ pub async fn caller_of(parts: &Parts) -> Result<(Hub, Caller), ApiError> {
         ApiError::internal()
     })?;
     let session_cookie = cookie::session_from(parts.headers.get_all(COOKIE).iter().filter_map(|v| v.to_str().ok()));
-    let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let ip = parts.extensions.get::<ClientAddr>().map(|c| c.0);
     let caller = hub.caller(Credentials { bearer: bearer(&parts.headers), session_cookie }, ip).await?;
     // Agora's own monitoring records who made the request.
     if let (Some(slot), Some(user)) = (parts.extensions.get::<agora_core::monitoring::CallerSlot>(), caller.user()) {

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod client_addr;
 pub mod dashboards;
 pub mod data_dir;
 pub mod datasets;

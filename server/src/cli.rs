@@ -334,6 +334,15 @@ pub struct ServeArgs {
     #[arg(long, env = "AGORA_MONITOR_ALLOW", value_name = "LIST")]
     pub monitor_allow: Option<String>,
 
+    /// Reverse proxies and load balancers in front of Agora, as CIDRs or
+    /// addresses separated by commas (e.g. `10.0.0.0/8,192.0.2.10`). Only
+    /// requests from these have their `X-Forwarded-For` believed: the first
+    /// address from the right that is not one of them is the client that
+    /// rate limits, monitoring and logs count [default: none, the
+    /// connection's address is the client].
+    #[arg(long, env = "AGORA_TRUSTED_PROXIES", value_name = "LIST")]
+    pub trusted_proxies: Option<String>,
+
     /// Seconds between fetches of each remote monitored source (and checks
     /// of alert rules), 1 to 3600 [default: 60].
     #[arg(long, env = "AGORA_MONITOR_FETCH_SECS", value_name = "SECONDS")]

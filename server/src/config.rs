@@ -52,6 +52,8 @@ pub struct Config {
     pub monitor: agora_core::monitoring::MonitorSettings,
     /// Keys that seal stored credentials (`None`: the data directory's file).
     pub sealing_keys: Option<Secret<String>>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: agora_core::client_addr::TrustedProxies,
     /// Inside addresses monitored sources may be fetched from.
     pub monitor_allow: Vec<agora_core::egress::Allowed>,
     /// A running training session without a sign of life this long is stale.
@@ -209,6 +211,8 @@ impl Config {
         }
         let monitor_allow = agora_core::egress::policy::parse_allowed(args.monitor_allow.as_deref().unwrap_or_default())
             .map_err(|message| ConfigError { setting: "--monitor-allow / AGORA_MONITOR_ALLOW", message })?;
+        let trusted_proxies = agora_core::client_addr::TrustedProxies::parse(args.trusted_proxies.as_deref().unwrap_or_default())
+            .map_err(|message| ConfigError { setting: "--trusted-proxies / AGORA_TRUSTED_PROXIES", message })?;
         let monitor = agora_core::monitoring::MonitorSettings {
             fetch_every: std::time::Duration::from_secs(fetch_secs),
             flush_every: std::time::Duration::from_millis(flush_ms),
@@ -253,6 +257,7 @@ impl Config {
             dashboard_limits,
             monitor,
             monitor_allow,
+            trusted_proxies,
             sealing_keys,
             run_stale_after: std::time::Duration::from_secs(run_stale_secs),
             run_log_max_bytes,

@@ -74,6 +74,7 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: impl Future<
         readiness: Readiness::new(PROBE_TIMEOUT).with(DataDirProbe(data_dir.clone())).with(storage::StorageProbe(storage.storage.clone())),
         storage: storage.storage,
         hub,
+        trusted_proxies: std::sync::Arc::new(config.trusted_proxies.clone()),
     };
     let router = http::router(state);
     // Request records are written until every request has been answered.

@@ -225,6 +225,46 @@ async fn repeated_failed_logins_are_limited_with_retry_after() {
     server.stop().await.unwrap();
 }
 
+/// Presents a made-up mailed-link token (limited to 30 per 10 minutes per
+/// client) with this `X-Forwarded-For`, returning the status.
+async fn bogus_link(server: &TestServer, forwarded_for: &str) -> StatusCode {
+    let response = server
+        .client
+        .post(server.url("/api/v1/auth/verify-email"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"token": "not-a-token"}))
+        .send()
+        .await
+        .unwrap();
+    response.status()
+}
+
+/// Without trusted proxies a client cannot escape its limit by writing
+/// `X-Forwarded-For`; behind a listed proxy each forwarded client has its
+/// own limit, and what a client prepends to the header is not believed.
+#[tokio::test]
+async fn rate_limits_count_forwarded_clients_only_behind_trusted_proxies() {
+    let direct = TestServer::start().await;
+    for i in 0..30 {
+        assert_ne!(bogus_link(&direct, &format!("203.0.113.{i}")).await, StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert_eq!(bogus_link(&direct, "198.51.100.1").await, StatusCode::TOO_MANY_REQUESTS, "a forged header escaped the limit");
+    direct.stop().await.unwrap();
+
+    let behind = TestServer::start_with(|args| args.trusted_proxies = Some("127.0.0.1, ::1".into())).await.unwrap();
+    for _ in 0..30 {
+        assert_ne!(bogus_link(&behind, "203.0.113.1").await, StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert_eq!(bogus_link(&behind, "203.0.113.1").await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(bogus_link(&behind, "203.0.113.99, 203.0.113.1").await, StatusCode::TOO_MANY_REQUESTS, "a prepended address was believed");
+    assert_ne!(bogus_link(&behind, "203.0.113.2").await, StatusCode::TOO_MANY_REQUESTS, "another client behind the proxy shares the limit");
+    behind.stop().await.unwrap();
+
+    let refused = TestServer::start_with(|args| args.trusted_proxies = Some("10.0.0.0/8, proxy.internal".into())).await;
+    let message = format!("{:#}", refused.err().expect("a host name is refused"));
+    assert!(message.contains("--trusted-proxies / AGORA_TRUSTED_PROXIES") && message.contains("proxy.internal"), "{message}");
+}
+
 #[tokio::test]
 async fn browsers_log_in_with_a_cookie_and_other_sites_cannot_post() {
     let (server, smtp) = server_with_mail().await;

@@ -7,10 +7,11 @@
 
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use agora_core::client_addr::ClientAddr;
 use agora_core::monitoring::{CallerSlot, Monitor};
 
 /// Label for requests no route matched: static files and 404s.
@@ -20,7 +21,7 @@ pub async fn access_log(State(monitor): State<Monitor>, mut request: Request, ne
     let start = Instant::now();
     let method = request.method().clone();
     let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-    let ip = request.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    let ip = request.extensions().get::<ClientAddr>().map(|c| c.0);
     let caller = CallerSlot::default();
     request.extensions_mut().insert(caller.clone());
     let response = next.run(request).await;

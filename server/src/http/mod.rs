@@ -2,6 +2,7 @@
 //! files, and the middleware around all of them.
 
 mod access_log;
+mod client_addr;
 mod csrf;
 mod health;
 pub mod page_security;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub readiness: Readiness,
     pub storage: Storage,
     pub hub: Hub,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: std::sync::Arc<agora_core::client_addr::TrustedProxies>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -71,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .layer(Extension(state.hub.clone()))
         .layer(middleware::from_fn_with_state(state.hub.monitor().clone(), access_log::access_log))
         .layer(middleware::from_fn_with_state(policy, page_security::page_security))
+        .layer(middleware::from_fn_with_state(state.trusted_proxies.clone(), client_addr::client_addr))
         .layer(CompressionLayer::new())
         .with_state(state)
 }
