@@ -45,6 +45,7 @@ bench: tools
 	target/release/agora bench dashboards
 	target/release/agora bench runs
 	target/release/agora bench monitoring
+	scripts/bench-nodes target/release/agora
 
 lint:
 	cargo fmt --all --check

@@ -15,7 +15,8 @@ use crate::auth::caller::Caller;
 use crate::index::Op;
 use crate::storage::{Delivery, PresignExpiry, StorageError};
 
-pub(super) fn file_key(id: &str, path: &str) -> String {
+/// The object key of a dataset's file.
+pub fn file_key(id: &str, path: &str) -> String {
     format!("ds/{id}/files/{path}")
 }
 

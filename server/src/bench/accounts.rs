@@ -48,7 +48,7 @@ pub fn run(args: AccountsArgs) -> anyhow::Result<()> {
     hashing();
 
     let data = tempfile::tempdir().context("no temp dir")?;
-    create_user(data.path(), USER)?;
+    create_user(data.path(), USER, &[])?;
     let mut child = AgoraChild::spawn(data.path())?;
     child.wait_ready(Instant::now(), Duration::from_secs(60))?;
     let base = format!("http://{}", child.addr);
@@ -119,11 +119,13 @@ fn hashing() {
     println!("argon2id (m=19 MiB, t=2, p=1): hash p50 {hash_p50:.1} ms (max {hash_max:.1}), verify p50 {verify_p50:.1} ms; SHA-256 of the same input: {sha_us:.2} µs");
 }
 
-/// A verified account, made with `agora admin create-user` on the data dir
-/// (the first one made becomes an administrator).
-pub(super) fn create_user(data: &std::path::Path, username: &str) -> anyhow::Result<()> {
+/// A verified account with the bench password, made with `agora admin
+/// create-user` on the data dir: its embedded store, or the store `env`
+/// names (the first one made becomes an administrator).
+pub(super) fn create_user(data: &std::path::Path, username: &str, env: &[(&str, String)]) -> anyhow::Result<()> {
     let exe = std::env::current_exe()?;
     let mut admin = Command::new(exe)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .args(["admin", "--s3-addr", "127.0.0.1:0", "--data-dir"])
         .arg(data)
         .args(["create-user", username, &format!("{username}@example.com")])

@@ -1,6 +1,7 @@
 //! A benchmark's REST client: Agora's base URL and a bearer token.
 
 use anyhow::bail;
+use reqwest::Method;
 use serde_json::Value;
 
 pub struct Api {
@@ -14,11 +15,29 @@ impl Api {
     /// POSTs JSON and returns the answer; anything but a success is an error
     /// with the status and the body.
     pub async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
-        let response = self.client.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(&body).send().await?;
+        self.call(Method::POST, path, &[], Some(body)).await
+    }
+
+    /// PUTs JSON, as [`Api::post`].
+    pub async fn put(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        self.call(Method::PUT, path, &[], Some(body)).await
+    }
+
+    /// GETs `path` with `query`, as [`Api::post`].
+    pub async fn get(&self, path: &str, query: &[(&str, &str)]) -> anyhow::Result<Value> {
+        self.call(Method::GET, path, query, None).await
+    }
+
+    async fn call(&self, method: Method, path: &str, query: &[(&str, &str)], body: Option<Value>) -> anyhow::Result<Value> {
+        let mut request = self.client.request(method.clone(), format!("{}{path}", self.base)).query(query).bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
         let status = response.status();
         let value: Value = response.json().await.unwrap_or(Value::Null);
         if !status.is_success() {
-            bail!("POST {path} answered {status}: {value}");
+            bail!("{method} {path} answered {status}: {value}");
         }
         Ok(value)
     }

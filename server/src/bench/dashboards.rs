@@ -35,7 +35,7 @@ pub struct DashboardsArgs {
 pub fn run(args: DashboardsArgs) -> anyhow::Result<()> {
     println!("{}", machine_line());
     let data = tempfile::tempdir()?;
-    create_user(data.path(), USER)?;
+    create_user(data.path(), USER, &[])?;
     let mut agora = AgoraChild::spawn(data.path())?;
     agora.wait_ready(Instant::now(), Duration::from_secs(60))?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

@@ -70,7 +70,7 @@ fn cpu(child: &AgoraChild) -> f64 {
 pub fn run(args: DatasetsArgs) -> anyhow::Result<()> {
     println!("{}", machine_line());
     let (storage_dir, agora_dir) = (tempfile::tempdir()?, tempfile::tempdir()?);
-    create_user(storage_dir.path(), USER)?;
+    create_user(storage_dir.path(), USER, &[])?;
     let mut storage = AgoraChild::spawn(storage_dir.path())?;
     storage.wait_ready(Instant::now(), Duration::from_secs(60))?;
     let credentials: Value = serde_json::from_slice(&std::fs::read(storage_dir.path().join("s3/credentials.json"))?)?;
@@ -97,42 +97,33 @@ pub fn run(args: DatasetsArgs) -> anyhow::Result<()> {
     runtime.block_on(listing_in_process(&args))
 }
 
-async fn small_files(api: &Api, id: &str, args: &DatasetsArgs, agora: &AgoraChild, storage: &AgoraChild) -> anyhow::Result<()> {
-    let (agora_cpu, storage_cpu) = (cpu(agora), cpu(storage));
+/// Uploads `count` files of `bytes` bytes under `prefix` through presign →
+/// PUT → complete, `concurrency` at a time; returns the time it took.
+pub(super) async fn upload_small(api: &Api, id: &str, prefix: &str, count: usize, bytes: usize, concurrency: usize) -> anyhow::Result<f64> {
     let started = Instant::now();
-    futures::stream::iter(0..args.small)
+    futures::stream::iter(0..count)
         .map(|n| async move {
-            let path = format!("small/{:02}/file{n:05}.bin", n % 50);
-            let body = vec![(n % 251) as u8; args.small_bytes];
-            let request = json!({"path": path, "size": args.small_bytes, "md5": md5_b64(&body)});
+            let path = format!("{prefix}{:02}/file{n:05}.bin", n % 50);
+            let body = vec![(n % 251) as u8; bytes];
+            let request = json!({"path": path, "size": bytes, "md5": md5_b64(&body)});
             let ticket = api.post(&format!("/api/v1/datasets/{id}/uploads"), request).await?;
             put(&api.client, &ticket["put"], body).await?;
             let upload = ticket["upload_id"].as_str().unwrap_or_default();
             api.post(&format!("/api/v1/datasets/{id}/uploads/{upload}/complete"), json!({})).await?;
             anyhow::Ok(())
         })
-        .buffer_unordered(args.concurrency)
+        .buffer_unordered(concurrency)
         .try_collect::<Vec<()>>()
         .await?;
-    let took = started.elapsed().as_secs_f64();
-    println!(
-        "{} small files of {} B, {} in flight: {:.0} files/s ({:.1} s); CPU: Agora {:.2} s, storage {:.2} s",
-        args.small,
-        args.small_bytes,
-        args.concurrency,
-        args.small as f64 / took,
-        took,
-        cpu(agora) - agora_cpu,
-        cpu(storage) - storage_cpu
-    );
-    Ok(())
+    Ok(started.elapsed().as_secs_f64())
 }
 
-async fn large_file(api: &Api, id: &str, args: &DatasetsArgs, agora: &AgoraChild, storage: &AgoraChild) -> anyhow::Result<()> {
-    let size = args.large_mib * 1024 * 1024;
-    let (agora_cpu, storage_cpu) = (cpu(agora), cpu(storage));
+/// Uploads one file of `mib` MiB at `path` in parts, 4 in flight; returns
+/// the time it took and the number of parts.
+pub(super) async fn upload_large(api: &Api, id: &str, path: &str, mib: u64) -> anyhow::Result<(f64, u32)> {
+    let size = mib * 1024 * 1024;
     let started = Instant::now();
-    let ticket = api.post(&format!("/api/v1/datasets/{id}/uploads"), json!({"path": "large/model.bin", "size": size})).await?;
+    let ticket = api.post(&format!("/api/v1/datasets/{id}/uploads"), json!({"path": path, "size": size})).await?;
     let upload = ticket["upload_id"].as_str().context("no upload id")?.to_owned();
     let part_size = ticket["multipart"]["part_size"].as_u64().context("not a multipart upload")?;
     let parts = ticket["multipart"]["part_count"].as_u64().context("no part count")? as u32;
@@ -152,8 +143,29 @@ async fn large_file(api: &Api, id: &str, args: &DatasetsArgs, agora: &AgoraChild
         .try_collect::<Vec<()>>()
         .await?;
     api.post(&format!("/api/v1/datasets/{id}/uploads/{upload}/complete"), json!({})).await?;
-    let took = started.elapsed().as_secs_f64();
-    let gib = size as f64 / (1u64 << 30) as f64;
+    Ok((started.elapsed().as_secs_f64(), parts))
+}
+
+async fn small_files(api: &Api, id: &str, args: &DatasetsArgs, agora: &AgoraChild, storage: &AgoraChild) -> anyhow::Result<()> {
+    let (agora_cpu, storage_cpu) = (cpu(agora), cpu(storage));
+    let took = upload_small(api, id, "small/", args.small, args.small_bytes, args.concurrency).await?;
+    println!(
+        "{} small files of {} B, {} in flight: {:.0} files/s ({:.1} s); CPU: Agora {:.2} s, storage {:.2} s",
+        args.small,
+        args.small_bytes,
+        args.concurrency,
+        args.small as f64 / took,
+        took,
+        cpu(agora) - agora_cpu,
+        cpu(storage) - storage_cpu
+    );
+    Ok(())
+}
+
+async fn large_file(api: &Api, id: &str, args: &DatasetsArgs, agora: &AgoraChild, storage: &AgoraChild) -> anyhow::Result<()> {
+    let (agora_cpu, storage_cpu) = (cpu(agora), cpu(storage));
+    let (took, parts) = upload_large(api, id, "large/model.bin", args.large_mib).await?;
+    let gib = args.large_mib as f64 / 1024.0;
     let (agora_spent, storage_spent) = (cpu(agora) - agora_cpu, cpu(storage) - storage_cpu);
     println!(
         "one {} MiB file in {parts} parts, 4 in flight: {:.0} MiB/s ({took:.1} s); CPU per GiB: Agora {:.3} s, storage endpoint {:.2} s",

@@ -141,8 +141,8 @@ pub fn run(args: IndexArgs) -> anyhow::Result<()> {
     let data = tempfile::tempdir().context("no temp dir")?;
     // The first account is an administrator, who reads everything: the
     // measured user is the second.
-    create_user(data.path(), "root")?;
-    create_user(data.path(), USER)?;
+    create_user(data.path(), "root", &[])?;
+    create_user(data.path(), USER, &[])?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         // The bench user's id, from a running Agora on this data directory.

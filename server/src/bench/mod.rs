@@ -8,6 +8,7 @@ mod dashboards;
 mod datasets;
 mod index;
 mod monitoring;
+mod nodes;
 mod runs;
 mod startup;
 mod storage;
@@ -47,6 +48,11 @@ pub enum Bench {
     /// Recording overhead on a trivial route (with against without), a
     /// statistic over a year of calls in daily slices, the sketch's error.
     Monitoring(monitoring::MonitoringArgs),
+    /// Nodes sharing one bucket, on the embedded endpoint and an external
+    /// store (`scripts/bench-nodes` starts Ceph RGW): presigned upload
+    /// throughput, a label set on one node until another finds it, a node
+    /// joining a bucket of 100,000 files.
+    Nodes(nodes::NodesArgs),
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -59,6 +65,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         Bench::Dashboards(args) => dashboards::run(args),
         Bench::Runs(args) => runs::run(args),
         Bench::Monitoring(args) => monitoring::run(args),
+        Bench::Nodes(args) => nodes::run(args),
     }
 }
 

@@ -39,7 +39,7 @@ pub struct RunsArgs {
 pub fn run(args: RunsArgs) -> anyhow::Result<()> {
     println!("{}", machine_line());
     let data = tempfile::tempdir()?;
-    create_user(data.path(), USER)?;
+    create_user(data.path(), USER, &[])?;
     let mut agora = AgoraChild::spawn_with(data.path(), &[("AGORA_RUN_LOG_MAX_BYTES", (1u64 << 30).to_string())])?;
     agora.wait_ready(Instant::now(), Duration::from_secs(60))?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
