@@ -5,6 +5,7 @@
 //! object store behind it ([`store::Store`]) is Agora's own: crash-safe,
 //! streaming, with tags, conditional writes and multipart uploads.
 
+mod checksums;
 pub mod credentials;
 pub mod service;
 pub mod store;

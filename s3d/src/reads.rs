@@ -156,6 +156,7 @@ mod tests {
             tags: vec![],
             blobs: parts.iter().enumerate().map(|(i, s)| BlobRef { id: i.to_string(), size: *s }).collect(),
             upload_id: None,
+            checksum: None,
         }
     }
 

@@ -7,8 +7,8 @@ use agora_model::tags::{parse_tagging_header, Tag};
 use s3s::dto::*;
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, S3};
 
-use crate::reads;
 use crate::store::{self, CompletedPartRef, Condition, ListRequest, ObjectHeaders, PutRequest, Store, StoreError};
+use crate::{checksums, reads};
 
 /// The `s3s::S3` implementation of the embedded endpoint.
 #[derive(Clone)]
@@ -47,7 +47,9 @@ fn s3_err(err: StoreError) -> S3Error {
         StoreError::InvalidPartOrder => (C::InvalidPartOrder, None),
         StoreError::EntityTooSmall { .. } => (C::EntityTooSmall, Some(err.to_string())),
         StoreError::IncompleteBody(_) => (C::IncompleteBody, Some(err.to_string())),
-        StoreError::BadDigest => (C::BadDigest, Some(err.to_string())),
+        StoreError::BadDigest | StoreError::BadChecksum(_) => (C::BadDigest, Some(err.to_string())),
+        StoreError::InvalidRequest(_) => (C::InvalidRequest, Some(err.to_string())),
+        StoreError::SignatureDoesNotMatch => (C::SignatureDoesNotMatch, Some(err.to_string())),
         StoreError::Io(io) => {
             tracing::error!(error = %io, "embedded S3 storage failure");
             (C::InternalError, None)
@@ -97,7 +99,7 @@ macro_rules! object_headers {
         ObjectHeaders {
             content_type: $input.content_type,
             content_disposition: $input.content_disposition,
-            content_encoding: $input.content_encoding,
+            content_encoding: stored_encoding($input.content_encoding),
             content_language: $input.content_language,
             cache_control: $input.cache_control,
             expires: $input.expires.map(Into::into),
@@ -216,6 +218,19 @@ fn copy_source_range(value: &str) -> S3Result<std::ops::Range<u64>> {
     }
 }
 
+/// `Content-Encoding` as stored: without `aws-chunked`, which describes
+/// how the request body was framed, not the object (AWS drops it too).
+fn stored_encoding(value: Option<String>) -> Option<String> {
+    let kept: Vec<&str> =
+        value.as_deref()?.split(',').map(str::trim).filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("aws-chunked")).collect();
+    (!kept.is_empty()).then(|| kept.join(", "))
+}
+
+/// Whether a GET or HEAD asked for the stored checksum.
+fn wants_checksum(mode: Option<&s3s::dto::ChecksumMode>) -> bool {
+    mode.is_some_and(|m| m.as_str().eq_ignore_ascii_case("ENABLED"))
+}
+
 /// An object's type as served: the stored one, or S3's default.
 fn stored_type(headers: &ObjectHeaders) -> String {
     headers.content_type.clone().unwrap_or_else(|| "binary/octet-stream".into())
@@ -278,8 +293,10 @@ impl S3 for S3Api {
     }
 
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+        let checksum = checksums::declared(&req.headers, req.trailing_headers.as_ref())?;
         let input = req.input;
         let request = PutRequest {
+            checksum,
             tags: tags_from_header(input.tagging.as_deref())?,
             conditions: conditions(input.if_match.as_ref(), input.if_none_match.as_ref()),
             content_length: non_negative(input.content_length, "Content-Length")?,
@@ -289,7 +306,13 @@ impl S3 for S3Api {
         };
         let body = input.body.ok_or_else(|| s3_error!(IncompleteBody, "the request has no body"))?;
         let meta = self.store.put(&input.bucket, request, body).await.map_err(s3_err)?;
-        Ok(S3Response::new(PutObjectOutput { e_tag: Some(ETag::Strong(meta.etag.clone())), ..Default::default() }))
+        let mut output = PutObjectOutput {
+            e_tag: Some(ETag::Strong(meta.etag.clone())),
+            checksum_type: checksums::kind(meta.checksum.as_ref()),
+            ..Default::default()
+        };
+        checksums::set_checksum!(output, meta.checksum.as_ref());
+        Ok(S3Response::new(output))
     }
 
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
@@ -304,7 +327,10 @@ impl S3 for S3Api {
         let meta = object.meta;
         let length = object.range.end - object.range.start;
         let headers = &meta.headers;
-        let output = GetObjectOutput {
+        // A checksum covers the whole object: it comes only with all of it.
+        let checksum = meta.checksum.as_ref().filter(|_| wants_checksum(input.checksum_mode.as_ref()) && range.is_none());
+        let mut output = GetObjectOutput {
+            checksum_type: checksums::kind(checksum),
             body: Some(StreamingBlob::wrap(SyncStream::new(object.stream))),
             content_length: Some(length as i64),
             content_range: range.map(|r| reads::content_range(&r, meta.size)),
@@ -322,6 +348,7 @@ impl S3 for S3Api {
             expires: headers.expires.map(Into::into),
             ..Default::default()
         };
+        checksums::set_checksum!(output, checksum);
         Ok(S3Response::new(output))
     }
 
@@ -332,7 +359,9 @@ impl S3 for S3Api {
         let selection = reads::select(&meta, input.range.as_ref(), input.part_number)?;
         let headers = &meta.headers;
         let length = selection.range.as_ref().map_or(meta.size, |r| r.end - r.start);
-        Ok(S3Response::new(HeadObjectOutput {
+        let checksum = meta.checksum.as_ref().filter(|_| wants_checksum(input.checksum_mode.as_ref()) && selection.range.is_none());
+        let mut output = HeadObjectOutput {
+            checksum_type: checksums::kind(checksum),
             content_length: Some(length as i64),
             content_range: selection.range.as_ref().map(|r| reads::content_range(r, meta.size)),
             accept_ranges: Some("bytes".into()),
@@ -347,7 +376,9 @@ impl S3 for S3Api {
             metadata: Some(headers.user_metadata.clone().into_iter().collect()),
             parts_count: selection.parts_count,
             ..Default::default()
-        }))
+        };
+        checksums::set_checksum!(output, checksum);
+        Ok(S3Response::new(output))
     }
 
     async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
@@ -403,6 +434,7 @@ impl S3 for S3Api {
             conditions: Vec::new(),
             content_length: None,
             content_md5: None,
+            checksum: None,
             headers: object_headers!(input),
             key: input.key,
         };
@@ -524,8 +556,12 @@ impl S3 for S3Api {
         let input = req.input;
         let tags = tags_from_header(input.tagging.as_deref())?;
         let headers = object_headers!(input);
-        let upload = self.store.create_upload(&input.bucket, input.key, headers, tags).await.map_err(s3_err)?;
+        let checksum =
+            checksums::for_upload(input.checksum_algorithm.as_ref().map(|a| a.as_str()), input.checksum_type.as_ref().map(|t| t.as_str()))?;
+        let upload = self.store.create_upload(&input.bucket, input.key, headers, tags, checksum).await.map_err(s3_err)?;
         Ok(S3Response::new(CreateMultipartUploadOutput {
+            checksum_algorithm: checksum.map(|(a, _)| s3s::dto::ChecksumAlgorithm::from(a.name().to_owned())),
+            checksum_type: checksum.map(|(_, t)| s3s::dto::ChecksumType::from(t.name().to_owned())),
             bucket: Some(input.bucket),
             key: Some(upload.key),
             upload_id: Some(upload.upload_id),
@@ -534,16 +570,19 @@ impl S3 for S3Api {
     }
 
     async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+        let checksum = checksums::declared(&req.headers, req.trailing_headers.as_ref())?;
         let input = req.input;
         let body = input.body.ok_or_else(|| s3_error!(IncompleteBody, "the request has no body"))?;
         let length = non_negative(input.content_length, "Content-Length")?;
         let md5 = content_md5(input.content_md5.as_deref())?;
         let part = self
             .store
-            .upload_part(&input.bucket, &input.key, &input.upload_id, input.part_number, length, md5, body)
+            .upload_part(&input.bucket, &input.key, &input.upload_id, input.part_number, length, md5, checksum, body)
             .await
             .map_err(s3_err)?;
-        Ok(S3Response::new(UploadPartOutput { e_tag: Some(ETag::Strong(part.etag)), ..Default::default() }))
+        let mut output = UploadPartOutput { e_tag: Some(ETag::Strong(part.etag)), ..Default::default() };
+        checksums::set_checksum!(output, part.checksum.as_ref());
+        Ok(S3Response::new(output))
     }
 
     async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
@@ -556,12 +595,16 @@ impl S3 for S3Api {
         let page: Vec<Part> = after
             .into_iter()
             .take(max)
-            .map(|p| Part {
-                part_number: Some(p.part_number),
-                size: Some(p.size as i64),
-                e_tag: Some(ETag::Strong(p.etag)),
-                last_modified: Some(p.last_modified.into()),
-                ..Default::default()
+            .map(|p| {
+                let mut part = Part {
+                    part_number: Some(p.part_number),
+                    size: Some(p.size as i64),
+                    e_tag: Some(ETag::Strong(p.etag)),
+                    last_modified: Some(p.last_modified.into()),
+                    ..Default::default()
+                };
+                checksums::set_checksum!(part, p.checksum.as_ref());
+                part
             })
             .collect();
         let next = page.last().and_then(|p| p.part_number);
@@ -590,21 +633,42 @@ impl S3 for S3Api {
             .into_iter()
             .map(|p| {
                 let part_number = p.part_number.ok_or_else(|| s3_error!(InvalidPart, "a listed part has no PartNumber"))?;
-                let etag = p.e_tag.ok_or_else(|| s3_error!(InvalidPart, "part {part_number} has no ETag"))?;
-                Ok(CompletedPartRef { part_number, etag: strip_quotes(etag.value()) })
+                let etag = p.e_tag.as_ref().ok_or_else(|| s3_error!(InvalidPart, "part {part_number} has no ETag"))?;
+                let checksum = checksums::listed([
+                    p.checksum_crc32.as_ref(),
+                    p.checksum_crc32c.as_ref(),
+                    p.checksum_crc64nvme.as_ref(),
+                    p.checksum_sha1.as_ref(),
+                    p.checksum_sha256.as_ref(),
+                ])?;
+                Ok(CompletedPartRef { part_number, etag: strip_quotes(etag.value()), checksum })
             })
             .collect::<S3Result<_>>()?;
         if listed.is_empty() {
             return Err(s3_error!(MalformedXML, "CompleteMultipartUpload must list at least one part"));
         }
         let conditions = conditions(input.if_match.as_ref(), input.if_none_match.as_ref());
-        let meta = self.store.complete_upload(&input.bucket, &input.key, &input.upload_id, &listed, &conditions).await.map_err(s3_err)?;
-        Ok(S3Response::new(CompleteMultipartUploadOutput {
+        let expected = checksums::listed([
+            input.checksum_crc32.as_ref(),
+            input.checksum_crc32c.as_ref(),
+            input.checksum_crc64nvme.as_ref(),
+            input.checksum_sha1.as_ref(),
+            input.checksum_sha256.as_ref(),
+        ])?;
+        let meta = self
+            .store
+            .complete_upload(&input.bucket, &input.key, &input.upload_id, &listed, &conditions, expected)
+            .await
+            .map_err(s3_err)?;
+        let mut output = CompleteMultipartUploadOutput {
             bucket: Some(input.bucket),
             key: Some(meta.key.clone()),
             e_tag: Some(ETag::Strong(meta.etag.clone())),
+            checksum_type: checksums::kind(meta.checksum.as_ref()),
             ..Default::default()
-        }))
+        };
+        checksums::set_checksum!(output, meta.checksum.as_ref());
+        Ok(S3Response::new(output))
     }
 
     async fn abort_multipart_upload(&self, req: S3Request<AbortMultipartUploadInput>) -> S3Result<S3Response<AbortMultipartUploadOutput>> {

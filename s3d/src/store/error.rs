@@ -38,6 +38,17 @@ pub enum StoreError {
     /// `Content-MD5`; nothing was stored.
     #[error("the Content-MD5 you specified did not match what we received")]
     BadDigest,
+    /// The bytes that arrived do not have the additional checksum the
+    /// client declared (header or trailer); nothing was stored.
+    #[error("The {} you specified did not match the calculated checksum.", .0.name())]
+    BadChecksum(super::checksum::Algorithm),
+    /// A request S3 refuses as `InvalidRequest` (the message says why).
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// A chunk or trailer of an aws-chunked body is not signed as its seed
+    /// signature requires.
+    #[error("The request signature we calculated does not match the signature you provided. Check your key and signing method.")]
+    SignatureDoesNotMatch,
     #[error("storage I/O failed: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 
 use agora_model::tags::Tag;
+
+use super::checksum::{Algorithm, Checksum, ChecksumType};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -54,6 +56,9 @@ pub struct ObjectMeta {
     /// with this object instead of committing again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upload_id: Option<String>,
+    /// The additional checksum it was stored with (`x-amz-checksum-*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<Checksum>,
 }
 
 impl ObjectMeta {
@@ -74,6 +79,9 @@ pub struct UploadMeta {
     pub headers: ObjectHeaders,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
+    /// The checksum every part carries, and how the object's is built.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<(Algorithm, ChecksumType)>,
 }
 
 /// One uploaded part: the record `part-NNNNN.json`, which names the file
@@ -91,6 +99,9 @@ pub struct PartMeta {
     /// unique files leave it out; theirs is `part-NNNNN`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// The part's additional checksum, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<Checksum>,
 }
 
 impl PartMeta {

@@ -23,6 +23,7 @@
 //! runs as a task of its own: a client that hangs up mid-commit cannot stop
 //! it halfway or release the lock early.
 
+pub mod checksum;
 mod error;
 pub mod fsutil;
 mod leases;

@@ -10,6 +10,7 @@ use futures::Stream;
 use md5::{Digest, Md5};
 use time::OffsetDateTime;
 
+use super::checksum::{Algorithm, Checksum, ChecksumRequest, ChecksumType, Declared};
 use super::fsutil::{self, random_id, TempFile};
 use super::objects::Condition;
 use super::{blocking, validate_key, BlobRef, Bucket, ObjectHeaders, ObjectMeta, PartMeta, Store, StoreError, StoreResult, UploadMeta};
@@ -28,6 +29,8 @@ pub struct CompletedPartRef {
     pub part_number: i32,
     /// The part's ETag, quotes removed.
     pub etag: String,
+    /// The part's checksum as the client lists it (base64), if it does.
+    pub checksum: Option<(Algorithm, String)>,
 }
 
 fn upload_id_is_well_formed(id: &str) -> bool {
@@ -67,11 +70,20 @@ impl Bucket {
 }
 
 impl Store {
-    pub async fn create_upload(&self, bucket: &str, key: String, headers: ObjectHeaders, tags: Vec<Tag>) -> StoreResult<UploadMeta> {
+    /// Starts an upload; with `checksum`, every part gets that algorithm's
+    /// checksum and the object one of that type.
+    pub async fn create_upload(
+        &self,
+        bucket: &str,
+        key: String,
+        headers: ObjectHeaders,
+        tags: Vec<Tag>,
+        checksum: Option<(Algorithm, ChecksumType)>,
+    ) -> StoreResult<UploadMeta> {
         validate_key(&key)?;
         validate_tag_set(&tags).map_err(|e| StoreError::InvalidTag(e.message))?;
         let bucket = self.bucket(bucket)?;
-        let upload = UploadMeta { upload_id: random_id(), key, initiated: OffsetDateTime::now_utc(), headers, tags };
+        let upload = UploadMeta { upload_id: random_id(), key, initiated: OffsetDateTime::now_utc(), headers, tags, checksum };
         let json = serde_json::to_vec(&upload).map_err(std::io::Error::other)?;
         let (dir, tmp) = (bucket.upload_dir(&upload.upload_id)?, self.tmp_dir().to_path_buf());
         blocking(move || -> StoreResult<()> {
@@ -107,6 +119,7 @@ impl Store {
         part_number: i32,
         content_length: Option<u64>,
         content_md5: Option<[u8; 16]>,
+        checksum: Option<ChecksumRequest>,
         body: S,
     ) -> StoreResult<PartMeta>
     where
@@ -115,8 +128,9 @@ impl Store {
     {
         check_part_number(part_number)?;
         let bucket = self.bucket(bucket)?;
-        self.load_upload(&bucket, key, upload_id).await?;
-        let blob = self.write_temp(body, content_length, content_md5).await?;
+        let upload = self.load_upload(&bucket, key, upload_id).await?;
+        let checksum = part_checksum(&upload, checksum)?;
+        let blob = self.write_temp(body, content_length, content_md5, checksum).await?;
         self.store_part(&bucket, upload_id, part_number, blob).await
     }
 
@@ -136,7 +150,8 @@ impl Store {
     ) -> StoreResult<PartMeta> {
         check_part_number(part_number)?;
         let bucket = self.bucket(bucket)?;
-        self.load_upload(&bucket, key, upload_id).await?;
+        let upload = self.load_upload(&bucket, key, upload_id).await?;
+        let checksum = part_checksum(&upload, None)?;
         let reader = self.reader(src_bucket, src_key)?;
         check_source(reader.meta())?;
         let size = reader.meta().size;
@@ -151,7 +166,7 @@ impl Store {
         }
         let source = reader.body(range).await?;
         let length = source.range.end - source.range.start;
-        let blob = self.write_temp(source.stream, Some(length), None).await?;
+        let blob = self.write_temp(source.stream, Some(length), None, checksum).await?;
         self.store_part(&bucket, upload_id, part_number, blob).await
     }
 
@@ -172,6 +187,7 @@ impl Store {
             etag: hex::encode(blob.md5),
             last_modified: OffsetDateTime::now_utc(),
             file: Some(format!("part-{part_number:05}-{}", random_id())),
+            checksum: blob.checksum,
         };
         let json = serde_json::to_vec(&part).map_err(std::io::Error::other)?;
         let (dir, tmp, file) = (bucket.upload_dir(upload_id)?, self.tmp_dir().to_path_buf(), part.file_name());
@@ -251,6 +267,7 @@ impl Store {
         upload_id: &str,
         listed: &[CompletedPartRef],
         conditions: &[Condition],
+        expected: Option<(Algorithm, String)>,
     ) -> StoreResult<Arc<ObjectMeta>> {
         if listed.is_empty() {
             return Err(StoreError::InvalidPart("a multipart upload must list at least one part".into()));
@@ -281,6 +298,16 @@ impl Store {
             if part.etag != wanted.etag {
                 return Err(StoreError::InvalidPart(format!("part {}'s ETag does not match the uploaded part", wanted.part_number)));
             }
+            if let Some((algorithm, value)) = &wanted.checksum {
+                let stored = part.checksum.as_ref().filter(|c| c.algorithm == *algorithm);
+                if stored.is_none_or(|c| c.value != value.trim()) {
+                    return Err(StoreError::InvalidPart(format!(
+                        "part {}'s {} does not match the uploaded part's",
+                        wanted.part_number,
+                        algorithm.header()
+                    )));
+                }
+            }
             let is_last = i + 1 == listed.len();
             if !is_last && part.size < MIN_PART_SIZE {
                 return Err(StoreError::EntityTooSmall { part: part.part_number, size: part.size, min: MIN_PART_SIZE });
@@ -288,6 +315,13 @@ impl Store {
             md5_of_md5s.update(hex::decode(&part.etag).map_err(std::io::Error::other)?);
             size += part.size;
             chosen.push(part.clone());
+        }
+        let checksum = object_checksum(&upload, &chosen);
+        if let Some((algorithm, value)) = expected {
+            let matches = checksum.as_ref().is_some_and(|c| c.algorithm == algorithm && c.header_value() == value.trim());
+            if !matches {
+                return Err(StoreError::BadChecksum(algorithm));
+            }
         }
         // Link the very files the checked records vouch for into tmp/; the
         // commit then moves them into blobs/.
@@ -314,9 +348,40 @@ impl Store {
             tags: upload.tags,
             blobs,
             upload_id: Some(upload.upload_id),
+            checksum,
         };
         self.commit(&bucket, meta, files, conditions.to_vec(), Some(dir)).await
     }
+}
+
+/// The checksum a part of `upload` gets: the upload's algorithm, checked
+/// against what the part declares (a declaration of another algorithm is
+/// refused, as AWS does); else whatever the part declares.
+fn part_checksum(upload: &UploadMeta, declared: Option<ChecksumRequest>) -> StoreResult<Option<ChecksumRequest>> {
+    match (upload.checksum, declared) {
+        (Some((algorithm, _)), Some(declared)) if declared.algorithm != algorithm => Err(StoreError::InvalidRequest(format!(
+            "Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}",
+            algorithm.name().to_ascii_lowercase(),
+            declared.algorithm.name().to_ascii_lowercase()
+        ))),
+        (_, Some(declared)) => Ok(Some(declared)),
+        (Some((algorithm, _)), None) => Ok(Some(ChecksumRequest { algorithm, declared: Declared::Nothing })),
+        (None, None) => Ok(None),
+    }
+}
+
+/// A completed object's checksum: of the upload's algorithm and type, or —
+/// for an upload that named none — of the algorithm every part carries.
+fn object_checksum(upload: &UploadMeta, parts: &[PartMeta]) -> Option<Checksum> {
+    let (algorithm, kind) = match upload.checksum {
+        Some(chosen) => chosen,
+        None => {
+            let algorithm = parts.first()?.checksum.as_ref()?.algorithm;
+            (algorithm, ChecksumType::check(None, algorithm).ok()?)
+        }
+    };
+    let sized: Vec<(Option<&Checksum>, u64)> = parts.iter().map(|p| (p.checksum.as_ref(), p.size)).collect();
+    Checksum::of_parts(algorithm, kind, &sized)
 }
 
 fn read_parts(dir: &std::path::Path) -> StoreResult<Vec<PartMeta>> {

@@ -12,6 +12,7 @@ use md5::{Digest, Md5};
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
+use super::checksum::{Checksum, ChecksumRequest};
 use super::fsutil::{self, random_id, TempFile};
 use super::leases::Lease;
 use super::{blocking, validate_key, BlobRef, Bucket, ObjectHeaders, ObjectMeta, Store, StoreError, StoreResult};
@@ -65,6 +66,8 @@ pub struct PutRequest {
     /// `Content-MD5`, when the client declared it: a body with another MD5
     /// is refused and never stored.
     pub content_md5: Option<[u8; 16]>,
+    /// An additional checksum to compute, store and check (`x-amz-checksum-*`).
+    pub checksum: Option<ChecksumRequest>,
     pub conditions: Vec<Condition>,
 }
 
@@ -80,6 +83,19 @@ pub(crate) struct TempBlob {
     pub(crate) file: TempFile,
     pub(crate) size: u64,
     pub(crate) md5: [u8; 16],
+    pub(crate) checksum: Option<Checksum>,
+}
+
+/// A body that failed while it was read. s3s reports a chunk or trailer
+/// signature that does not match only in its error's text (the type is
+/// private): that one is the client's signing error, `403`, as AWS answers.
+fn body_error(err: impl std::fmt::Display) -> StoreError {
+    let text = err.to_string();
+    if text.contains("SignatureMismatch") {
+        StoreError::SignatureDoesNotMatch
+    } else {
+        StoreError::IncompleteBody(text)
+    }
 }
 
 impl Store {
@@ -89,7 +105,13 @@ impl Store {
     /// blocking writer thread that hashes and writes them, so hashing and disk
     /// writes overlap with receiving; memory stays bounded by the channel and
     /// the write buffer whatever the size.
-    pub(crate) async fn write_temp<S, E>(&self, body: S, declared: Option<u64>, declared_md5: Option<[u8; 16]>) -> StoreResult<TempBlob>
+    pub(crate) async fn write_temp<S, E>(
+        &self,
+        body: S,
+        declared: Option<u64>,
+        declared_md5: Option<[u8; 16]>,
+        checksum: Option<ChecksumRequest>,
+    ) -> StoreResult<TempBlob>
     where
         S: Stream<Item = Result<Bytes, E>> + Send,
         E: std::fmt::Display,
@@ -97,23 +119,27 @@ impl Store {
         let file = TempFile::new(self.tmp_dir().join(random_id()));
         let (chunks, mut received) = tokio::sync::mpsc::channel::<Bytes>(WRITER_QUEUE);
         let path = file.path().to_path_buf();
-        let writer = tokio::task::spawn_blocking(move || -> std::io::Result<[u8; 16]> {
+        let mut hasher = checksum.as_ref().map(|c| c.algorithm.hasher());
+        let writer = tokio::task::spawn_blocking(move || -> std::io::Result<([u8; 16], Option<Vec<u8>>)> {
             use std::io::Write;
             let mut out = std::io::BufWriter::with_capacity(WRITE_BUFFER, fsutil::create_file(&path)?);
             let mut md5 = Md5::new();
             while let Some(chunk) = received.blocking_recv() {
                 md5.update(&chunk);
+                if let Some(hasher) = &mut hasher {
+                    hasher.update(&chunk);
+                }
                 out.write_all(&chunk)?;
             }
             out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-            Ok(md5.finalize().into())
+            Ok((md5.finalize().into(), hasher.map(|h| h.finalize_raw())))
         });
 
         let mut size = 0u64;
         let mut body = std::pin::pin!(body);
         let received: StoreResult<()> = async {
             while let Some(chunk) = body.next().await {
-                let chunk = chunk.map_err(|e| StoreError::IncompleteBody(e.to_string()))?;
+                let chunk = chunk.map_err(body_error)?;
                 size += chunk.len() as u64;
                 if declared.is_some_and(|declared| size > declared) {
                     return Err(StoreError::InvalidArgument("the body is longer than its Content-Length".into()));
@@ -128,14 +154,18 @@ impl Store {
         drop(chunks);
         let md5 = writer.await.map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
         received?;
-        let md5 = md5.map_err(|e| StoreError::io("writing a temp file", e))?;
+        let (md5, computed) = md5.map_err(|e| StoreError::io("writing a temp file", e))?;
         if let Some(declared) = declared.filter(|d| *d != size) {
             return Err(StoreError::IncompleteBody(format!("{size} of {declared} bytes arrived")));
         }
         if declared_md5.is_some_and(|declared| declared != md5) {
             return Err(StoreError::BadDigest);
         }
-        Ok(TempBlob { file, size, md5 })
+        let checksum = match (checksum, computed) {
+            (Some(request), Some(raw)) => Some(request.verify(&raw)?),
+            _ => None,
+        };
+        Ok(TempBlob { file, size, md5, checksum })
     }
 
     /// Stores an object: bytes first, then one atomic metadata swap.
@@ -149,7 +179,7 @@ impl Store {
         let bucket = self.bucket(bucket)?;
         // Fail fast, before reading a large body, when the answer is already known.
         check_all(&request.conditions, bucket.get(&request.key).as_deref())?;
-        let blob = self.write_temp(body, request.content_length, request.content_md5).await?;
+        let blob = self.write_temp(body, request.content_length, request.content_md5, request.checksum).await?;
         let id = random_id();
         let meta = ObjectMeta {
             key: request.key,
@@ -160,6 +190,7 @@ impl Store {
             tags: request.tags,
             blobs: vec![BlobRef { id: id.clone(), size: blob.size }],
             upload_id: None,
+            checksum: blob.checksum,
         };
         self.commit(&bucket, meta, vec![(blob.file, id)], request.conditions, None).await
     }
@@ -327,6 +358,7 @@ impl Store {
             tags,
             blobs,
             upload_id: None,
+            checksum: source.checksum.clone(),
         };
         self.commit(&target, meta, links, dst.conditions, None).await
     }

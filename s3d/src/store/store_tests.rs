@@ -106,16 +106,18 @@ async fn tags_are_validated_and_replaced_atomically() {
 #[tokio::test]
 async fn multipart_objects_read_back_whole_and_in_ranges() {
     let (_dir, store) = open().await;
-    let upload = store.create_upload("bkt", "big.bin".into(), ObjectHeaders::default(), vec![]).await.unwrap();
+    let upload = store.create_upload("bkt", "big.bin".into(), ObjectHeaders::default(), vec![], None).await.unwrap();
     let part = |n: u8, len: usize| (0..len).map(|i| n.wrapping_mul(31).wrapping_add(i as u8)).collect::<Vec<u8>>();
     let sizes = [(1u8, multipart::MIN_PART_SIZE as usize), (2, multipart::MIN_PART_SIZE as usize), (3, 1234)];
     let mut listed = Vec::new();
     let mut expected = Vec::new();
     // Upload out of order, as parallel clients do.
     for &(n, len) in sizes.iter().rev() {
-        let meta =
-            store.upload_part("bkt", "big.bin", &upload.upload_id, n as i32, Some(len as u64), None, body(part(n, len))).await.unwrap();
-        listed.push(CompletedPartRef { part_number: n as i32, etag: meta.etag });
+        let meta = store
+            .upload_part("bkt", "big.bin", &upload.upload_id, n as i32, Some(len as u64), None, None, body(part(n, len)))
+            .await
+            .unwrap();
+        listed.push(CompletedPartRef { part_number: n as i32, etag: meta.etag, checksum: None });
     }
     listed.reverse();
     for &(n, len) in &sizes {
@@ -124,7 +126,7 @@ async fn multipart_objects_read_back_whole_and_in_ranges() {
     let (_, parts) = store.list_parts("bkt", "big.bin", &upload.upload_id).await.unwrap();
     assert_eq!(parts.iter().map(|p| p.part_number).collect::<Vec<_>>(), [1, 2, 3]);
 
-    let meta = store.complete_upload("bkt", "big.bin", &upload.upload_id, &listed, &[]).await.unwrap();
+    let meta = store.complete_upload("bkt", "big.bin", &upload.upload_id, &listed, &[], None).await.unwrap();
     assert!(meta.etag.ends_with("-3"), "{}", meta.etag);
     assert_eq!(meta.size, expected.len() as u64);
     assert_eq!(read_all(&store, "big.bin", None).await, expected);
@@ -136,20 +138,21 @@ async fn multipart_objects_read_back_whole_and_in_ranges() {
 #[tokio::test]
 async fn multipart_rules_are_enforced() {
     let (_dir, store) = open().await;
-    let upload = store.create_upload("bkt", "k".into(), ObjectHeaders::default(), vec![]).await.unwrap();
+    let upload = store.create_upload("bkt", "k".into(), ObjectHeaders::default(), vec![], None).await.unwrap();
     for n in [0, 10_001, -1] {
-        let err = store.upload_part("bkt", "k", &upload.upload_id, n, None, None, body(vec![1])).await.unwrap_err();
+        let err = store.upload_part("bkt", "k", &upload.upload_id, n, None, None, None, body(vec![1])).await.unwrap_err();
         assert!(matches!(err, StoreError::InvalidArgument(_)), "part {n}");
     }
-    let p1 = store.upload_part("bkt", "k", &upload.upload_id, 1, None, None, body(vec![1; 10])).await.unwrap();
-    let p2 = store.upload_part("bkt", "k", &upload.upload_id, 2, None, None, body(vec![2; 10])).await.unwrap();
-    let refs =
-        |parts: &[(i32, &str)]| parts.iter().map(|(n, e)| CompletedPartRef { part_number: *n, etag: e.to_string() }).collect::<Vec<_>>();
-    let too_small = store.complete_upload("bkt", "k", &upload.upload_id, &refs(&[(1, &p1.etag), (2, &p2.etag)]), &[]).await;
+    let p1 = store.upload_part("bkt", "k", &upload.upload_id, 1, None, None, None, body(vec![1; 10])).await.unwrap();
+    let p2 = store.upload_part("bkt", "k", &upload.upload_id, 2, None, None, None, body(vec![2; 10])).await.unwrap();
+    let refs = |parts: &[(i32, &str)]| {
+        parts.iter().map(|(n, e)| CompletedPartRef { part_number: *n, etag: e.to_string(), checksum: None }).collect::<Vec<_>>()
+    };
+    let too_small = store.complete_upload("bkt", "k", &upload.upload_id, &refs(&[(1, &p1.etag), (2, &p2.etag)]), &[], None).await;
     assert!(matches!(too_small, Err(StoreError::EntityTooSmall { part: 1, .. })));
-    let unordered = store.complete_upload("bkt", "k", &upload.upload_id, &refs(&[(2, &p2.etag), (1, &p1.etag)]), &[]).await;
+    let unordered = store.complete_upload("bkt", "k", &upload.upload_id, &refs(&[(2, &p2.etag), (1, &p1.etag)]), &[], None).await;
     assert!(matches!(unordered, Err(StoreError::InvalidPartOrder)));
-    let wrong_etag = store.complete_upload("bkt", "k", &upload.upload_id, &refs(&[(1, "00")]), &[]).await;
+    let wrong_etag = store.complete_upload("bkt", "k", &upload.upload_id, &refs(&[(1, "00")]), &[], None).await;
     assert!(matches!(wrong_etag, Err(StoreError::InvalidPart(_))));
     for forged in ["../../etc", "x", "0123456789abcdef0123456789abcdeg"] {
         assert!(matches!(store.list_parts("bkt", "k", forged).await, Err(StoreError::NoSuchUpload)), "{forged}");
@@ -199,7 +202,7 @@ async fn copies_share_nothing_observable() {
 #[tokio::test]
 async fn stale_uploads_are_swept() {
     let (_dir, store) = open().await;
-    let upload = store.create_upload("bkt", "k".into(), ObjectHeaders::default(), vec![]).await.unwrap();
+    let upload = store.create_upload("bkt", "k".into(), ObjectHeaders::default(), vec![], None).await.unwrap();
     assert_eq!(store.sweep_uploads(upload.initiated).await.unwrap(), 0, "not older than the cutoff");
     let later = upload.initiated + time::Duration::seconds(1);
     assert_eq!(store.sweep_uploads(later).await.unwrap(), 1);
@@ -209,15 +212,15 @@ async fn stale_uploads_are_swept() {
 #[tokio::test]
 async fn a_read_in_flight_keeps_reading_its_version_to_the_end() {
     let (_dir, store) = open().await;
-    let upload = store.create_upload("bkt", "v".into(), ObjectHeaders::default(), vec![]).await.unwrap();
+    let upload = store.create_upload("bkt", "v".into(), ObjectHeaders::default(), vec![], None).await.unwrap();
     let part = |n: u8, len: usize| vec![n; len];
     let min = multipart::MIN_PART_SIZE as usize;
     let mut listed = Vec::new();
     for (n, len) in [(1u8, min), (2, min), (3, 100)] {
-        let meta = store.upload_part("bkt", "v", &upload.upload_id, n as i32, None, None, body(part(n, len))).await.unwrap();
-        listed.push(CompletedPartRef { part_number: n as i32, etag: meta.etag });
+        let meta = store.upload_part("bkt", "v", &upload.upload_id, n as i32, None, None, None, body(part(n, len))).await.unwrap();
+        listed.push(CompletedPartRef { part_number: n as i32, etag: meta.etag, checksum: None });
     }
-    store.complete_upload("bkt", "v", &upload.upload_id, &listed, &[]).await.unwrap();
+    store.complete_upload("bkt", "v", &upload.upload_id, &listed, &[], None).await.unwrap();
 
     let reader = store.reader("bkt", "v").unwrap();
     let mut stream = reader.body(None).await.unwrap().stream;
@@ -324,17 +327,17 @@ async fn a_complete_interrupted_before_its_cleanup_is_finished_at_open_and_never
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     store.create_bucket("bkt").await.unwrap();
-    let upload = store.create_upload("bkt", "m".into(), ObjectHeaders::default(), vec![]).await.unwrap();
-    let part = store.upload_part("bkt", "m", &upload.upload_id, 1, None, None, body(b"part one".to_vec())).await.unwrap();
-    let listed = [CompletedPartRef { part_number: 1, etag: part.etag }];
+    let upload = store.create_upload("bkt", "m".into(), ObjectHeaders::default(), vec![], None).await.unwrap();
+    let part = store.upload_part("bkt", "m", &upload.upload_id, 1, None, None, None, body(b"part one".to_vec())).await.unwrap();
+    let listed = [CompletedPartRef { part_number: 1, etag: part.etag, checksum: None }];
     let upload_dir = dir.path().join("buckets/bkt/uploads").join(&upload.upload_id);
     let saved = dir.path().join("saved-upload");
     copy_dir(&upload_dir, &saved);
-    let done = store.complete_upload("bkt", "m", &upload.upload_id, &listed, &[]).await.unwrap();
+    let done = store.complete_upload("bkt", "m", &upload.upload_id, &listed, &[], None).await.unwrap();
     assert!(!upload_dir.exists());
 
     // Sent again after a lost answer: the same object, not a new version.
-    let again = store.complete_upload("bkt", "m", &upload.upload_id, &listed, &[]).await.unwrap();
+    let again = store.complete_upload("bkt", "m", &upload.upload_id, &listed, &[], None).await.unwrap();
     assert_eq!((again.etag.as_str(), again.last_modified), (done.etag.as_str(), done.last_modified));
 
     // A crash after the commit but before the upload's removal…
@@ -347,7 +350,7 @@ async fn a_complete_interrupted_before_its_cleanup_is_finished_at_open_and_never
 
     // A newer PUT is never overwritten by a late Complete of the old upload.
     store.put("bkt", put_req("m"), body(b"newer".to_vec())).await.unwrap();
-    let late = store.complete_upload("bkt", "m", &upload.upload_id, &listed, &[]).await;
+    let late = store.complete_upload("bkt", "m", &upload.upload_id, &listed, &[], None).await;
     assert!(matches!(late, Err(StoreError::NoSuchUpload)), "{late:?}");
     assert_eq!(read_all(&store, "m", None).await, b"newer");
 }
@@ -365,21 +368,21 @@ async fn racing_uploads_of_one_part_never_pair_one_record_with_the_others_bytes(
     let (_dir, store) = open().await;
     for round in 0..20 {
         let key = format!("p{round}");
-        let upload = store.create_upload("bkt", key.clone(), ObjectHeaders::default(), vec![]).await.unwrap();
+        let upload = store.create_upload("bkt", key.clone(), ObjectHeaders::default(), vec![], None).await.unwrap();
         let uploads: Vec<_> = (0..4u8)
             .map(|i| {
                 let (store, key, id) = (Arc::clone(&store), key.clone(), upload.upload_id.clone());
-                tokio::spawn(
-                    async move { store.upload_part("bkt", &key, &id, 1, None, None, body(vec![i; 1000 + i as usize * 5000])).await },
-                )
+                tokio::spawn(async move {
+                    store.upload_part("bkt", &key, &id, 1, None, None, None, body(vec![i; 1000 + i as usize * 5000])).await
+                })
             })
             .collect();
         for upload in uploads {
             upload.await.unwrap().unwrap();
         }
         let (_, parts) = store.list_parts("bkt", &key, &upload.upload_id).await.unwrap();
-        let listed = [CompletedPartRef { part_number: 1, etag: parts[0].etag.clone() }];
-        let meta = store.complete_upload("bkt", &key, &upload.upload_id, &listed, &[]).await.unwrap();
+        let listed = [CompletedPartRef { part_number: 1, etag: parts[0].etag.clone(), checksum: None }];
+        let meta = store.complete_upload("bkt", &key, &upload.upload_id, &listed, &[], None).await.unwrap();
         let bytes = read_all(&store, &key, None).await;
         assert_eq!(bytes.len() as u64, parts[0].size, "round {round}");
         assert_eq!(hex::encode(Md5::digest(&bytes)), parts[0].etag, "round {round}: the bytes are the ones the record vouches for");
@@ -401,12 +404,12 @@ async fn a_put_in_flight_when_its_bucket_is_deleted_cannot_bring_it_back() {
         let store = Arc::clone(&store);
         tokio::spawn(async move { store.put("gone", put_req("k"), slow).await })
     };
-    let upload = store.create_upload("gone", "u".into(), ObjectHeaders::default(), vec![]).await.unwrap();
+    let upload = store.create_upload("gone", "u".into(), ObjectHeaders::default(), vec![], None).await.unwrap();
     tokio::task::yield_now().await;
     store.delete_bucket("gone").await.unwrap();
     send.send(()).unwrap();
     assert!(matches!(writer.await.unwrap(), Err(StoreError::NoSuchBucket)));
-    let part = store.upload_part("gone", "u", &upload.upload_id, 1, None, None, body(b"x".to_vec())).await;
+    let part = store.upload_part("gone", "u", &upload.upload_id, 1, None, None, None, body(b"x".to_vec())).await;
     assert!(part.is_err());
     drop(store);
     assert!(!dir.path().join("buckets/gone").exists(), "nothing recreated the bucket's directory");
@@ -422,8 +425,8 @@ async fn stored_files_are_private_to_agoras_user() {
     let store = Store::open(&root).unwrap();
     store.create_bucket("bkt").await.unwrap();
     store.put("bkt", put_req("sys/session-secret"), body(b"s3cr3t".to_vec())).await.unwrap();
-    let upload = store.create_upload("bkt", "m".into(), ObjectHeaders::default(), vec![]).await.unwrap();
-    store.upload_part("bkt", "m", &upload.upload_id, 1, None, None, body(b"part".to_vec())).await.unwrap();
+    let upload = store.create_upload("bkt", "m".into(), ObjectHeaders::default(), vec![], None).await.unwrap();
+    store.upload_part("bkt", "m", &upload.upload_id, 1, None, None, None, body(b"part".to_vec())).await.unwrap();
     let mut checked = 0;
     let mut stack = vec![root.clone()];
     while let Some(path) = stack.pop() {
