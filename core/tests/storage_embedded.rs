@@ -285,13 +285,14 @@ async fn boto3_sees_exactly_the_keys_tags_and_etags_it_wrote() {
 /// S3 as AWS documents it, driven by boto3: ListObjects v1, UploadPartCopy,
 /// partNumber reads, date preconditions, copy rules, error documents,
 /// presigned-URL limits, default headers, bucket sub-resources, ranges,
-/// multipart listings and virtual-hosted-style refusal.
+/// multipart listings, additional checksums and virtual-hosted-style
+/// refusal.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn boto3_finds_s3_as_aws_documents_it() {
     let f = embedded().await;
     let report = boto3(&f, "boto3_conformance.py").await;
     assert_eq!(report["failed"], serde_json::json!([]), "{report:#}");
-    assert!(report["passed"].as_array().unwrap().len() >= 43, "{report:#}");
+    assert!(report["passed"].as_array().unwrap().len() >= 57, "{report:#}");
 }
 
 /// Clients that hang up in the middle of their commit, racing others that
@@ -360,4 +361,341 @@ async fn clients_hanging_up_mid_commit_never_make_two_winners() {
         let served_etag = served.info.etag.trim_matches('"').to_owned();
         assert_eq!(on_disk["etag"].as_str(), Some(served_etag.as_str()), "round {round}: memory and disk agree");
     }
+}
+
+/// An SDK client of the fixture's endpoint that sends and checks checksums
+/// wherever S3 supports them, as the AWS SDKs do by default since 2025.
+fn checksumming_client(f: &agora_testkit::Fixture) -> aws_sdk_s3::Client {
+    use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation};
+    let config = f
+        .storage
+        .sdk_client()
+        .config()
+        .to_builder()
+        .request_checksum_calculation(RequestChecksumCalculation::WhenSupported)
+        .response_checksum_validation(ResponseChecksumValidation::WhenSupported)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// A streaming body makes the Rust SDK send its CRC32 in an aws-chunked
+/// trailer (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`): the endpoint checks it,
+/// keeps it, returns it on request, and stores the object without the
+/// `aws-chunked` framing in its Content-Encoding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trailer_checksums_are_checked_stored_and_returned() {
+    use aws_sdk_s3::primitives::ByteStream;
+    use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode};
+    let f = embedded().await;
+    let s3 = checksumming_client(&f);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("body.bin");
+    let bytes: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&path, &bytes).unwrap();
+    let put = s3
+        .put_object()
+        .bucket(f.storage.bucket())
+        .key("ck/trailer.bin")
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .body(ByteStream::from_path(&path).await.unwrap())
+        .send()
+        .await
+        .expect("a streamed PUT with a CRC32 trailer is stored");
+    let crc = put.checksum_crc32().expect("the PUT answers with the CRC32 it stored").to_owned();
+
+    let head = s3.head_object().bucket(f.storage.bucket()).key("ck/trailer.bin").checksum_mode(ChecksumMode::Enabled).send().await.unwrap();
+    assert_eq!(head.checksum_crc32(), Some(crc.as_str()));
+    assert_eq!(head.checksum_type().map(|t| t.as_str()), Some("FULL_OBJECT"));
+    assert_eq!(head.content_encoding(), None, "aws-chunked was stored as the object's encoding");
+    let plain = s3.head_object().bucket(f.storage.bucket()).key("ck/trailer.bin").send().await.unwrap();
+    assert_eq!(plain.checksum_crc32(), None, "a checksum came without x-amz-checksum-mode");
+    // The SDK checks the returned CRC32 against the bytes it reads.
+    let got = s3.get_object().bucket(f.storage.bucket()).key("ck/trailer.bin").checksum_mode(ChecksumMode::Enabled).send().await.unwrap();
+    assert_eq!(got.checksum_crc32(), Some(crc.as_str()));
+    assert_eq!(got.body.collect().await.unwrap().into_bytes(), bytes);
+
+    // The same bytes by hand, with the right CRC32 in the trailer and then
+    // a wrong one: the trailer is what is checked.
+    let chunks = vec![bytes[..100_000].to_vec(), bytes[100_000..].to_vec()];
+    let (status, body) = signed_chunked_put(&f, "ck/trailer-ok", &chunks, Framing::UnsignedTrailer { crc32: &crc }).await;
+    assert_eq!(status, 200, "{body}");
+    let head = s3.head_object().bucket(f.storage.bucket()).key("ck/trailer-ok").checksum_mode(ChecksumMode::Enabled).send().await.unwrap();
+    assert_eq!(head.checksum_crc32(), Some(crc.as_str()));
+    let (status, body) = signed_chunked_put(&f, "ck/trailer-wrong", &chunks, Framing::UnsignedTrailer { crc32: "AAAAAA==" }).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("<Code>BadDigest</Code>"), "{body}");
+    assert!(matches!(f.storage.head("ck/trailer-wrong").await, Err(agora_core::storage::StorageError::NotFound)));
+}
+
+/// CRC64NVME (the SDKs' default) on a multipart upload is a checksum of the
+/// whole object, combined from the parts': the same value a single PUT of
+/// the same bytes gets. SHA-256 parts make a COMPOSITE checksum, `-N`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multipart_checksums_are_combined_from_the_parts() {
+    use aws_sdk_s3::primitives::ByteStream;
+    use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart};
+    let f = embedded().await;
+    let s3 = checksumming_client(&f);
+    let bucket = f.storage.bucket().to_owned();
+    let parts: Vec<Vec<u8>> = vec![vec![7u8; 5 * 1024 * 1024], b"the tail".to_vec()];
+    let whole = parts.concat();
+    let single = s3
+        .put_object()
+        .bucket(&bucket)
+        .key("ck/single")
+        .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
+        .body(ByteStream::from(whole.clone()))
+        .send()
+        .await
+        .unwrap();
+    let single_crc = single.checksum_crc64_nvme().expect("a CRC64NVME for the single PUT").to_owned();
+
+    for (algorithm, key) in [(ChecksumAlgorithm::Crc64Nvme, "ck/multi-crc64"), (ChecksumAlgorithm::Sha256, "ck/multi-sha256")] {
+        let upload = s3.create_multipart_upload().bucket(&bucket).key(key).checksum_algorithm(algorithm.clone()).send().await.unwrap();
+        let id = upload.upload_id().unwrap().to_owned();
+        let mut done = Vec::new();
+        for (n, part) in parts.iter().enumerate() {
+            let number = n as i32 + 1;
+            let answer = s3
+                .upload_part()
+                .bucket(&bucket)
+                .key(key)
+                .upload_id(&id)
+                .part_number(number)
+                .checksum_algorithm(algorithm.clone())
+                .body(ByteStream::from(part.clone()))
+                .send()
+                .await
+                .unwrap();
+            done.push(
+                CompletedPart::builder()
+                    .part_number(number)
+                    .e_tag(answer.e_tag().unwrap())
+                    .set_checksum_crc64_nvme(answer.checksum_crc64_nvme().map(str::to_owned))
+                    .set_checksum_sha256(answer.checksum_sha256().map(str::to_owned))
+                    .build(),
+            );
+        }
+        let complete = s3
+            .complete_multipart_upload()
+            .bucket(&bucket)
+            .key(key)
+            .upload_id(&id)
+            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(done)).build())
+            .send()
+            .await
+            .unwrap();
+        let head = s3.head_object().bucket(&bucket).key(key).checksum_mode(ChecksumMode::Enabled).send().await.unwrap();
+        if algorithm == ChecksumAlgorithm::Crc64Nvme {
+            assert_eq!(complete.checksum_crc64_nvme(), Some(single_crc.as_str()), "the combined CRC is not the whole object's");
+            assert_eq!(head.checksum_type().map(|t| t.as_str()), Some("FULL_OBJECT"));
+            // The SDK validates a whole-object checksum while reading.
+            let got = s3.get_object().bucket(&bucket).key(key).checksum_mode(ChecksumMode::Enabled).send().await.unwrap();
+            assert_eq!(got.body.collect().await.unwrap().into_bytes().len(), whole.len());
+        } else {
+            let composite = complete.checksum_sha256().expect("a composite SHA-256");
+            assert!(composite.ends_with("-2"), "{composite}");
+            assert_eq!(head.checksum_sha256(), Some(composite));
+            assert_eq!(head.checksum_type().map(|t| t.as_str()), Some("COMPOSITE"));
+        }
+    }
+}
+
+/// A declared checksum that does not match the bytes is `400 BadDigest`,
+/// and nothing is stored; a malformed one is `400 InvalidRequest`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_checksum_is_refused_and_stores_nothing() {
+    let f = embedded().await;
+    let s3 = checksumming_client(&f);
+    use base64::Engine as _;
+    let wrong = base64::engine::general_purpose::STANDARD.encode([0u8; 32]);
+    let err = s3
+        .put_object()
+        .bucket(f.storage.bucket())
+        .key("ck/wrong")
+        .checksum_sha256(&wrong)
+        .body(b"not those bytes".to_vec().into())
+        .send()
+        .await
+        .expect_err("a wrong SHA-256 is refused");
+    let service = err.into_service_error();
+    assert_eq!(aws_sdk_s3::error::ProvideErrorMetadata::code(&service), Some("BadDigest"), "{service:?}");
+    assert!(matches!(f.storage.head("ck/wrong").await, Err(agora_core::storage::StorageError::NotFound)));
+
+    let response = signed_raw_put(&f, "ck/malformed", &[("x-amz-checksum-crc32", "not base64!")], b"x".to_vec()).await;
+    assert_eq!(response.0, 400);
+    assert!(response.1.contains("<Code>InvalidRequest</Code>"), "{}", response.1);
+}
+
+/// An aws-chunked body signed chunk by chunk (`STREAMING-AWS4-HMAC-SHA256-
+/// PAYLOAD`): correct chunk signatures store the bytes; a chunk changed in
+/// flight is `403 SignatureDoesNotMatch`, as AWS answers, and stores nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunk_whose_signature_does_not_match_is_403() {
+    let f = embedded().await;
+    let chunks: Vec<Vec<u8>> = vec![vec![b'a'; 64 * 1024], b"second chunk".to_vec()];
+    let (status, body) = signed_chunked_put(&f, "ck/chunked-good", &chunks, Framing::Signed { tamper: None }).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(f.storage.get("ck/chunked-good", None).await.unwrap().body, chunks.concat());
+
+    let (status, body) = signed_chunked_put(&f, "ck/chunked-bad", &chunks, Framing::Signed { tamper: Some(1) }).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("<Code>SignatureDoesNotMatch</Code>"), "{body}");
+    assert!(matches!(f.storage.head("ck/chunked-bad").await, Err(agora_core::storage::StorageError::NotFound)));
+}
+
+/// SigV4 by hand, for requests no SDK sends: the signing key, and the
+/// signature of a string to sign.
+struct HandSigner {
+    secret: String,
+    access_key: String,
+    date: String,
+    amz_date: String,
+}
+
+impl HandSigner {
+    fn new(f: &agora_testkit::Fixture) -> Self {
+        let now = time::OffsetDateTime::now_utc();
+        let amz_date = format!(
+            "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+            now.year(),
+            u8::from(now.month()),
+            now.day(),
+            now.hour(),
+            now.minute(),
+            now.second()
+        );
+        HandSigner { secret: f.credentials.1.clone(), access_key: f.credentials.0.clone(), date: amz_date[..8].to_owned(), amz_date }
+    }
+
+    fn scope(&self) -> String {
+        format!("{}/us-east-1/s3/aws4_request", self.date)
+    }
+
+    fn sign(&self, string_to_sign: &str) -> String {
+        use hmac::{Hmac, Mac};
+        let mac = |key: &[u8], data: &[u8]| {
+            let mut m = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+            m.update(data);
+            m.finalize().into_bytes().to_vec()
+        };
+        let key = [self.date.as_str(), "us-east-1", "s3", "aws4_request"]
+            .iter()
+            .fold(format!("AWS4{}", self.secret).into_bytes(), |key, part| mac(&key, part.as_bytes()));
+        hex::encode(mac(&key, string_to_sign.as_bytes()))
+    }
+
+    /// The seed signature and `Authorization` header of a PUT of `path`
+    /// whose headers are `headers` (lower-case names, all signed).
+    fn authorize(&self, path: &str, headers: &[(&str, String)], payload: &str) -> (String, String) {
+        use sha2::Digest as _;
+        let mut sorted: Vec<&(&str, String)> = headers.iter().collect();
+        sorted.sort_by_key(|(name, _)| *name);
+        let canonical_headers: String = sorted.iter().map(|(n, v)| format!("{n}:{}\n", v.trim())).collect();
+        let signed: Vec<&str> = sorted.iter().map(|(n, _)| *n).collect();
+        let signed = signed.join(";");
+        let canonical = format!("PUT\n{path}\n\n{canonical_headers}\n{signed}\n{payload}");
+        let to_sign =
+            format!("AWS4-HMAC-SHA256\n{}\n{}\n{}", self.amz_date, self.scope(), hex::encode(sha2::Sha256::digest(canonical.as_bytes())));
+        let signature = self.sign(&to_sign);
+        let authorization =
+            format!("AWS4-HMAC-SHA256 Credential={}/{}, SignedHeaders={signed}, Signature={signature}", self.access_key, self.scope());
+        (signature, authorization)
+    }
+}
+
+fn host_of(f: &agora_testkit::Fixture) -> String {
+    f.endpoint.split_once("://").map_or(f.endpoint.clone(), |(_, rest)| rest.trim_end_matches('/').to_owned())
+}
+
+/// A header-signed PUT with `extra` headers (signed too) and an unsigned
+/// payload; returns the status and body.
+async fn signed_raw_put(f: &agora_testkit::Fixture, key: &str, extra: &[(&str, &str)], body: Vec<u8>) -> (u16, String) {
+    let signer = HandSigner::new(f);
+    let path = format!("/{}/{key}", f.storage.bucket());
+    let mut headers =
+        vec![("host", host_of(f)), ("x-amz-content-sha256", "UNSIGNED-PAYLOAD".to_owned()), ("x-amz-date", signer.amz_date.clone())];
+    headers.extend(extra.iter().map(|(n, v)| (*n, (*v).to_owned())));
+    let (_, authorization) = signer.authorize(&path, &headers, "UNSIGNED-PAYLOAD");
+    let mut request = http().put(format!("{}{path}", f.endpoint.trim_end_matches('/'))).header("authorization", authorization).body(body);
+    for (name, value) in headers.iter().filter(|(n, _)| *n != "host") {
+        request = request.header(*name, value);
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+/// How a hand-made aws-chunked body is framed.
+enum Framing<'a> {
+    /// Every chunk signed (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD`); with
+    /// `tamper`, that chunk's first byte is changed after it was signed.
+    Signed { tamper: Option<usize> },
+    /// Unsigned chunks and an `x-amz-checksum-crc32` trailer with this
+    /// value (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`).
+    UnsignedTrailer { crc32: &'a str },
+}
+
+/// A header-signed PUT of `chunks` as an aws-chunked body; returns the
+/// status and body of the answer.
+async fn signed_chunked_put(f: &agora_testkit::Fixture, key: &str, chunks: &[Vec<u8>], framing: Framing<'_>) -> (u16, String) {
+    use sha2::Digest as _;
+    let payload = match framing {
+        Framing::Signed { .. } => "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        Framing::UnsignedTrailer { .. } => "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+    };
+    let signer = HandSigner::new(f);
+    let path = format!("/{}/{key}", f.storage.bucket());
+    let decoded: usize = chunks.iter().map(Vec::len).sum();
+    let mut headers = vec![
+        ("host", host_of(f)),
+        ("content-encoding", "aws-chunked".to_owned()),
+        ("x-amz-content-sha256", payload.to_owned()),
+        ("x-amz-date", signer.amz_date.clone()),
+        ("x-amz-decoded-content-length", decoded.to_string()),
+    ];
+    if let Framing::UnsignedTrailer { .. } = framing {
+        headers.push(("x-amz-trailer", "x-amz-checksum-crc32".to_owned()));
+    }
+    let (seed, authorization) = signer.authorize(&path, &headers, payload);
+    let empty_hash = hex::encode(sha2::Sha256::digest(b""));
+    let mut previous = seed;
+    let mut body = Vec::new();
+    let all: Vec<&[u8]> = chunks.iter().map(Vec::as_slice).chain(std::iter::once(&[][..])).collect();
+    for (i, chunk) in all.into_iter().enumerate() {
+        match framing {
+            Framing::Signed { tamper } => {
+                let to_sign = format!(
+                    "AWS4-HMAC-SHA256-PAYLOAD\n{}\n{}\n{previous}\n{empty_hash}\n{}",
+                    signer.amz_date,
+                    signer.scope(),
+                    hex::encode(sha2::Sha256::digest(chunk))
+                );
+                let signature = signer.sign(&to_sign);
+                let mut data = chunk.to_vec();
+                if tamper == Some(i) {
+                    data[0] ^= 1;
+                }
+                body.extend_from_slice(format!("{:x};chunk-signature={signature}\r\n", data.len()).as_bytes());
+                body.extend_from_slice(&data);
+                body.extend_from_slice(b"\r\n");
+                previous = signature;
+            }
+            Framing::UnsignedTrailer { .. } => {
+                body.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+                body.extend_from_slice(chunk);
+                if !chunk.is_empty() {
+                    body.extend_from_slice(b"\r\n");
+                }
+            }
+        }
+    }
+    if let Framing::UnsignedTrailer { crc32 } = framing {
+        body.extend_from_slice(format!("x-amz-checksum-crc32:{crc32}\r\n\r\n").as_bytes());
+    }
+    let mut request = http().put(format!("{}{path}", f.endpoint.trim_end_matches('/'))).header("authorization", authorization).body(body);
+    for (name, value) in headers.iter().filter(|(n, _)| *n != "host") {
+        request = request.header(*name, value);
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
 }

@@ -180,6 +180,59 @@ for page in s3.get_paginator("list_multipart_uploads").paginate(Bucket=bucket, P
     keys += [u["Key"] for u in page.get("Uploads", [])]
 check("ListMultipartUploads pages", keys, ["mpu/a/1", "mpu/a/2", "mpu/b"])
 
+# Additional checksums: boto3 sends a CRC32 with every PUT unless told not
+# to, and checks what comes back with x-amz-checksum-mode: ENABLED.
+import base64
+import hashlib
+import zlib
+
+
+def b64(raw):
+    return base64.b64encode(raw).decode()
+
+
+def crc32_b64(data):
+    return b64(zlib.crc32(data).to_bytes(4, "big"))
+
+
+put = s3.put_object(Bucket=bucket, Key="ck/crc32", Body=b"checksum me", ChecksumAlgorithm="CRC32")
+check("PutObject answers with the CRC32 it stored", put.get("ChecksumCRC32"), crc32_b64(b"checksum me"))
+head = s3.head_object(Bucket=bucket, Key="ck/crc32", ChecksumMode="ENABLED")
+check("HEAD with checksum mode returns the CRC32 and its type", (head.get("ChecksumCRC32"), head.get("ChecksumType")),
+      (crc32_b64(b"checksum me"), "FULL_OBJECT"))
+got = s3.get_object(Bucket=bucket, Key="ck/crc32", ChecksumMode="ENABLED")
+check("GET with checksum mode returns the CRC32 (and boto3 checked the bytes)", (got.get("ChecksumCRC32"), got["Body"].read()),
+      (crc32_b64(b"checksum me"), b"checksum me"))
+ranged = s3.get_object(Bucket=bucket, Key="ck/crc32", ChecksumMode="ENABLED", Range="bytes=0-3")
+check("a ranged GET carries no whole-object checksum", ranged.get("ChecksumCRC32"), None)
+put = s3.put_object(Bucket=bucket, Key="ck/sha1", Body=b"sha one", ChecksumSHA1=b64(hashlib.sha1(b"sha one").digest()))
+check("a declared SHA-1 that matches is stored", put.get("ChecksumSHA1"), b64(hashlib.sha1(b"sha one").digest()))
+code, _ = error_of(lambda: s3.put_object(Bucket=bucket, Key="ck/bad", Body=b"these bytes", ChecksumSHA256=b64(hashlib.sha256(b"other").digest())))
+check("a SHA-256 that does not match the bytes is BadDigest", code, "BadDigest")
+code, _ = error_of(lambda: s3.head_object(Bucket=bucket, Key="ck/bad"))
+check("the refused object was not stored", code, "404")
+
+part_one, part_two = b"1" * (5 * 1024 * 1024), b"two"
+upload = s3.create_multipart_upload(Bucket=bucket, Key="ck/multi", ChecksumAlgorithm="SHA256")
+check("CreateMultipartUpload echoes the algorithm", upload.get("ChecksumAlgorithm"), "SHA256")
+listed = []
+for number, data in [(1, part_one), (2, part_two)]:
+    answer = s3.upload_part(Bucket=bucket, Key="ck/multi", UploadId=upload["UploadId"], PartNumber=number, Body=data, ChecksumAlgorithm="SHA256")
+    listed.append({"PartNumber": number, "ETag": answer["ETag"], "ChecksumSHA256": answer.get("ChecksumSHA256")})
+check("UploadPart answers with the part's SHA-256", listed[1]["ChecksumSHA256"], b64(hashlib.sha256(part_two).digest()))
+parts = s3.list_parts(Bucket=bucket, Key="ck/multi", UploadId=upload["UploadId"])["Parts"]
+check("ListParts lists each part's SHA-256", [p.get("ChecksumSHA256") for p in parts], [p["ChecksumSHA256"] for p in listed])
+wrong = [dict(listed[0], ChecksumSHA256=b64(hashlib.sha256(b"no").digest())), listed[1]]
+code, _ = error_of(lambda: s3.complete_multipart_upload(Bucket=bucket, Key="ck/multi", UploadId=upload["UploadId"], MultipartUpload={"Parts": wrong}))
+check("a Complete listing a part's wrong checksum is InvalidPart", code, "InvalidPart")
+done = s3.complete_multipart_upload(Bucket=bucket, Key="ck/multi", UploadId=upload["UploadId"], MultipartUpload={"Parts": listed})
+composite = b64(hashlib.sha256(hashlib.sha256(part_one).digest() + hashlib.sha256(part_two).digest()).digest()) + "-2"
+check("the multipart object's SHA-256 is composite: of the parts' checksums, -N", done.get("ChecksumSHA256"), composite)
+head = s3.head_object(Bucket=bucket, Key="ck/multi", ChecksumMode="ENABLED")
+check("HEAD returns the composite checksum and its type", (head.get("ChecksumSHA256"), head.get("ChecksumType")), (composite, "COMPOSITE"))
+code, _ = error_of(lambda: s3.create_multipart_upload(Bucket=bucket, Key="ck/x", ChecksumAlgorithm="SHA256", ChecksumType="FULL_OBJECT"))
+check("a FULL_OBJECT SHA-256 upload is refused", code, "InvalidRequest")
+
 # Virtual-hosted-style requests get a clear error and create nothing: a
 # signed, empty PUT to {bucket}.localhost/file.txt.
 from botocore.auth import S3SigV4Auth
