@@ -26,6 +26,7 @@
 pub mod checksum;
 mod error;
 pub mod fsutil;
+mod group_sync;
 mod leases;
 mod list;
 pub mod meta;
@@ -68,6 +69,8 @@ pub struct Store {
     /// Held while a bucket is created or deleted (their file work runs with
     /// it held, never with `buckets` locked).
     catalog: tokio::sync::Mutex<()>,
+    /// Directory fsyncs shared by concurrent commits.
+    sync: Arc<group_sync::GroupSync>,
 }
 
 pub(crate) struct Bucket {
@@ -172,7 +175,7 @@ impl Store {
             let bucket = load_bucket(name.clone(), entry.path(), &tmp)?;
             buckets.insert(name, Arc::new(bucket));
         }
-        Ok(Store { root, tmp, buckets: RwLock::new(buckets), catalog: tokio::sync::Mutex::new(()) })
+        Ok(Store { root, tmp, buckets: RwLock::new(buckets), catalog: tokio::sync::Mutex::new(()), sync: Arc::default() })
     }
 
     pub fn root(&self) -> &Path {

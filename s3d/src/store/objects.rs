@@ -14,6 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::checksum::{Checksum, ChecksumRequest};
 use super::fsutil::{self, random_id, TempFile};
+use super::group_sync::GroupSync;
 use super::leases::Lease;
 use super::{blocking, validate_key, BlobRef, Bucket, ObjectHeaders, ObjectMeta, Store, StoreError, StoreResult};
 
@@ -195,12 +196,22 @@ impl Store {
         self.commit(&bucket, meta, vec![(blob.file, id)], request.conditions, None).await
     }
 
-    /// Makes `meta` the object under its key: checks `conditions` under the
-    /// bucket's commit lock, moves `blobs` into place, swaps the metadata in
-    /// atomically, then retires the blobs of the object it replaced. With
-    /// `upload` (the directory of the upload being completed), the upload
-    /// must still exist and goes in the same commit. Runs to its end even if
-    /// the caller is dropped ([`Bucket::commit_with`]).
+    /// Makes `meta` the object under its key. Runs to its end in a task of
+    /// its own even if the caller is dropped, in three steps:
+    /// 1. without the bucket's lock: `blobs` move into `blobs/` and the
+    ///    metadata is written to a temp file, all made durable (the
+    ///    directory fsync is shared with concurrent commits: group commit);
+    /// 2. under the lock ([`Bucket::commit_with`]): `conditions` are checked
+    ///    and the metadata is renamed into place and indexed; with `upload`
+    ///    (the directory of the upload being completed), the upload must
+    ///    still exist;
+    /// 3. without the lock: the metadata's directory is fsynced (shared
+    ///    again), then the replaced object's blobs are retired and the
+    ///    upload's directory removed, and only then is the write answered.
+    ///
+    /// The blobs are durable before any metadata names them, so a crash
+    /// leaves the old object or the new one; blobs of a commit that failed
+    /// or crashed are removed (at once, or by the sweep at the next open).
     pub(crate) async fn commit(
         &self,
         bucket: &Arc<Bucket>,
@@ -209,46 +220,57 @@ impl Store {
         conditions: Vec<Condition>,
         upload: Option<std::path::PathBuf>,
     ) -> StoreResult<Arc<ObjectMeta>> {
-        let tmp = self.tmp_dir().to_path_buf();
-        bucket
-            .commit_with(move |b| {
-                let previous = b.get(&meta.key);
-                if let Some(upload_dir) = &upload {
-                    // A Complete sent again after it succeeded answers as before.
-                    if let Some(done) = previous.as_ref().filter(|p| meta.upload_id.as_deref().is_some_and(|id| p.completed_from(id))) {
-                        return Ok(Arc::clone(done));
+        let (tmp, sync, bucket) = (self.tmp_dir().to_path_buf(), Arc::clone(&self.sync), Arc::clone(bucket));
+        let task = tokio::spawn(async move {
+            let json = serde_json::to_vec(&meta).map_err(std::io::Error::other)?;
+            let staged = {
+                let (b, sync, tmp) = (Arc::clone(&bucket), Arc::clone(&sync), tmp.clone());
+                blocking(move || stage(&b, blobs, &json, &tmp, &sync)).await?
+            };
+            let (meta, previous, shard) = bucket
+                .commit_with(move |b| {
+                    let previous = b.get(&meta.key);
+                    if let Some(upload_dir) = &upload {
+                        // A Complete sent again after it succeeded answers as before.
+                        if let Some(done) = previous.as_ref().filter(|p| meta.upload_id.as_deref().is_some_and(|id| p.completed_from(id))) {
+                            return Ok((Arc::clone(done), None, None));
+                        }
+                        if !upload_dir.join("upload.json").try_exists()? {
+                            return Err(StoreError::NoSuchUpload);
+                        }
                     }
-                    if !upload_dir.join("upload.json").try_exists()? {
-                        return Err(StoreError::NoSuchUpload);
-                    }
-                }
-                check_all(&conditions, previous.as_deref())?;
-                // Every blob moves in, then one fsync makes all the moves
-                // durable (a 10,000-part upload costs one, not 10,000).
-                let moved = !blobs.is_empty();
-                for (file, id) in blobs {
-                    std::fs::rename(file.path(), b.blob_path(&id))?;
-                    file.keep();
-                }
-                if moved {
-                    std::fs::File::open(b.dir.join("blobs"))?.sync_all()?;
-                }
-                let meta = Arc::new(meta);
-                write_meta(b, &tmp, &meta)?;
-                b.set(Arc::clone(&meta));
+                    check_all(&conditions, previous.as_deref())?;
+                    let path = b.meta_path(&meta.key);
+                    let shard = path.parent().map(std::path::Path::to_path_buf).unwrap_or_else(|| b.dir.join("meta"));
+                    fsutil::create_dir(&shard)?;
+                    std::fs::rename(staged.meta.path(), &path)?;
+                    staged.meta.keep();
+                    staged.blobs.into_iter().for_each(|blob| drop(blob.keep()));
+                    let meta = Arc::new(meta);
+                    b.set(Arc::clone(&meta));
+                    Ok((meta, Some((previous, upload)), Some(shard)))
+                })
+                .await?;
+            let (Some((previous, upload)), Some(shard)) = (previous, shard) else { return Ok(meta) };
+            let durable = Arc::clone(&meta);
+            blocking(move || -> StoreResult<()> {
+                sync.sync([shard])?;
                 if let Some(previous) = previous {
-                    b.retire(&previous.blobs, &meta.blobs);
+                    bucket.retire(&previous.blobs, &durable.blobs);
                 }
-                // The object now names its upload, so a crash before this
+                // The object names its upload, so a crash before this
                 // removal is finished at the next open.
                 if let Some(upload_dir) = upload {
                     if let Err(err) = fsutil::remove_dir_durably(&tmp, &upload_dir) {
                         tracing::warn!(upload = %upload_dir.display(), error = %err, "could not remove a completed upload's directory");
                     }
                 }
-                Ok(meta)
+                Ok(())
             })
-            .await
+            .await?;
+            Ok(meta)
+        });
+        task.await.map_err(|e| StoreError::Io(std::io::Error::other(e)))?
     }
 
     /// Deletes an object. Deleting a missing key succeeds, as in S3.
@@ -424,6 +446,41 @@ impl ObjectReader {
 
 /// Writes an object's metadata file (creating its shard directory durably).
 /// Blocking; call with the bucket's commit lock held.
+/// A commit's files made durable before its lock is taken; dropped
+/// unkept (the commit failed), they are removed.
+struct Staged {
+    blobs: Vec<TempFile>,
+    meta: TempFile,
+}
+
+/// Moves `blobs` into the bucket's `blobs/` under their ids and writes the
+/// metadata `json` to a temp file; returns once all of it is durable.
+fn stage(bucket: &Bucket, blobs: Vec<(TempFile, String)>, json: &[u8], tmp: &std::path::Path, sync: &GroupSync) -> StoreResult<Staged> {
+    use std::io::Write;
+    let mut placed = Vec::with_capacity(blobs.len());
+    for (file, id) in blobs {
+        let to = bucket.blob_path(&id);
+        // The bucket's directory is gone once it was deleted.
+        std::fs::rename(file.path(), &to).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                StoreError::NoSuchBucket
+            } else {
+                e.into()
+            }
+        })?;
+        file.keep();
+        placed.push(TempFile::new(to));
+    }
+    let meta = TempFile::new(tmp.join(random_id()));
+    let mut out = fsutil::create_file(meta.path())?;
+    out.write_all(json)?;
+    out.sync_all()?;
+    if !placed.is_empty() {
+        sync.sync([bucket.dir.join("blobs")])?;
+    }
+    Ok(Staged { blobs: placed, meta })
+}
+
 pub(crate) fn write_meta(bucket: &Bucket, tmp: &std::path::Path, meta: &ObjectMeta) -> StoreResult<()> {
     let json = serde_json::to_vec(meta).map_err(std::io::Error::other)?;
     let path = bucket.meta_path(&meta.key);
