@@ -15,6 +15,11 @@
 //! quota. The checks that follow the claim (does the path exist?) then see
 //! every completion that claimed before it, landed or not.
 //!
+//! On one node, completions of a dataset also take turns at the claims
+//! ([`LedgerTurns`]): they would otherwise all read one version, all but
+//! one write would be refused, and each retry would back off. Only other
+//! nodes' writes can then make an attempt start again.
+//!
 //! A landed claim stays for [`SETTLE`] when it landed on another node: that
 //! node's index may not have reached this one yet, so its bytes count here
 //! until it has. A claim whose node crashed mid-completion lapses after
@@ -39,6 +44,22 @@ const SETTLE: i64 = 60;
 
 /// Attempts at the read-modify-write before giving up (busy datasets).
 const ATTEMPTS: u32 = 16;
+
+/// One turn per dataset at a time for this node's claims.
+#[derive(Default)]
+pub(super) struct LedgerTurns(std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>);
+
+impl LedgerTurns {
+    async fn take(&self, id: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let turn = {
+            let mut turns = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            // Datasets nobody is completing to any more are forgotten.
+            turns.retain(|_, turn| std::sync::Arc::strong_count(turn) > 1);
+            std::sync::Arc::clone(turns.entry(id.to_owned()).or_default())
+        };
+        turn.lock_owned().await
+    }
+}
 
 fn ledger_key(id: &str) -> String {
     format!("ds/{id}/completing.json")
@@ -103,6 +124,7 @@ impl Datasets {
     /// start again. A refusal is given only if the claims it was decided on
     /// are still the current ones.
     pub(super) async fn claim_completion(&self, record: &DatasetRecord, wanted: Wanted<'_>) -> Result<(), DatasetError> {
+        let _turn = self.ledger_turns.take(&record.id).await;
         let node = self.node();
         let key = ledger_key(&record.id);
         let delta = wanted.size as i64 - wanted.replaced as i64;
@@ -173,6 +195,7 @@ impl Datasets {
     /// Ends a claim: kept for a while if it landed (see [`SETTLE`]), dropped
     /// if it did not. A failure only leaves the claim to lapse.
     pub(super) async fn release_completion(&self, id: &str, upload: &str, landed: bool) {
+        let _turn = self.ledger_turns.take(id).await;
         let outcome = self
             .storage
             .update(&ledger_key(id), ATTEMPTS, |current| {

@@ -147,6 +147,8 @@ pub struct Datasets {
     limits: DatasetLimits,
     index: Indexer,
     feeds: std::sync::Arc<runs::RunFeeds>,
+    /// This node's completions of one dataset take turns at its claims.
+    ledger_turns: std::sync::Arc<completions::LedgerTurns>,
 }
 
 fn new_id() -> String {
@@ -155,7 +157,15 @@ fn new_id() -> String {
 
 impl Datasets {
     pub fn new(storage: Storage, accounts: Accounts, limits: DatasetLimits, index: Indexer) -> Self {
-        Self { jobs: Jobs::new(storage.clone()), storage, accounts, limits, index, feeds: Default::default() }
+        Self {
+            jobs: Jobs::new(storage.clone()),
+            storage,
+            accounts,
+            limits,
+            index,
+            feeds: Default::default(),
+            ledger_turns: Default::default(),
+        }
     }
 
     pub fn index(&self) -> &Indexer {

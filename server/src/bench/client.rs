@@ -4,6 +4,9 @@ use anyhow::bail;
 use reqwest::Method;
 use serde_json::Value;
 
+/// Attempts of a request Agora answers `503`.
+const RETRIES: u64 = 20;
+
 pub struct Api {
     pub client: reqwest::Client,
     /// `http://host:port/api/v1` (or the root, as the caller builds paths).
@@ -28,17 +31,26 @@ impl Api {
         self.call(Method::GET, path, query, None).await
     }
 
+    /// Sends the request; a `503` (Agora shedding load, e.g. too many
+    /// completions at once) is retried after a pause, as a client should.
     async fn call(&self, method: Method, path: &str, query: &[(&str, &str)], body: Option<Value>) -> anyhow::Result<Value> {
-        let mut request = self.client.request(method.clone(), format!("{}{path}", self.base)).query(query).bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
+        for attempt in 1u64.. {
+            let mut request = self.client.request(method.clone(), format!("{}{path}", self.base)).query(query).bearer_auth(&self.token);
+            if let Some(body) = &body {
+                request = request.json(body);
+            }
+            let response = request.send().await?;
+            let status = response.status();
+            let value: Value = response.json().await.unwrap_or(Value::Null);
+            if status == reqwest::StatusCode::SERVICE_UNAVAILABLE && attempt < RETRIES {
+                tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
+                continue;
+            }
+            if !status.is_success() {
+                bail!("{method} {path} answered {status}: {value}");
+            }
+            return Ok(value);
         }
-        let response = request.send().await?;
-        let status = response.status();
-        let value: Value = response.json().await.unwrap_or(Value::Null);
-        if !status.is_success() {
-            bail!("{method} {path} answered {status}: {value}");
-        }
-        Ok(value)
+        unreachable!("the loop returns")
     }
 }
