@@ -309,8 +309,8 @@ impl Store {
                 }
             }
             let is_last = i + 1 == listed.len();
-            if !is_last && part.size < MIN_PART_SIZE {
-                return Err(StoreError::EntityTooSmall { part: part.part_number, size: part.size, min: MIN_PART_SIZE });
+            if !is_last && part.size < self.min_part_size {
+                return Err(StoreError::EntityTooSmall { part: part.part_number, size: part.size, min: self.min_part_size });
             }
             md5_of_md5s.update(hex::decode(&part.etag).map_err(std::io::Error::other)?);
             size += part.size;

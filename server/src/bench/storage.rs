@@ -4,7 +4,8 @@
 //! core; (c) the endpoint's resident memory during (a); (d) small objects:
 //! 4 KiB PUTs and GETs with 1 and 32 clients and a 1,000-key DeleteObjects,
 //! each against plain file writes (with fsync), reads and unlinks of the
-//! same sizes on the same disk.
+//! same sizes on the same disk; (e) a CompleteMultipartUpload of 10,000
+//! parts in the endpoint's store, against the same file work done plainly.
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -90,6 +91,9 @@ pub fn run(args: StorageArgs) -> anyhow::Result<()> {
     println!("small objects: {} PUTs and GETs of 4 KiB with 1 and 32 clients, DeleteObjects of 1,000 keys …", args.small_count);
     let small = runtime.block_on(small_objects(&storage, args.small_count as usize))?;
     let files = plain_files(&work.path().join("plain"), args.small_count as usize)?;
+    println!("a CompleteMultipartUpload of {PARTS} parts …");
+    let complete = runtime.block_on(many_parts(&work.path().join("store")))?;
+    let plain_complete = plain_parts(&work.path().join("plain-parts"))?;
 
     let mib = size as f64 / MIB as f64;
     let (copy_rate, upload_rate) = (mib / copy_secs, mib / upload_secs);
@@ -122,7 +126,74 @@ pub fn run(args: StorageArgs) -> anyhow::Result<()> {
         small.delete_1000 * 1e3,
         files.unlink_1000 * 1e3
     );
+    println!("(e) CompleteMultipartUpload of {PARTS} parts (1 KiB each, the store in-process, S3's 5 MiB minimum lowered):");
+    println!(
+        "    endpoint store {:7.1} ms   plain: link and rename each part file, one dir fsync, write the record {:7.1} ms",
+        complete * 1e3,
+        plain_complete * 1e3
+    );
     Ok(())
+}
+
+/// Parts of the many-part Complete.
+const PARTS: usize = 10_000;
+
+/// Seconds the embedded endpoint's store takes to complete an upload of
+/// [`PARTS`] small parts (uploaded beforehand, not timed).
+async fn many_parts(dir: &Path) -> anyhow::Result<f64> {
+    use agora_s3d::store::{CompletedPartRef, ObjectHeaders, Store};
+    let root = dir.to_path_buf();
+    let store = tokio::task::spawn_blocking(move || Store::open(root)).await??.with_min_part_size(1);
+    store.create_bucket("bench").await?;
+    let upload = store.create_upload("bench", "many".into(), ObjectHeaders::default(), Vec::new(), None).await?;
+    let store = &store;
+    let id = upload.upload_id.as_str();
+    let mut parts: Vec<CompletedPartRef> = futures::stream::iter(1..=PARTS as i32)
+        .map(|n| async move {
+            let body = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(vec![n as u8; 1024]))]);
+            let part = store.upload_part("bench", "many", id, n, Some(1024), None, None, body).await?;
+            anyhow::Ok(CompletedPartRef { part_number: n, etag: part.etag, checksum: None })
+        })
+        .buffer_unordered(32)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<anyhow::Result<_>>()?;
+    parts.sort_by_key(|p| p.part_number);
+    let started = Instant::now();
+    let meta = store.complete_upload("bench", "many", id, &parts, &[], None).await?;
+    let took = started.elapsed().as_secs_f64();
+    if meta.blobs.len() != PARTS {
+        bail!("the completed object has {} parts, not {PARTS}", meta.blobs.len());
+    }
+    Ok(took)
+}
+
+/// The same file work as a Complete, done plainly: each part file linked
+/// into a staging directory and renamed into place, one directory fsync,
+/// and a record of every part written and fsynced.
+fn plain_parts(dir: &Path) -> anyhow::Result<f64> {
+    let (parts, staging, blobs) = (dir.join("parts"), dir.join("staging"), dir.join("blobs"));
+    for d in [&parts, &staging, &blobs] {
+        std::fs::create_dir_all(d)?;
+    }
+    for n in 0..PARTS {
+        std::fs::write(parts.join(n.to_string()), [n as u8; 1024])?;
+    }
+    let started = Instant::now();
+    let mut record = Vec::with_capacity(PARTS * 48);
+    for n in 0..PARTS {
+        let name = n.to_string();
+        std::fs::hard_link(parts.join(&name), staging.join(&name))?;
+        std::fs::rename(staging.join(&name), blobs.join(&name))?;
+        writeln!(record, "{{\"id\":\"{name}\",\"size\":1024}}")?;
+    }
+    std::fs::File::open(&blobs)?.sync_all()?;
+    let mut file = std::fs::File::create(dir.join("record.json"))?;
+    file.write_all(&record)?;
+    file.sync_all()?;
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(started.elapsed().as_secs_f64())
 }
 
 /// Requests per second of 4 KiB PUTs and GETs, and one DeleteObjects of 1,000 keys.
