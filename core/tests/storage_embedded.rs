@@ -247,9 +247,15 @@ async fn exactly_one_of_100_racing_create_once_puts_wins_over_http() {
 /// Runs a boto3 script of `tests/clients/` against the fixture's endpoint
 /// and returns the JSON report it prints.
 async fn boto3(f: &agora_testkit::Fixture, script: &str) -> serde_json::Value {
+    client_script(f, script, &[]).await
+}
+
+/// [`boto3`] with more environment for the script.
+async fn client_script(f: &agora_testkit::Fixture, script: &str, env: &[(&str, String)]) -> serde_json::Value {
     let script = format!("{}/tests/clients/{script}", env!("CARGO_MANIFEST_DIR"));
     let output = tokio::process::Command::new(agora_testkit::peer_python("moto"))
         .arg(script)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .env("ENDPOINT", &f.endpoint)
         .env("BUCKET", f.storage.bucket())
         .env("ACCESS_KEY", &f.credentials.0)
@@ -293,6 +299,19 @@ async fn boto3_finds_s3_as_aws_documents_it() {
     let report = boto3(&f, "boto3_conformance.py").await;
     assert_eq!(report["failed"], serde_json::json!([]), "{report:#}");
     assert!(report["passed"].as_array().unwrap().len() >= 57, "{report:#}");
+}
+
+/// The command-line clients people point at a store — the AWS CLI, rclone
+/// and s3cmd — upload (in parts too), list, copy inside the store, sync,
+/// tag, download and delete through the embedded endpoint, and what they
+/// wrote is what boto3 reads back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_aws_cli_rclone_and_s3cmd_work_against_it() {
+    let f = embedded().await;
+    let aws = agora_testkit::peer_python("awscli").with_file_name("aws");
+    let report = client_script(&f, "cli_clients.py", &[("AWS_CLI", aws.display().to_string())]).await;
+    assert_eq!(report["failed"], serde_json::json!([]), "{report:#}");
+    assert_eq!(report["passed"].as_array().unwrap().len(), 21, "{report:#}");
 }
 
 /// Clients that hang up in the middle of their commit, racing others that
