@@ -39,6 +39,11 @@ pub(crate) struct Upload {
     /// Bytes hashed so far while the file's MD5 is computed before it is
     /// sent (a file that goes in one PUT); `None` once sending began.
     hashing: Option<f64>,
+    /// When the upload was asked for (ms), and how long it took once done.
+    created_ms: f64,
+    took_ms: Option<f64>,
+    /// Time spent computing checksums (ms of hashing, not of reading).
+    hash_ms: f64,
     upload_id: Option<String>,
     state: State,
 }
@@ -69,7 +74,19 @@ impl Upload {
                     format!("{percent:.0} %")
                 }
             }
-            State::Done => "done".into(),
+            State::Done => match self.took_ms {
+                Some(took) if took > 0.0 => {
+                    let bytes = (self.total - self.base).max(0.0);
+                    format!(
+                        "done · {} in {:.1} s ({}/s; checksums {:.1} s)",
+                        human_bytes(bytes as u64),
+                        took / 1000.0,
+                        human_bytes((bytes / (took / 1000.0)) as u64),
+                        self.hash_ms / 1000.0
+                    )
+                }
+                _ => "done".into(),
+            },
             State::Cancelled => "cancelled".into(),
             State::Failed { message, .. } => message.clone(),
         }
@@ -260,7 +277,8 @@ fn UploadRow(uploads: Uploads, upload: Upload) -> impl IntoView {
         State::Done | State::Cancelled => ().into_any(),
     };
     view! {
-        <li data-testid="upload-row" data-state=state data-name=upload.path.rsplit('/').next().unwrap_or_default().to_owned()>
+        <li data-testid="upload-row" data-state=state data-name=upload.path.rsplit('/').next().unwrap_or_default().to_owned()
+            data-took-ms=upload.took_ms.map(|t| format!("{t:.0}")) data-hash-ms=upload.took_ms.map(|_| format!("{:.0}", upload.hash_ms))>
             <span class="upload-name" title=upload.path.clone()>{upload.path.clone()}</span>
             <progress max=upload.total value=upload.sent aria-label=format!("Upload of {}", upload.path)></progress>
             <span class="muted" role=matches!(upload.state, State::Failed { .. }).then_some("alert")>{status}</span>
@@ -436,6 +454,9 @@ mod browser {
             base: 0.0,
             started_ms: now_ms(),
             hashing: None,
+            created_ms: now_ms(),
+            took_ms: None,
+            hash_ms: 0.0,
             upload_id: None,
             state: State::Running,
         };
@@ -492,6 +513,7 @@ mod browser {
                     TRANSFERS.with(|t| t.borrow_mut().remove(&key));
                     uploads.update(key, |u| {
                         u.sent = u.total;
+                        u.took_ms = Some(now_ms() - u.created_ms);
                         u.state = State::Done;
                     });
                 }
@@ -603,7 +625,9 @@ mod browser {
                         }
                     };
                     // Hashed while the parts before it are being sent.
-                    let md5 = md5_base64(&md5_of(&blob, |_| {}).await?);
+                    let (md5, hashed_ms) = md5_of(&blob, |_| {}).await?;
+                    uploads.update(key, |u| u.hash_ms += hashed_ms);
+                    let md5 = md5_base64(&md5);
                     let mut last = String::new();
                     for attempt in 0..ATTEMPTS {
                         if stop.stopped.get() {
@@ -647,34 +671,41 @@ mod browser {
     /// The whole file's MD5 (base64), shown as "checking the file" progress.
     async fn hash_whole(uploads: Uploads, key: u32, file: &web_sys::File, stop: &Rc<Stop>) -> Result<String, ApiError> {
         uploads.update(key, |u| u.hashing = Some(0.0));
-        let md5 = md5_of(file, |hashed| {
+        let (md5, hashed_ms) = md5_of(file, |hashed| {
             if !stop.stopped.get() {
                 uploads.update(key, |u| u.hashing = Some(hashed))
             }
         })
-        .await;
-        uploads.update(key, |u| u.hashing = None);
-        Ok(md5_base64(&md5?))
+        .await?;
+        uploads.update(key, |u| {
+            u.hashing = None;
+            u.hash_ms += hashed_ms;
+        });
+        Ok(md5_base64(&md5))
     }
 
     /// The MD5 of a blob, read in 4 MiB slices: each slice is a wait on the
     /// browser's file reading, so the page stays responsive while it hashes.
-    async fn md5_of(blob: &web_sys::Blob, mut progress: impl FnMut(f64)) -> Result<[u8; 16], ApiError> {
+    /// Also returns the milliseconds spent hashing (reading not counted).
+    async fn md5_of(blob: &web_sys::Blob, mut progress: impl FnMut(f64)) -> Result<([u8; 16], f64), ApiError> {
         use md5::{Digest, Md5};
         const SLICE: f64 = 4.0 * 1024.0 * 1024.0;
         let unreadable = |_| failed("the browser could not read the file");
         let size = blob.size();
         let mut hasher = Md5::new();
+        let mut hashing_ms = 0.0;
         let mut offset = 0.0;
         while offset < size {
             let end = (offset + SLICE).min(size);
             let slice = blob.slice_with_f64_and_f64(offset, end).map_err(unreadable)?;
             let buffer = wasm_bindgen_futures::JsFuture::from(slice.array_buffer()).await.map_err(unreadable)?;
+            let started = now_ms();
             hasher.update(js_sys::Uint8Array::new(&buffer).to_vec());
+            hashing_ms += now_ms() - started;
             offset = end;
             progress(offset);
         }
-        Ok(hasher.finalize().into())
+        Ok((hasher.finalize().into(), hashing_ms))
     }
 
     async fn sleep(ms: i32) {
