@@ -21,6 +21,8 @@ test("create a dataset, share it read-only with a colleague, delete it", async (
     { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("a few notes") },
   ]);
   await expect(page.locator("[data-testid=upload-row][data-state=done]")).toHaveCount(2);
+  // A finished upload tells its size, time, rate and what checksums took.
+  await expect(page.locator("[data-testid=upload-row][data-name='labels.csv']")).toContainText(/done · \d+ B in [\d.]+ s \(.*\/s; checksums [\d.]+ s\)/);
   await expect(page.getByTestId("overall-progress")).toHaveAttribute("value", String(csv.length + "a few notes".length));
   await expect(page.locator("[data-testid=file-row][data-name='labels.csv']")).toBeVisible();
   const downloaded = page.waitForEvent("download");
