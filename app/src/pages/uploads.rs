@@ -609,8 +609,29 @@ mod browser {
         // Bytes sent per part (finished parts count fully).
         let loaded: Rc<RefCell<HashMap<u32, f64>>> = Rc::default();
         let todo: Vec<u32> = (1..=plan.part_count).filter(|n| !plan.done.contains(n)).collect();
-        futures::stream::iter(todo.into_iter().map(Ok::<u32, ApiError>))
-            .try_for_each_concurrent(PARTS_IN_FLIGHT, |number| {
+        // One hasher runs ahead of the senders, part after part, so a part
+        // is hashed while the ones before it are being sent; it waits when
+        // it is a few parts ahead.
+        let (mut hashed_tx, hashed_rx) = futures::channel::mpsc::channel::<(u32, String)>(PARTS_IN_FLIGHT);
+        let hasher = async move {
+            use futures::SinkExt;
+            for number in todo {
+                if stop.stopped.get() {
+                    return Err(failed("cancelled"));
+                }
+                let (start, end) = plan.range(size, number);
+                let blob =
+                    file.slice_with_f64_and_f64(start as f64, end as f64).map_err(|_| failed("the browser could not read the file"))?;
+                let (md5, hashed_ms) = md5_of(&blob, |_| {}).await?;
+                uploads.update(key, |u| u.hash_ms += hashed_ms);
+                if hashed_tx.send((number, md5_base64(&md5))).await.is_err() {
+                    break; // the senders stopped: their error is the answer
+                }
+            }
+            Ok(())
+        };
+        let senders =
+            futures::StreamExt::map(hashed_rx, Ok::<(u32, String), ApiError>).try_for_each_concurrent(PARTS_IN_FLIGHT, |(number, md5)| {
                 let loaded = loaded.clone();
                 async move {
                     let (start, end) = plan.range(size, number);
@@ -624,10 +645,6 @@ mod browser {
                             uploads.update(key, |u| u.sent = sent);
                         }
                     };
-                    // Hashed while the parts before it are being sent.
-                    let (md5, hashed_ms) = md5_of(&blob, |_| {}).await?;
-                    uploads.update(key, |u| u.hash_ms += hashed_ms);
-                    let md5 = md5_base64(&md5);
                     let mut last = String::new();
                     for attempt in 0..ATTEMPTS {
                         if stop.stopped.get() {
@@ -659,13 +676,12 @@ mod browser {
                     }
                     Err(failed(format!("part {number} failed {ATTEMPTS} times: {last}")))
                 }
-            })
-            .await
-            .inspect_err(|_| {
-                for xhr in stop.requests.borrow_mut().drain(..) {
-                    let _ = xhr.abort();
-                }
-            })
+            });
+        futures::future::try_join(hasher, senders).await.map(drop).inspect_err(|_| {
+            for xhr in stop.requests.borrow_mut().drain(..) {
+                let _ = xhr.abort();
+            }
+        })
     }
 
     /// The whole file's MD5 (base64), shown as "checking the file" progress.
