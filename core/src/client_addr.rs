@@ -14,7 +14,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use ipnet::IpNet;
 
-use crate::egress::policy::canonical;
+use crate::egress::policy::{canonical, parse_net};
 
 /// The address rate limits, monitoring and logs attribute a request to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,17 +32,7 @@ impl TrustedProxies {
             .split([',', ' ', '\n'])
             .map(str::trim)
             .filter(|e| !e.is_empty())
-            .map(|entry| {
-                if let Ok(net) = entry.parse::<IpNet>() {
-                    return Ok(net.trunc());
-                }
-                entry
-                    .trim_start_matches('[')
-                    .trim_end_matches(']')
-                    .parse::<IpAddr>()
-                    .map(|ip| IpNet::from(canonical(ip)))
-                    .map_err(|_| format!("{entry:?} is neither a CIDR (10.0.0.0/8, fd00::/8) nor an address"))
-            })
+            .map(|entry| parse_net(entry).ok_or_else(|| format!("{entry:?} is neither a CIDR (10.0.0.0/8, fd00::/8) nor an address")))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(TrustedProxies(nets))
     }

@@ -627,6 +627,23 @@ fn host_of(f: &agora_testkit::Fixture) -> String {
     f.endpoint.split_once("://").map_or(f.endpoint.clone(), |(_, rest)| rest.trim_end_matches('/').to_owned())
 }
 
+/// Sends a PUT of `body` to `path` with the `headers` it was signed with
+/// (reqwest sets `host`) and its `Authorization`; returns the status and body.
+async fn send_signed(
+    f: &agora_testkit::Fixture,
+    path: &str,
+    authorization: &str,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+) -> (u16, String) {
+    let mut request = http().put(format!("{}{path}", f.endpoint.trim_end_matches('/'))).header("authorization", authorization).body(body);
+    for (name, value) in headers.iter().filter(|(n, _)| *n != "host") {
+        request = request.header(*name, value);
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
 /// A header-signed PUT with `extra` headers (signed too) and an unsigned
 /// payload; returns the status and body.
 async fn signed_raw_put(f: &agora_testkit::Fixture, key: &str, extra: &[(&str, &str)], body: Vec<u8>) -> (u16, String) {
@@ -636,12 +653,7 @@ async fn signed_raw_put(f: &agora_testkit::Fixture, key: &str, extra: &[(&str, &
         vec![("host", host_of(f)), ("x-amz-content-sha256", "UNSIGNED-PAYLOAD".to_owned()), ("x-amz-date", signer.amz_date.clone())];
     headers.extend(extra.iter().map(|(n, v)| (*n, (*v).to_owned())));
     let (_, authorization) = signer.authorize(&path, &headers, "UNSIGNED-PAYLOAD");
-    let mut request = http().put(format!("{}{path}", f.endpoint.trim_end_matches('/'))).header("authorization", authorization).body(body);
-    for (name, value) in headers.iter().filter(|(n, _)| *n != "host") {
-        request = request.header(*name, value);
-    }
-    let response = request.send().await.unwrap();
-    (response.status().as_u16(), response.text().await.unwrap())
+    send_signed(f, &path, &authorization, &headers, body).await
 }
 
 /// How a hand-made aws-chunked body is framed.
@@ -711,10 +723,5 @@ async fn signed_chunked_put(f: &agora_testkit::Fixture, key: &str, chunks: &[Vec
     if let Framing::UnsignedTrailer { crc32 } = framing {
         body.extend_from_slice(format!("x-amz-checksum-crc32:{crc32}\r\n\r\n").as_bytes());
     }
-    let mut request = http().put(format!("{}{path}", f.endpoint.trim_end_matches('/'))).header("authorization", authorization).body(body);
-    for (name, value) in headers.iter().filter(|(n, _)| *n != "host") {
-        request = request.header(*name, value);
-    }
-    let response = request.send().await.unwrap();
-    (response.status().as_u16(), response.text().await.unwrap())
+    send_signed(f, &path, &authorization, &headers, body).await
 }

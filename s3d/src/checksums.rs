@@ -4,6 +4,7 @@
 use axum::http::HeaderMap;
 use s3s::{s3_error, S3Result, TrailingHeaders};
 
+use crate::s3_api::s3_err;
 use crate::store::checksum::{Algorithm, Checksum, ChecksumRequest, ChecksumType, Declared};
 
 const SDK_ALGORITHM: &str = "x-amz-sdk-checksum-algorithm";
@@ -38,7 +39,7 @@ pub fn declared(headers: &HeaderMap, trailing: Option<&TrailingHeaders>) -> S3Re
     };
     let request = match (values.first(), announced.first()) {
         (Some((algorithm, value)), None) => {
-            Some(ChecksumRequest { algorithm: *algorithm, declared: Declared::Value(algorithm.decode(value).map_err(invalid)?) })
+            Some(ChecksumRequest { algorithm: *algorithm, declared: Declared::Value(algorithm.decode(value).map_err(s3_err)?) })
         }
         (None, Some(algorithm)) => {
             let trailing = trailing.cloned().ok_or_else(|| {
@@ -80,12 +81,23 @@ pub fn for_upload(algorithm: Option<&str>, kind: Option<&str>) -> S3Result<Optio
     let kind = kind
         .map(|k| ChecksumType::parse(k).ok_or_else(|| s3_error!(InvalidRequest, "Value for x-amz-checksum-type header is invalid.")))
         .transpose()?;
-    Ok(Some((algorithm, ChecksumType::check(kind, algorithm).map_err(invalid)?)))
+    Ok(Some((algorithm, ChecksumType::check(kind, algorithm).map_err(s3_err)?)))
 }
 
-fn invalid(err: crate::store::StoreError) -> s3s::S3Error {
-    s3s::S3Error::with_message(s3s::S3ErrorCode::InvalidRequest, err.to_string())
+/// The five checksum fields of a request or answer struct, in the order of
+/// [`Algorithm::ALL`] (crc32, crc32c, crc64nvme, sha1, sha256).
+macro_rules! checksum_values {
+    ($input:expr) => {
+        [
+            $input.checksum_crc32.as_ref(),
+            $input.checksum_crc32c.as_ref(),
+            $input.checksum_crc64nvme.as_ref(),
+            $input.checksum_sha1.as_ref(),
+            $input.checksum_sha256.as_ref(),
+        ]
+    };
 }
+pub(crate) use checksum_values;
 
 /// The one value a request lists for a checksum (a part in a Complete, or
 /// the whole object), if any, with its algorithm.

@@ -30,7 +30,7 @@ impl S3Api {
     }
 }
 
-fn s3_err(err: StoreError) -> S3Error {
+pub(crate) fn s3_err(err: StoreError) -> S3Error {
     use S3ErrorCode as C;
     let (code, message) = match &err {
         StoreError::NoSuchBucket => (C::NoSuchBucket, None),
@@ -634,13 +634,7 @@ impl S3 for S3Api {
             .map(|p| {
                 let part_number = p.part_number.ok_or_else(|| s3_error!(InvalidPart, "a listed part has no PartNumber"))?;
                 let etag = p.e_tag.as_ref().ok_or_else(|| s3_error!(InvalidPart, "part {part_number} has no ETag"))?;
-                let checksum = checksums::listed([
-                    p.checksum_crc32.as_ref(),
-                    p.checksum_crc32c.as_ref(),
-                    p.checksum_crc64nvme.as_ref(),
-                    p.checksum_sha1.as_ref(),
-                    p.checksum_sha256.as_ref(),
-                ])?;
+                let checksum = checksums::listed(checksums::checksum_values!(p))?;
                 Ok(CompletedPartRef { part_number, etag: strip_quotes(etag.value()), checksum })
             })
             .collect::<S3Result<_>>()?;
@@ -648,13 +642,7 @@ impl S3 for S3Api {
             return Err(s3_error!(MalformedXML, "CompleteMultipartUpload must list at least one part"));
         }
         let conditions = conditions(input.if_match.as_ref(), input.if_none_match.as_ref());
-        let expected = checksums::listed([
-            input.checksum_crc32.as_ref(),
-            input.checksum_crc32c.as_ref(),
-            input.checksum_crc64nvme.as_ref(),
-            input.checksum_sha1.as_ref(),
-            input.checksum_sha256.as_ref(),
-        ])?;
+        let expected = checksums::listed(checksums::checksum_values!(input))?;
         let meta = self
             .store
             .complete_upload(&input.bucket, &input.key, &input.upload_id, &listed, &conditions, expected)

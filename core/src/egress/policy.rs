@@ -49,12 +49,19 @@ pub fn parse_allowed(list: &str) -> Result<Vec<Allowed>, String> {
     list.split([',', ' ', '\n']).map(str::trim).filter(|e| !e.is_empty()).map(parse_entry).collect()
 }
 
-fn parse_entry(entry: &str) -> Result<Allowed, String> {
+/// A CIDR (truncated to its network) or a single address (`[…]` allowed),
+/// IPv4 inside IPv6 taken as the IPv4 address.
+pub fn parse_net(entry: &str) -> Option<IpNet> {
     if let Ok(net) = entry.parse::<IpNet>() {
-        return Ok(Allowed::Net(net.trunc()));
+        return Some(net.trunc());
     }
-    if let Ok(ip) = entry.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
-        return Ok(Allowed::Net(IpNet::from(canonical(ip))));
+    let ip = entry.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok()?;
+    Some(IpNet::from(canonical(ip)))
+}
+
+fn parse_entry(entry: &str) -> Result<Allowed, String> {
+    if let Some(net) = parse_net(entry) {
+        return Ok(Allowed::Net(net));
     }
     let host = entry.trim_end_matches('.').to_ascii_lowercase();
     let label_ok = |l: &str| {

@@ -54,15 +54,20 @@ pub fn create_dir_all(path: &Path) -> io::Result<()> {
     create_dir(path)
 }
 
+/// Creates the private file `path` holding `bytes`, fsynced (its directory
+/// entry is not).
+pub fn write_new_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = create_file(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
 /// Writes `bytes` to `target` atomically, using `tmp_dir` for the temp file.
 /// `target`'s directory must exist.
 pub fn atomic_write(tmp_dir: &Path, target: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = tmp_dir.join(random_id());
     let result = (|| {
-        let mut file = create_file(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
+        write_new_synced(&tmp, bytes)?;
         fs::rename(&tmp, target)?;
         sync_parent(target)
     })();

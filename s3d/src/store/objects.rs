@@ -456,7 +456,6 @@ struct Staged {
 /// Moves `blobs` into the bucket's `blobs/` under their ids and writes the
 /// metadata `json` to a temp file; returns once all of it is durable.
 fn stage(bucket: &Bucket, blobs: Vec<(TempFile, String)>, json: &[u8], tmp: &std::path::Path, sync: &GroupSync) -> StoreResult<Staged> {
-    use std::io::Write;
     let mut placed = Vec::with_capacity(blobs.len());
     for (file, id) in blobs {
         let to = bucket.blob_path(&id);
@@ -472,9 +471,7 @@ fn stage(bucket: &Bucket, blobs: Vec<(TempFile, String)>, json: &[u8], tmp: &std
         placed.push(TempFile::new(to));
     }
     let meta = TempFile::new(tmp.join(random_id()));
-    let mut out = fsutil::create_file(meta.path())?;
-    out.write_all(json)?;
-    out.sync_all()?;
+    fsutil::write_new_synced(meta.path(), json)?;
     if !placed.is_empty() {
         sync.sync([bucket.dir.join("blobs")])?;
     }

@@ -23,8 +23,9 @@ use super::child::AgoraChild;
 use super::client::Api;
 use super::{machine_line, percentiles};
 
+/// The uploads a bench times: many small files, then one large one.
 #[derive(Debug, Args)]
-pub struct DatasetsArgs {
+pub struct UploadArgs {
     /// Small files uploaded.
     #[arg(long, default_value_t = 1000)]
     pub small: usize,
@@ -37,6 +38,12 @@ pub struct DatasetsArgs {
     /// MiB of the large (multipart) file.
     #[arg(long, default_value_t = 1024)]
     pub large_mib: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct DatasetsArgs {
+    #[command(flatten)]
+    pub uploads: UploadArgs,
     /// Files in the dataset whose listing is timed.
     #[arg(long, default_value_t = 100_000)]
     pub listed: usize,
@@ -89,41 +96,49 @@ pub fn run(args: DatasetsArgs) -> anyhow::Result<()> {
         let api = Api { client, base, token };
         let dataset = api.post("/api/v1/datasets", json!({"name": "bench"})).await?;
         let id = dataset["id"].as_str().context("no dataset id")?.to_owned();
-        small_files(&api, &id, &args, &agora, &storage).await?;
-        large_file(&api, &id, &args, &agora, &storage).await?;
+        small_files(&api, &id, &args.uploads, &agora, &storage).await?;
+        large_file(&api, &id, &args.uploads, &agora, &storage).await?;
         listing_over_http(&api, &id, args.runs).await?;
         anyhow::Ok(())
     })?;
     runtime.block_on(listing_in_process(&args))
 }
 
-/// Uploads `count` files of `bytes` bytes under `prefix` through presign →
-/// PUT → complete, `concurrency` at a time; returns the time it took.
-pub(super) async fn upload_small(api: &Api, id: &str, prefix: &str, count: usize, bytes: usize, concurrency: usize) -> anyhow::Result<f64> {
+/// The path of the `n`-th small file.
+pub(super) fn small_path(n: usize) -> String {
+    format!("small/{:02}/file{n:05}.bin", n % 50)
+}
+
+/// The large file's path.
+const LARGE_PATH: &str = "large/model.bin";
+
+/// Uploads the small files through presign → PUT → complete, `concurrency`
+/// at a time; returns the seconds it took.
+pub(super) async fn upload_small(api: &Api, id: &str, args: &UploadArgs) -> anyhow::Result<f64> {
     let started = Instant::now();
-    futures::stream::iter(0..count)
+    let bytes = args.small_bytes;
+    futures::stream::iter(0..args.small)
         .map(|n| async move {
-            let path = format!("{prefix}{:02}/file{n:05}.bin", n % 50);
             let body = vec![(n % 251) as u8; bytes];
-            let request = json!({"path": path, "size": bytes, "md5": md5_b64(&body)});
+            let request = json!({"path": small_path(n), "size": bytes, "md5": md5_b64(&body)});
             let ticket = api.post(&format!("/api/v1/datasets/{id}/uploads"), request).await?;
             put(&api.client, &ticket["put"], body).await?;
             let upload = ticket["upload_id"].as_str().unwrap_or_default();
             api.post(&format!("/api/v1/datasets/{id}/uploads/{upload}/complete"), json!({})).await?;
             anyhow::Ok(())
         })
-        .buffer_unordered(concurrency)
+        .buffer_unordered(args.concurrency)
         .try_collect::<Vec<()>>()
         .await?;
     Ok(started.elapsed().as_secs_f64())
 }
 
-/// Uploads one file of `mib` MiB at `path` in parts, 4 in flight; returns
-/// the time it took and the number of parts.
-pub(super) async fn upload_large(api: &Api, id: &str, path: &str, mib: u64) -> anyhow::Result<(f64, u32)> {
-    let size = mib * 1024 * 1024;
+/// Uploads the large file in parts, 4 in flight; returns the seconds it
+/// took and the number of parts.
+pub(super) async fn upload_large(api: &Api, id: &str, args: &UploadArgs) -> anyhow::Result<(f64, u32)> {
+    let size = args.large_mib * 1024 * 1024;
     let started = Instant::now();
-    let ticket = api.post(&format!("/api/v1/datasets/{id}/uploads"), json!({"path": path, "size": size})).await?;
+    let ticket = api.post(&format!("/api/v1/datasets/{id}/uploads"), json!({"path": LARGE_PATH, "size": size})).await?;
     let upload = ticket["upload_id"].as_str().context("no upload id")?.to_owned();
     let part_size = ticket["multipart"]["part_size"].as_u64().context("not a multipart upload")?;
     let parts = ticket["multipart"]["part_count"].as_u64().context("no part count")? as u32;
@@ -146,9 +161,9 @@ pub(super) async fn upload_large(api: &Api, id: &str, path: &str, mib: u64) -> a
     Ok((started.elapsed().as_secs_f64(), parts))
 }
 
-async fn small_files(api: &Api, id: &str, args: &DatasetsArgs, agora: &AgoraChild, storage: &AgoraChild) -> anyhow::Result<()> {
+async fn small_files(api: &Api, id: &str, args: &UploadArgs, agora: &AgoraChild, storage: &AgoraChild) -> anyhow::Result<()> {
     let (agora_cpu, storage_cpu) = (cpu(agora), cpu(storage));
-    let took = upload_small(api, id, "small/", args.small, args.small_bytes, args.concurrency).await?;
+    let took = upload_small(api, id, args).await?;
     println!(
         "{} small files of {} B, {} in flight: {:.0} files/s ({:.1} s); CPU: Agora {:.2} s, storage {:.2} s",
         args.small,
@@ -162,9 +177,9 @@ async fn small_files(api: &Api, id: &str, args: &DatasetsArgs, agora: &AgoraChil
     Ok(())
 }
 
-async fn large_file(api: &Api, id: &str, args: &DatasetsArgs, agora: &AgoraChild, storage: &AgoraChild) -> anyhow::Result<()> {
+async fn large_file(api: &Api, id: &str, args: &UploadArgs, agora: &AgoraChild, storage: &AgoraChild) -> anyhow::Result<()> {
     let (agora_cpu, storage_cpu) = (cpu(agora), cpu(storage));
-    let (took, parts) = upload_large(api, id, "large/model.bin", args.large_mib).await?;
+    let (took, parts) = upload_large(api, id, args).await?;
     let gib = args.large_mib as f64 / 1024.0;
     let (agora_spent, storage_spent) = (cpu(agora) - agora_cpu, cpu(storage) - storage_cpu);
     println!(

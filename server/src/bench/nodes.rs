@@ -34,7 +34,7 @@ use agora_model::tags::Tag;
 use super::accounts::{create_user, login, USER};
 use super::child::AgoraChild;
 use super::client::Api;
-use super::datasets::{upload_large, upload_small};
+use super::datasets::{small_path, upload_large, upload_small, UploadArgs};
 use super::{machine_line, percentiles};
 
 #[derive(Debug, Args)]
@@ -52,18 +52,8 @@ pub struct NodesArgs {
     /// What the output calls the external store.
     #[arg(long, default_value = "external S3", value_name = "NAME")]
     pub s3_name: String,
-    /// Small files uploaded.
-    #[arg(long, default_value_t = 1000)]
-    pub small: usize,
-    /// Bytes of each small file.
-    #[arg(long, default_value_t = 4096)]
-    pub small_bytes: usize,
-    /// Small uploads in flight.
-    #[arg(long, default_value_t = 16)]
-    pub concurrency: usize,
-    /// MiB of the large (multipart) file.
-    #[arg(long, default_value_t = 1024)]
-    pub large_mib: u64,
+    #[command(flatten)]
+    pub uploads: UploadArgs,
     /// Label changes timed from node A to node B.
     #[arg(long, default_value_t = 200)]
     pub changes: usize,
@@ -176,25 +166,25 @@ async fn measure(cluster: &Cluster, args: &NodesArgs) -> anyhow::Result<()> {
     let dataset = on_a.post("/api/v1/datasets", json!({"name": "bench"})).await?;
     let id = dataset["id"].as_str().context("no dataset id")?.to_owned();
 
-    let took = upload_small(&on_a, &id, "small/", args.small, args.small_bytes, args.concurrency).await?;
+    let uploads = &args.uploads;
+    let took = upload_small(&on_a, &id, uploads).await?;
     println!(
         "  presigned uploads: {} files of {} B, {} in flight: {:.0} files/s ({took:.1} s)",
-        args.small,
-        args.small_bytes,
-        args.concurrency,
-        args.small as f64 / took
+        uploads.small,
+        uploads.small_bytes,
+        uploads.concurrency,
+        uploads.small as f64 / took
     );
-    let (took, parts) = upload_large(&on_a, &id, "large/model.bin", args.large_mib).await?;
+    let (took, parts) = upload_large(&on_a, &id, uploads).await?;
     println!(
         "  presigned upload: one {} MiB file in {parts} parts: {:.0} MiB/s ({took:.1} s)",
-        args.large_mib,
-        args.large_mib as f64 / took
+        uploads.large_mib,
+        uploads.large_mib as f64 / took
     );
 
     let (mut here, mut there) = (Vec::with_capacity(args.changes), Vec::with_capacity(args.changes));
     for change in 0..args.changes {
-        let n = change % args.small.max(1);
-        let path = format!("small/{:02}/file{n:05}.bin", n % 50);
+        let path = small_path(change % uploads.small.max(1));
         let value = format!("r{change}");
         let started = Instant::now();
         on_a.put(&format!("/api/v1/datasets/{id}/labels"), json!({"path": path, "labels": [{"key": "round", "value": value}]})).await?;
